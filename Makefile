@@ -1,0 +1,24 @@
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint unit clean
+
+$(BIN)/herd: pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(BIN)/herd
+
+run: $(BIN)/herd
+	$(BIN)/python examples/demo.py
+
+lint: $(BIN)/herd
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -q tests
+
+clean:
+	rm -rf $(VENV)

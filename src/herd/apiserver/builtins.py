@@ -1,0 +1,117 @@
+"""The built-in resource types herd serves, and the per-kind rules applied when they are written."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from .errors import Cause
+from .resources import ResourceType, ScaleSubresource
+
+_EVENT_FIELDS = (
+    "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+    "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+    "reason", "reportingComponent", "source", "type",
+)
+
+
+def _core(kind: str, plural: str, namespaced: bool = True, **kw: Any) -> ResourceType:
+    return ResourceType(group="", version="v1", kind=kind, plural=plural, singular=kind.lower(),
+                        namespaced=namespaced, list_kind=kind + "List", storage_version="v1", **kw)
+
+
+NAMESPACES = _core("Namespace", "namespaces", namespaced=False, short_names=("ns",),
+                   status_subresource=True, extra_subresources=("finalize",),
+                   field_selectors=("status.phase",))
+SECRETS = _core("Secret", "secrets", field_selectors=("type",))
+CONFIGMAPS = _core("ConfigMap", "configmaps", short_names=("cm",))
+EVENTS = _core("Event", "events", short_names=("ev",), field_selectors=_EVENT_FIELDS)
+SERVICEACCOUNTS = _core("ServiceAccount", "serviceaccounts", short_names=("sa",))
+NODES = _core("Node", "nodes", namespaced=False, short_names=("no",), status_subresource=True,
+              field_selectors=("spec.unschedulable", "spec.providerID"))
+PODS = _core("Pod", "pods", short_names=("po",), categories=("all",), status_subresource=True,
+             extra_subresources=("eviction",), field_selectors=("spec.nodeName", "status.phase"))
+LEASES = ResourceType(group="coordination.k8s.io", version="v1", kind="Lease", plural="leases",
+                      singular="lease", namespaced=True, list_kind="LeaseList", storage_version="v1")
+CRDS = ResourceType(group="apiextensions.k8s.io", version="v1", kind="CustomResourceDefinition",
+                    plural="customresourcedefinitions", singular="customresourcedefinition",
+                    namespaced=False, list_kind="CustomResourceDefinitionList", short_names=("crd", "crds"),
+                    categories=("api-extensions",), status_subresource=True, storage_version="v1")
+MUTATING_WEBHOOKS = ResourceType(
+    group="admissionregistration.k8s.io", version="v1", kind="MutatingWebhookConfiguration",
+    plural="mutatingwebhookconfigurations", singular="mutatingwebhookconfiguration", namespaced=False,
+    list_kind="MutatingWebhookConfigurationList", categories=("api-extensions",), storage_version="v1")
+VALIDATING_WEBHOOKS = ResourceType(
+    group="admissionregistration.k8s.io", version="v1", kind="ValidatingWebhookConfiguration",
+    plural="validatingwebhookconfigurations", singular="validatingwebhookconfiguration", namespaced=False,
+    list_kind="ValidatingWebhookConfigurationList", categories=("api-extensions",), storage_version="v1")
+PDBS = ResourceType(group="policy", version="v1", kind="PodDisruptionBudget", plural="poddisruptionbudgets",
+                    singular="poddisruptionbudget", namespaced=True, list_kind="PodDisruptionBudgetList",
+                    short_names=("pdb",), status_subresource=True, storage_version="v1")
+
+BUILTIN_TYPES: tuple[ResourceType, ...] = (
+    NAMESPACES, SECRETS, CONFIGMAPS, EVENTS, SERVICEACCOUNTS, NODES, PODS, LEASES, CRDS,
+    MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS, PDBS,
+)
+
+SCALE_TYPE = ScaleSubresource  # re-exported for callers building CRD types
+
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def prepare_builtin_create(rtype: ResourceType, obj: dict[str, Any]) -> list[Cause]:
+    """Kind-specific normalisation on create; returns causes when the object is invalid."""
+    if rtype is SECRETS:
+        return _fold_string_data(obj)
+    if rtype is NAMESPACES:
+        spec = obj.setdefault("spec", {})
+        finalizers = spec.get("finalizers") or []
+        if "kubernetes" not in finalizers:
+            spec["finalizers"] = [*finalizers, "kubernetes"]
+        obj["status"] = {"phase": "Active"}
+    return []
+
+
+def prepare_builtin_update(rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any]) -> list[Cause]:
+    """Kind-specific normalisation on update."""
+    if rtype is SECRETS:
+        causes = _fold_string_data(obj)
+        if old.get("immutable") and (obj.get("data") != old.get("data") or obj.get("type") != old.get("type")):
+            causes.append(Cause("FieldValueForbidden", "Forbidden: field is immutable when `immutable` is set",
+                                "data"))
+        elif old.get("type") and obj.get("type", "Opaque") != old.get("type"):
+            causes.append(Cause("FieldValueInvalid", f'Invalid value: "{obj.get("type")}": field is immutable',
+                                "type"))
+        return causes
+    if rtype is CONFIGMAPS and old.get("immutable") and (
+        obj.get("data") != old.get("data") or obj.get("binaryData") != old.get("binaryData")
+    ):
+        return [Cause("FieldValueForbidden", "Forbidden: field is immutable when `immutable` is set", "data")]
+    if rtype is NAMESPACES:
+        # the spec (finalizers) changes only through /finalize; phase belongs to the server
+        obj["spec"] = old.get("spec", {})
+        obj["status"] = old.get("status", {})
+    return []
+
+
+def _fold_string_data(obj: dict[str, Any]) -> list[Cause]:
+    """Secrets: `stringData` is write-only sugar merged into base64 `data`, as kube-apiserver does."""
+    causes: list[Cause] = []
+    string_data = obj.pop("stringData", None)
+    if string_data is not None and not isinstance(string_data, dict):
+        return [Cause("FieldValueInvalid", "Invalid value: stringData must be a map of strings", "stringData")]
+    data = dict(obj.get("data") or {})
+    for key, value in (string_data or {}).items():
+        if not isinstance(value, str):
+            causes.append(Cause("FieldValueInvalid", "Invalid value: must be a string", f"stringData[{key}]"))
+            continue
+        data[key] = base64.b64encode(value.encode()).decode()
+    for key, value in data.items():
+        try:
+            base64.b64decode(value, validate=True)
+        except (ValueError, TypeError):
+            causes.append(Cause("FieldValueInvalid", "Invalid value: illegal base64 data", f"data[{key}]"))
+    if data:
+        obj["data"] = data
+    obj.setdefault("type", "Opaque")
+    return causes

@@ -1,0 +1,264 @@
+"""REST handlers for resource URLs: verbs mapped onto `Objects`, answers encoded for the client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from . import errors
+from .auth import UserInfo
+from .builtins import NAMESPACES
+from .codec import (
+    APPLY_PATCH,
+    JSON_PATCH,
+    MERGE_PATCH,
+    STRATEGIC_PATCH,
+    decode_body,
+    int_param,
+    json_response,
+    media_type,
+    success_status,
+    wants_table,
+    write_options,
+)
+from .deletion import delete_object
+from .jsonutil import get_path, set_path
+from .listing import ListQuery, list_objects
+from .objects import Objects, WriteOptions
+from .patch import json_patch, merge_patch, strategic_merge_patch
+from .resources import ResourceType
+from .routing import ResourcePath
+from .table import BUILTIN_COLUMNS, ColumnSpec, crd_columns, to_table
+from .watch import serve_watch
+
+
+def table_columns(rtype: ResourceType) -> list[ColumnSpec]:
+    if rtype.builtin:
+        return BUILTIN_COLUMNS.get(rtype.plural) or crd_columns([])
+    return crd_columns([dict(c) for c in rtype.printer_columns])
+
+
+class ResourceHandlers:
+    """Serves `/api/...` and `/apis/...` resource URLs for one server."""
+
+    def __init__(self, objects: Objects) -> None:
+        self.objects = objects
+
+    async def handle(self, request: web.BaseRequest, path: ResourcePath, rtype: ResourceType,
+                     user: UserInfo | None) -> web.StreamResponse:
+        method = request.method
+        query = request.query
+        if path.subresource and path.subresource not in rtype.subresources:
+            raise errors.not_found(rtype.group, f"{rtype.plural}/{path.subresource}", path.name)
+        if rtype.namespaced and not path.namespace and path.name:
+            raise errors.not_found(rtype.group, rtype.plural, path.name)
+        namespace = path.namespace if rtype.namespaced else ""
+        if method == "GET":
+            if not path.name:
+                if query.get("watch") in ("true", "1"):
+                    return await serve_watch(request, self.objects.store, rtype, namespace)
+                return self._list(request, rtype, namespace)
+            return self._get(request, rtype, namespace, path)
+        if method == "POST":
+            if path.name:
+                raise errors.method_not_allowed(f"POST is not supported on {rtype.plural}/{path.name}")
+            return await self._create(request, rtype, namespace, user)
+        if not path.name:
+            if method == "DELETE":
+                return await self._delete_collection(request, rtype, namespace, user)
+            raise errors.method_not_allowed(f"{method} is not supported on a collection")
+        if method == "PUT":
+            return await self._update(request, rtype, namespace, path, user)
+        if method == "PATCH":
+            return await self._patch(request, rtype, namespace, path, user)
+        if method == "DELETE":
+            return await self._delete(request, rtype, namespace, path, user)
+        raise errors.method_not_allowed(f"the server does not allow the method {method}")
+
+    # ---- reads ----------------------------------------------------------------------------------
+    def _get(self, request: web.BaseRequest, rtype: ResourceType, namespace: str,
+             path: ResourcePath) -> web.Response:
+        obj = self.objects.get(rtype, namespace, path.name)
+        if path.subresource == "scale":
+            return json_response(self._scale_of(rtype, obj))
+        if wants_table(request.headers.get("Accept")):
+            return json_response(to_table([obj], table_columns(rtype),
+                                          list_metadata={"resourceVersion": obj["metadata"]["resourceVersion"]},
+                                          include_object=request.query.get("includeObject", "Metadata")))
+        return json_response(obj)
+
+    def _list(self, request: web.BaseRequest, rtype: ResourceType, namespace: str) -> web.Response:
+        query = request.query
+        page = list_objects(self.objects.store, rtype, ListQuery(
+            namespace=namespace,
+            label_selector=query.get("labelSelector", ""),
+            field_selector=query.get("fieldSelector", ""),
+            limit=int_param(query, "limit"),
+            continue_token=query.get("continue", ""),
+        ))
+        meta: dict[str, Any] = {"resourceVersion": str(page.revision)}
+        if page.continue_token:
+            meta["continue"] = page.continue_token
+            meta["remainingItemCount"] = page.remaining
+        if wants_table(request.headers.get("Accept")):
+            return json_response(to_table(page.items, table_columns(rtype), list_metadata=meta,
+                                          include_object=query.get("includeObject", "Metadata")))
+        return json_response({"kind": rtype.list_kind, "apiVersion": rtype.api_version, "metadata": meta,
+                              "items": page.items})
+
+    # ---- writes ---------------------------------------------------------------------------------
+    async def _create(self, request: web.BaseRequest, rtype: ResourceType, namespace: str,
+                      user: UserInfo | None) -> web.Response:
+        body = decode_body(await request.read(), request.headers.get("Content-Type"))
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be an object")
+        result = await self.objects.create(rtype, namespace, body, write_options(request.query, user))
+        return json_response(result.obj, 201, result.warnings)
+
+    async def _update(self, request: web.BaseRequest, rtype: ResourceType, namespace: str,
+                      path: ResourcePath, user: UserInfo | None) -> web.Response:
+        body = decode_body(await request.read(), request.headers.get("Content-Type"))
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be an object")
+        opts = write_options(request.query, user)
+        if path.subresource == "scale":
+            return await self._write_scale(rtype, namespace, path.name, lambda scale: body, opts)
+        if rtype is NAMESPACES and path.subresource == "finalize":
+            return await self._finalize_namespace(path.name, body, opts)
+        result = await self.objects.update(rtype, namespace, path.name, body, opts, path.subresource)
+        return json_response(result.obj, 200, result.warnings)
+
+    async def _patch(self, request: web.BaseRequest, rtype: ResourceType, namespace: str,
+                     path: ResourcePath, user: UserInfo | None) -> web.Response:
+        content_type = request.headers.get("Content-Type")
+        mtype = media_type(content_type)
+        if mtype == APPLY_PATCH:
+            raise errors.StatusError(415, "UnsupportedMediaType",
+                                     "server-side apply is not supported by this server yet; use client-side "
+                                     "kubectl apply")
+        if mtype not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH):
+            raise errors.unsupported_media_type(mtype)
+        if mtype == STRATEGIC_PATCH and not rtype.builtin:
+            raise errors.StatusError(415, "UnsupportedMediaType",
+                                     f"strategic merge patch is not supported for {rtype.group_resource}; "
+                                     "use a merge or JSON patch")
+        patch = decode_body(await request.read(), content_type)
+        opts = write_options(request.query, user)
+
+        def apply(target: dict[str, Any]) -> dict[str, Any]:
+            if mtype == JSON_PATCH:
+                return json_patch(target, patch)
+            if mtype == STRATEGIC_PATCH:
+                return strategic_merge_patch(target, patch, rtype.kind)
+            return merge_patch(target, patch)
+
+        if path.subresource == "scale":
+            return await self._write_scale(rtype, namespace, path.name, apply, opts)
+        precondition = ""
+        if isinstance(patch, dict) and isinstance(patch.get("metadata"), dict):
+            precondition = str(patch["metadata"].get("resourceVersion") or "")
+        warnings: list[str] = []
+
+        def compute(current: dict[str, Any]) -> dict[str, Any]:
+            patched = apply(current)
+            if not isinstance(patched, dict):
+                raise errors.bad_request("the patch produced something other than an object")
+            if path.subresource != "status":
+                self.objects.handle_unknown_fields(rtype, patched, opts, warnings)
+            return patched
+
+        result = await self.objects.guaranteed_update(rtype, namespace, path.name, compute, opts, path.subresource,
+                                                      precondition_rv=precondition, warnings=warnings)
+        return json_response(result.obj, 200, result.warnings)
+
+    async def _delete(self, request: web.BaseRequest, rtype: ResourceType, namespace: str,
+                      path: ResourcePath, user: UserInfo | None) -> web.Response:
+        options = await self._delete_options(request)
+        opts = write_options(request.query, user)
+        obj, gone = await delete_object(self.objects, rtype, namespace, path.name, options, opts)
+        if gone and rtype.builtin and rtype is not NAMESPACES:
+            return json_response(success_status({"name": path.name, "group": rtype.group, "kind": rtype.plural,
+                                                 "uid": obj["metadata"].get("uid", "")}))
+        return json_response(obj)
+
+    async def _delete_collection(self, request: web.BaseRequest, rtype: ResourceType, namespace: str,
+                                 user: UserInfo | None) -> web.Response:
+        options = await self._delete_options(request)
+        opts = write_options(request.query, user)
+        page = list_objects(self.objects.store, rtype, ListQuery(
+            namespace=namespace, label_selector=request.query.get("labelSelector", ""),
+            field_selector=request.query.get("fieldSelector", "")))
+        deleted = []
+        for item in page.items:
+            meta = item["metadata"]
+            try:
+                obj, _ = await delete_object(self.objects, rtype, meta.get("namespace", ""), meta["name"],
+                                             options, opts)
+            except errors.StatusError as exc:
+                if exc.code == 404:
+                    continue
+                raise
+            deleted.append(obj)
+        return json_response({"kind": rtype.list_kind, "apiVersion": rtype.api_version,
+                              "metadata": {"resourceVersion": str(self.objects.store.revision)}, "items": deleted})
+
+    @staticmethod
+    async def _delete_options(request: web.BaseRequest) -> dict[str, Any]:
+        raw = await request.read()
+        options = decode_body(raw, request.headers.get("Content-Type")) if raw else None
+        options = dict(options) if isinstance(options, dict) else {}
+        if "propagationPolicy" in request.query:
+            options["propagationPolicy"] = request.query["propagationPolicy"]
+        if "orphanDependents" in request.query:
+            options["orphanDependents"] = request.query["orphanDependents"] == "true"
+        return options
+
+    async def _finalize_namespace(self, name: str, body: dict[str, Any], opts: WriteOptions) -> web.Response:
+        finalizers = (body.get("spec") or {}).get("finalizers") or []
+
+        def set_finalizers(obj: dict[str, Any]) -> dict[str, Any]:
+            obj.setdefault("spec", {})["finalizers"] = list(finalizers)
+            return obj
+
+        result = await self.objects.guaranteed_update(NAMESPACES, "", name, set_finalizers, opts, "finalize")
+        return json_response(result.obj)
+
+    # ---- scale subresource ------------------------------------------------------------------------
+    @staticmethod
+    def _scale_of(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        assert rtype.scale is not None
+        meta = obj["metadata"]
+        status: dict[str, Any] = {"replicas": int(get_path(obj, rtype.scale.status_replicas_path) or 0)}
+        if rtype.scale.label_selector_path:
+            selector = get_path(obj, rtype.scale.label_selector_path)
+            if selector:
+                status["selector"] = selector
+        return {
+            "kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                         if k in meta},
+            "spec": {"replicas": int(get_path(obj, rtype.scale.spec_replicas_path) or 0)},
+            "status": status,
+        }
+
+    async def _write_scale(self, rtype: ResourceType, namespace: str, name: str, change: Any,
+                           opts: WriteOptions) -> web.Response:
+        assert rtype.scale is not None
+        scale_path = rtype.scale.spec_replicas_path
+
+        def compute(current: dict[str, Any]) -> dict[str, Any]:
+            scale = change(self._scale_of(rtype, current))
+            replicas = (scale.get("spec") or {}).get("replicas") if isinstance(scale, dict) else None
+            if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+                raise errors.invalid("autoscaling", "Scale", name, [errors.Cause(
+                    "FieldValueInvalid", f"Invalid value: {replicas!r}: must be greater than or equal to 0",
+                    "spec.replicas")])
+            rv = (scale.get("metadata") or {}).get("resourceVersion")
+            if rv and str(rv) != current["metadata"].get("resourceVersion"):
+                raise errors.stale_conflict(rtype.group, rtype.plural, name)
+            set_path(current, scale_path, replicas)
+            return current
+
+        result = await self.objects.guaranteed_update(rtype, namespace, name, compute, opts)
+        return json_response(self._scale_of(rtype, result.obj))

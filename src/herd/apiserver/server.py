@@ -1,0 +1,197 @@
+"""The API server: TLS listener, authentication, and dispatch to discovery, OpenAPI and resources.
+
+aiohttp's low-level server is used (not an ASGI stack) because authentication by client
+certificate needs the TLS peer certificate of each connection, which ASGI servers do not expose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from . import discovery, errors, openapi
+from .admission import Admission
+from .auth import Authenticator, UserInfo
+from .builtins import BUILTIN_TYPES, INITIAL_NAMESPACES, NAMESPACES
+from .codec import json_response, status_response
+from .crd_lifecycle import CRDLifecycle
+from .handlers import ResourceHandlers
+from .objects import Objects, WriteOptions
+from .registry import Registry
+from .routing import GroupPath, ResourcePath, parse_path
+from .storage.store import Store
+
+log = logging.getLogger(__name__)
+
+KUBERNETES_VERSION = {
+    "major": "1", "minor": "32", "gitVersion": "v1.32.4", "gitCommit": "", "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23", "compiler": "gc", "platform": "linux/amd64",
+}
+_PUBLIC_PATHS = frozenset({"/version", "/healthz", "/livez", "/readyz"})
+
+BackgroundTask = Callable[[], Awaitable[None]]
+
+
+class APIServer:
+    """A Kubernetes-compatible API server over one `Store`.
+
+    `start()` loads state, listens and returns the bound port; `stop()` closes everything.
+    """
+
+    def __init__(self, store: Store, *, ssl_context: ssl.SSLContext | None, authenticator: Authenticator,
+                 host: str = "127.0.0.1", port: int = 0, admission: Admission | None = None) -> None:
+        self.store = store
+        self.ssl_context = ssl_context
+        self.authenticator = authenticator
+        self.host = host
+        self.port = port
+        self.registry = Registry(BUILTIN_TYPES)
+        self.objects = Objects(store, self.registry, admission)
+        self.crds = CRDLifecycle(self.objects, self.registry)
+        self.handlers = ResourceHandlers(self.objects)
+        self.background: list[BackgroundTask] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runner: web.ServerRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._discovery_cache: dict[str, tuple[int, Any]] = {}
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}" if self.ssl_context else f"http://{host}:{self.port}"
+
+    async def start(self) -> int:
+        await self.store.start()
+        self.crds.load_existing()
+        await self._ensure_initial_namespaces()
+        for task in self.background:
+            self._tasks.append(asyncio.ensure_future(task()))
+        server = web.Server(self._handle, access_log=None)
+        self._runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=1.0)
+        await self._runner.setup()
+        self._site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context,
+                                 backlog=1024, reuse_address=True)
+        await self._site.start()
+        sockets = self._runner.addresses
+        if sockets:
+            self.port = int(sockets[0][1])
+        return self.port
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            # stopping: a background task's failure is not ours to raise
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await self.crds.close()
+        await self.store.close()  # closes open watches first, so streaming responses end
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _ensure_initial_namespaces(self) -> None:
+        for name in INITIAL_NAMESPACES:
+            if self.store.get(NAMESPACES.key("", name)) is None:
+                await self.objects.create(NAMESPACES, "", {"metadata": {"name": name}}, WriteOptions())
+
+    # ---- request dispatch ---------------------------------------------------------------------------
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        try:
+            return await self._dispatch(request)
+        except errors.StatusError as exc:
+            return status_response(exc)
+        except (ConnectionError, asyncio.CancelledError):
+            raise
+        except Exception:
+            log.exception("unexpected error serving %s %s", request.method, request.path)
+            return status_response(errors.internal("an internal error occurred; see the server log"))
+
+    async def _dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
+        path = request.path
+        user = await self._authenticate(request)
+        if user is None and path not in _PUBLIC_PATHS:
+            raise errors.unauthorized()
+        if path == "/version":
+            return json_response(KUBERNETES_VERSION)
+        if path in ("/healthz", "/livez", "/readyz"):
+            return web.Response(text="ok", content_type="text/plain")
+        if path.startswith("/openapi/"):
+            return self._openapi(request)
+        parsed = parse_path(path)
+        if parsed is None:
+            raise errors.StatusError(404, "NotFound", "the server could not find the requested resource")
+        if isinstance(parsed, GroupPath):
+            if request.method != "GET":
+                raise errors.method_not_allowed(f"{request.method} is not allowed on {path}")
+            return self._discovery(request, parsed)
+        return await self._resource(request, parsed, user)
+
+    async def _authenticate(self, request: web.BaseRequest) -> UserInfo | None:
+        peercert = None
+        if request.transport is not None:
+            peercert = request.transport.get_extra_info("peercert")
+        return await self.authenticator.authenticate(peercert, request.headers.get("Authorization"))
+
+    async def _resource(self, request: web.BaseRequest, path: ResourcePath,
+                        user: UserInfo | None) -> web.StreamResponse:
+        rtype = self.registry.get(path.group, path.version, path.resource)
+        if rtype is None:
+            raise errors.StatusError(404, "NotFound", "the server could not find the requested resource")
+        return await self.handlers.handle(request, path, rtype, user)
+
+    # ---- discovery and OpenAPI, cached until the served set changes -------------------------------
+    def _cached(self, key: str, build: Callable[[], Any]) -> Any:
+        hit = self._discovery_cache.get(key)
+        if hit is not None and hit[0] == self.registry.generation:
+            return hit[1]
+        value = build()
+        self._discovery_cache[key] = (self.registry.generation, value)
+        return value
+
+    def _discovery(self, request: web.BaseRequest, path: GroupPath) -> web.Response:
+        types = self.registry.all()
+        accept = request.headers.get("Accept", "")
+        if path.group is None:
+            if discovery.wants_aggregated(accept):
+                body = self._cached(f"agg:{path.core}", lambda: discovery.aggregated(types, path.core))
+                response = json_response(body)
+                response.headers["Content-Type"] = discovery.AGGREGATED_CONTENT_TYPE
+                return response
+            if path.core:
+                return json_response(discovery.core_versions())
+            return json_response(self._cached("groups", lambda: discovery.group_list(types)))
+        if path.version is None:
+            groups = self._cached("groups", lambda: discovery.group_list(types))
+            for group in groups.get("groups", []):
+                if group.get("name") == path.group:
+                    return json_response({"kind": "APIGroup", "apiVersion": "v1", **{
+                        k: v for k, v in group.items() if k not in ("kind", "apiVersion")}})
+            raise errors.StatusError(404, "NotFound", "the server could not find the requested resource")
+        group_version = f"{path.group}/{path.version}" if path.group else path.version
+        if not self.registry.group_version_served(path.group, path.version):
+            raise errors.StatusError(404, "NotFound", "the server could not find the requested resource")
+        return json_response(self._cached(f"rl:{group_version}",
+                                          lambda: discovery.resource_list(types, group_version)))
+
+    def _openapi(self, request: web.BaseRequest) -> web.Response:
+        path = request.path
+        if path.startswith("/openapi/v2"):
+            raise errors.StatusError(404, "NotFound", "the server serves OpenAPI v3 only (/openapi/v3)")
+        root, documents = self._cached("openapi", lambda: openapi.openapi_root(self.registry.all()))
+        if path.rstrip("/") == "/openapi/v3":
+            return json_response(root)
+        key = path[len("/openapi/v3/"):]
+        document = documents.get(key)
+        if document is None:
+            raise errors.StatusError(404, "NotFound", f"no OpenAPI document for {key}")
+        return web.Response(body=document, headers={"Content-Type": "application/json",
+                                                    "Cache-Control": "public, immutable"
+                                                    if "hash" in request.query else "no-cache"})

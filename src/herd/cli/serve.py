@@ -1,0 +1,120 @@
+"""`herd serve`: the embedded management plane's API server, on its own."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from herd.apiserver.auth import Authenticator, TokenFile
+from herd.apiserver.kubeconfig import build_kubeconfig, write_kubeconfig
+from herd.apiserver.pki import ensure_server_pki, server_ssl_context
+from herd.apiserver.server import APIServer
+from herd.apiserver.storage.memory import MemoryBackend
+from herd.apiserver.storage.sqlite import SqliteBackend
+from herd.apiserver.storage.store import Store
+
+log = logging.getLogger("herd")
+
+
+class CLIError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+@dataclass
+class ServeOptions:
+    data_dir: Path
+    port: int
+    bind: str
+    token_auth_file: Path | None
+    storage: str
+    compaction_window: int
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser("serve", help="run the management plane's API server")
+    parser.add_argument("--data-dir", type=Path, default=Path.home() / ".herd",
+                        help="where state, certificates and the kubeconfig live (default ~/.herd)")
+    parser.add_argument("--port", type=int, default=6443, help="HTTPS port; 0 picks a free one (default 6443)")
+    parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--token-auth-file", type=Path, default=None,
+                        help="CSV file of bearer tokens: token,user,uid,\"group1,group2\"")
+    parser.add_argument("--storage", choices=("sqlite", "memory"), default="sqlite",
+                        help="storage backend (default sqlite)")
+    parser.add_argument("--compaction-window", type=int, default=10_000,
+                        help="revisions kept for watch resumption (default 10000)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = ServeOptions(args.data_dir.expanduser(), args.port, args.bind, args.token_auth_file,
+                           args.storage, args.compaction_window)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # uvloop is an optional speed-up
+        pass
+    asyncio.run(serve(options))
+    return 0
+
+
+def build_server(options: ServeOptions) -> tuple[APIServer, Path]:
+    """An API server for the data dir (PKI created on first use) and the kubeconfig path it writes."""
+    if not 0 <= options.port <= 65535:
+        raise CLIError(f"--port must be between 0 and 65535, got {options.port}")
+    try:
+        options.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise CLIError(f"cannot use data dir {options.data_dir}: {exc.strerror}") from None
+    hosts = ["localhost", "127.0.0.1"]
+    if options.bind not in hosts and options.bind not in ("0.0.0.0", "::"):
+        hosts.append(options.bind)
+    pki = ensure_server_pki(options.data_dir, hosts)
+    token_file = None
+    if options.token_auth_file is not None:
+        try:
+            token_file = TokenFile.load(options.token_auth_file)
+        except (OSError, ValueError) as exc:
+            raise CLIError(f"cannot read --token-auth-file {options.token_auth_file}: {exc}") from None
+    backend = (SqliteBackend(options.data_dir / "state.db") if options.storage == "sqlite"
+               else MemoryBackend())
+    store = Store(backend, window=options.compaction_window)
+    server = APIServer(store, ssl_context=server_ssl_context(pki), authenticator=Authenticator(token_file),
+                       host=options.bind, port=options.port)
+    return server, options.data_dir / "management.kubeconfig"
+
+
+def write_admin_kubeconfig(server: APIServer, path: Path, data_dir: Path) -> None:
+    pki = ensure_server_pki(data_dir, [])
+    host = "127.0.0.1" if server.host in ("0.0.0.0", "::") else server.host
+    url = f"https://{f'[{host}]' if ':' in host else host}:{server.port}"
+    config = build_kubeconfig(server=url, ca_pem=pki.ca_cert.read_bytes(), cluster_name="herd",
+                              user_name="admin", client_cert_pem=pki.admin_cert.read_bytes(),
+                              client_key_pem=pki.admin_key.read_bytes())
+    write_kubeconfig(path, config)
+
+
+async def serve(options: ServeOptions) -> None:
+    server, kubeconfig = build_server(options)
+    try:
+        port = await server.start()
+    except OSError as exc:
+        await server.store.close()
+        raise CLIError(f"cannot listen on {options.bind}:{options.port}: {exc.strerror}") from None
+    write_admin_kubeconfig(server, kubeconfig, options.data_dir)
+    print(f"herd API server listening on {server.url} (port {port})", flush=True)
+    print(f"export KUBECONFIG={kubeconfig}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("herd API server stopping", file=sys.stderr, flush=True)
+    await server.stop()
