@@ -52,14 +52,16 @@ class APIServer:
         self.host = host
         self.port = port
         self.registry = Registry(BUILTIN_TYPES)
+        self.background: list[BackgroundTask] = []
         self.objects = Objects(store, self.registry, admission)
         self.crds = CRDLifecycle(self.objects, self.registry)
         self.handlers = ResourceHandlers(self.objects)
-        self.background: list[BackgroundTask] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.ServerRunner | None = None
         self._site: web.TCPSite | None = None
         self._discovery_cache: dict[str, tuple[int, Any]] = {}
+        # id(transport) -> (transport, Authorization header, user); holding the transport keeps its id unique
+        self._identities: dict[int, tuple[Any, str | None, UserInfo]] = {}
 
     @property
     def url(self) -> str:
@@ -135,10 +137,20 @@ class APIServer:
         return await self._resource(request, parsed, user)
 
     async def _authenticate(self, request: web.BaseRequest) -> UserInfo | None:
-        peercert = None
-        if request.transport is not None:
-            peercert = request.transport.get_extra_info("peercert")
-        return await self.authenticator.authenticate(peercert, request.headers.get("Authorization"))
+        # A connection's certificate never changes, so its identity is worked out once per connection
+        # and Authorization header (token hashing and certificate parsing cost ~10% of a GET otherwise).
+        transport = request.transport
+        authorization = request.headers.get("Authorization")
+        cached = self._identities.get(id(transport))
+        if cached is not None and cached[0] is transport and cached[1] == authorization:
+            return cached[2]
+        peercert = transport.get_extra_info("peercert") if transport is not None else None
+        user = await self.authenticator.authenticate(peercert, authorization)
+        if transport is not None and user is not None:
+            if len(self._identities) > 4096:
+                self._identities.clear()
+            self._identities[id(transport)] = (transport, authorization, user)
+        return user
 
     async def _resource(self, request: web.BaseRequest, path: ResourcePath,
                         user: UserInfo | None) -> web.StreamResponse:
