@@ -1,0 +1,59 @@
+"""Types shared by every Cluster API group: conditions, references, template metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from .base import APIModel, k8s
+
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+KIND_PATTERN = r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$"
+CONDITION_REASON = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+CONDITION_TYPE = (r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+                  r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$")
+
+
+class Condition(APIModel):
+    """One observation of an object's state (metav1.Condition)."""
+
+    type: str = Field(description="What this condition is about, in CamelCase, e.g. Ready or Available.",
+                      max_length=316, pattern=CONDITION_TYPE)
+    status: str = Field(description="Whether the condition holds: True, False or Unknown.",
+                        json_schema_extra=k8s(enum=["True", "False", "Unknown"]))
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The metadata.generation this condition was computed from.",
+        json_schema_extra=k8s(format="int64"))
+    last_transition_time: str = Field(
+        description="When status last changed from one value to another.", json_schema_extra=k8s(format="date-time"))
+    reason: str = Field(description="A CamelCase word a program can match on, saying why the status is what it is.",
+                        min_length=1, max_length=1024, pattern=CONDITION_REASON)
+    message: str = Field(description="A human readable explanation of the status; may be empty.",
+                         max_length=32768)
+
+
+def conditions_field(description: str) -> Any:
+    """A `conditions` list field: a list-map keyed by type, at most 32 entries."""
+    return Field(default=None, description=description, max_length=32,
+                 json_schema_extra=k8s(x_kubernetes_list_type="map", x_kubernetes_list_map_keys=["type"]))
+
+
+class ContractVersionedObjectReference(APIModel):
+    """A reference to an object of a provider, by API group (not version), kind and name, in the same namespace."""
+
+    api_group: str = Field(description="The API group of the referenced object, e.g. "
+                           "infrastructure.cluster.x-k8s.io.", min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)
+    kind: str = Field(description="The kind of the referenced object.", min_length=1, max_length=63,
+                      pattern=KIND_PATTERN)
+    name: str = Field(description="The name of the referenced object.", min_length=1, max_length=253,
+                      pattern=DNS_SUBDOMAIN)
+
+
+class ObjectMeta(APIModel):
+    """The labels and annotations given to objects created from a template."""
+
+    labels: dict[str, str] | None = Field(default=None, description="Labels to set on objects made from this "
+                                          "template.")
+    annotations: dict[str, str] | None = Field(default=None, description="Annotations to set on objects made "
+                                               "from this template.")
