@@ -175,7 +175,7 @@ class ResourceHandlers:
     async def _delete(self, request: web.BaseRequest, rtype: ResourceType, namespace: str,
                       path: ResourcePath, user: UserInfo | None) -> web.Response:
         options = await self._delete_options(request)
-        opts = write_options(request.query, user)
+        opts = self._delete_write_options(request, options, user)
         obj, gone = await delete_object(self.objects, rtype, namespace, path.name, options, opts)
         if gone and rtype.builtin and rtype is not NAMESPACES:
             return json_response(success_status({"name": path.name, "group": rtype.group, "kind": rtype.plural,
@@ -185,7 +185,7 @@ class ResourceHandlers:
     async def _delete_collection(self, request: web.BaseRequest, rtype: ResourceType, namespace: str,
                                  user: UserInfo | None) -> web.Response:
         options = await self._delete_options(request)
-        opts = write_options(request.query, user)
+        opts = self._delete_write_options(request, options, user)
         page = list_objects(self.objects.store, rtype, ListQuery(
             namespace=namespace, label_selector=request.query.get("labelSelector", ""),
             field_selector=request.query.get("fieldSelector", "")))
@@ -202,6 +202,16 @@ class ResourceHandlers:
             deleted.append(obj)
         return json_response({"kind": rtype.list_kind, "apiVersion": rtype.api_version,
                               "metadata": {"resourceVersion": str(self.objects.store.revision)}, "items": deleted})
+
+    @staticmethod
+    def _delete_write_options(request: web.BaseRequest, options: dict[str, Any], user: UserInfo | None) -> WriteOptions:
+        """Write options of a DELETE; DeleteOptions may ask for a dry run in the body (kubectl --dry-run=server)."""
+        opts = write_options(request.query, user)
+        body_dry_run = options.get("dryRun") or []
+        if not isinstance(body_dry_run, list) or any(value != "All" for value in body_dry_run):
+            raise errors.bad_request(f'dryRun: Unsupported value: {body_dry_run!r}: supported values: "All"')
+        opts.dry_run = opts.dry_run or bool(body_dry_run)
+        return opts
 
     @staticmethod
     async def _delete_options(request: web.BaseRequest) -> dict[str, Any]:
@@ -260,5 +270,5 @@ class ResourceHandlers:
             set_path(current, scale_path, replicas)
             return current
 
-        result = await self.objects.guaranteed_update(rtype, namespace, name, compute, opts)
+        result = await self.objects.guaranteed_update(rtype, namespace, name, compute, opts, "scale")
         return json_response(self._scale_of(rtype, result.obj))

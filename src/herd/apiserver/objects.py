@@ -206,7 +206,8 @@ class Objects:
             if prepared is None:  # nothing changed: kube-apiserver does not write no-op updates
                 return WriteResult(old, warnings)
             new = prepared
-            if opts.dry_run:
+            if opts.dry_run:  # as kube: nothing is written, so the answer keeps the current resourceVersion
+                new["metadata"]["resourceVersion"] = str(rec.revision)
                 return WriteResult(served(rtype, new), warnings)
             try:
                 if self._finalized(rtype, new):
@@ -262,17 +263,19 @@ class Objects:
                 causes.append(Cause("FieldValueForbidden",
                                     "Forbidden: no new finalizers can be added if the object is being deleted",
                                     "metadata.finalizers"))
-        if rtype.builtin and subresource != "status":
+        if rtype.builtin and subresource not in ("status", "finalize"):  # /finalize writes spec.finalizers
             causes += prepare_builtin_update(rtype, new, old)
         if rtype is CRDS:
             default_crd(new)
         elif not rtype.builtin and rtype.schema:
             apply_defaults(new, rtype.schema)
-        if has_generation(rtype) and spec_changed(rtype, old, new):
-            meta["generation"] = int(old_meta.get("generation") or 0) + 1
         attrs = AdmissionAttributes("UPDATE", rtype, namespace, name, new, old, opts.user,
                                     subresource=subresource, dry_run=opts.dry_run)
         new = await self._mutate(attrs, opts, warnings)
+        meta = new["metadata"]
+        # after mutating admission, so a webhook's change to the spec counts too
+        if has_generation(rtype) and spec_changed(rtype, old, new):
+            meta["generation"] = int(old_meta.get("generation") or 0) + 1
         causes += self._validate(rtype, new, name)
         if causes:
             raise errors.invalid(rtype.group, rtype.kind, name, causes)
@@ -337,7 +340,7 @@ class Objects:
         problem = name_problem(name, dns_label=rtype is NAMESPACES)
         if problem:
             causes.append(Cause("FieldValueRequired" if not name else "FieldValueInvalid",
-                                f"Invalid value: {name!r}: {problem}" if name else "Required value: " + problem,
+                                f'Invalid value: "{name}": {problem}' if name else "Required value: " + problem,
                                 "metadata.name"))
         causes += metadata_causes(meta)
         if rtype is CRDS:

@@ -100,6 +100,11 @@ async def serve_watch(request: web.BaseRequest, store: Store, rtype: ResourceTyp
         stream = store.watch(prefix, start)
     else:
         start = int(rv)
+        if start > store.revision:  # e.g. the data was lost: the events in between would be skipped silently
+            raise errors.StatusError(
+                504, "Timeout", f"Timeout: Too large resource version: {start}, current: {store.revision}",
+                causes=[errors.Cause("ResourceVersionTooLarge", "Too large resource version")],
+                retry_after_seconds=1)
         try:
             stream = store.watch(prefix, start)
         except CompactedError as exc:
@@ -119,7 +124,7 @@ async def serve_watch(request: web.BaseRequest, store: Store, rtype: ResourceTyp
             await writer.send("ADDED", obj)
         if send_initial and bookmarks:
             await writer.bookmark(start, initial_end=True)
-        await _pump(stream, writer, selector, store, timeout, bookmarks)
+        await _pump(stream, writer, selector, store, timeout, bookmarks, start)
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
@@ -128,10 +133,11 @@ async def serve_watch(request: web.BaseRequest, store: Store, rtype: ResourceTyp
 
 
 async def _pump(stream: Any, writer: _EventWriter, selector: Filter, store: Store, timeout: int,
-                bookmarks: bool) -> None:
+                bookmarks: bool, start: int) -> None:
     deadline = time.monotonic() + timeout
     events = stream.__aiter__()
-    last_sent = 0
+    # a bookmark never goes back before the watch's start: a list's revision may not be dispatched yet
+    last_sent = start
     pending: asyncio.Task[WatchEvent] | None = None
     try:
         while True:

@@ -69,6 +69,16 @@ def build_server(options: ServeOptions) -> tuple[APIServer, Path]:
     """An API server for the data dir (PKI created on first use) and the kubeconfig path it writes."""
     if not 0 <= options.port <= 65535:
         raise CLIError(f"--port must be between 0 and 65535, got {options.port}")
+    if options.compaction_window < 1:
+        raise CLIError(f"--compaction-window must be at least 1, got {options.compaction_window}")
+    token_file = None  # checked before anything is written to the data dir
+    if options.token_auth_file is not None:
+        try:
+            token_file = TokenFile.load(options.token_auth_file)
+        except OSError as exc:
+            raise CLIError(f"cannot read --token-auth-file {options.token_auth_file}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise CLIError(f"invalid --token-auth-file: {exc}") from None
     try:
         options.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
@@ -77,12 +87,6 @@ def build_server(options: ServeOptions) -> tuple[APIServer, Path]:
     if options.bind not in hosts and options.bind not in ("0.0.0.0", "::"):
         hosts.append(options.bind)
     pki = ensure_server_pki(options.data_dir, hosts)
-    token_file = None
-    if options.token_auth_file is not None:
-        try:
-            token_file = TokenFile.load(options.token_auth_file)
-        except (OSError, ValueError) as exc:
-            raise CLIError(f"cannot read --token-auth-file {options.token_auth_file}: {exc}") from None
     backend = (SqliteBackend(options.data_dir / "state.db") if options.storage == "sqlite"
                else MemoryBackend())
     store = Store(backend, window=options.compaction_window)

@@ -7,7 +7,7 @@ revision, which is also the `resourceVersion` of the object it stores.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
@@ -79,12 +79,17 @@ class Row:
 
 @dataclass
 class LoadedState:
-    """What a backend hands the cache on start: the latest live row per key, recent rows, counters."""
+    """What a backend hands the cache on start: the latest live row per key, recent rows, counters.
+
+    `previous` holds the still-stored rows that recent rows replaced (their `prev_revision`) but that
+    are older than the recent rows, so resumed watches know each object's state before an event.
+    """
 
     current: list[Row]
     recent: list[Row]
     revision: int
     compacted_revision: int
+    previous: list[Row] = field(default_factory=list)
 
 
 class Backend(Protocol):

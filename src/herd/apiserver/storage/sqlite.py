@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import os
 import pathlib
@@ -50,6 +51,8 @@ WHERE k.deleted = 0
 """
 
 _SELECT_RECENT = f"SELECT {_COLUMNS} FROM kine ORDER BY id DESC LIMIT ?"
+
+_SELECT_BY_IDS = f"SELECT {_COLUMNS} FROM kine WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id"
 
 # Rows superseded by a newer row of their key, or deletion rows, up to the target revision. Only keys
 # written after the previous compaction can have new superseded rows: older ones were removed then.
@@ -145,20 +148,24 @@ class SqliteBackend:
     # ----- API used on the event loop -----
 
     def load(self, window: int) -> LoadedState:
-        """Read the latest live row per key, the last `window` rows, and the counters."""
+        """Read the latest live row per key, the last `window` rows (and the rows they replaced), the counters."""
         conn = sqlite3.connect(self.path, isolation_level=None)
         try:
             conn.execute("BEGIN")  # one consistent snapshot for all the reads below
             current = [_to_row(r) for r in conn.execute(_SELECT_CURRENT)]
             recent = [_to_row(r) for r in conn.execute(_SELECT_RECENT, (window,))] if window > 0 else []
             recent.reverse()
+            loaded = {r.revision for r in recent}
+            replaced = sorted({r.prev_revision for r in recent if r.prev_revision and r.prev_revision not in loaded})
+            previous = [_to_row(r) for r in conn.execute(_SELECT_BY_IDS, (json.dumps(replaced),))] if replaced else []
             max_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM kine").fetchone()[0])
             compacted = _meta(conn, "compacted")
             revision = max(max_id, _meta(conn, "max_revision"), compacted)
             conn.execute("COMMIT")
         finally:
             conn.close()
-        return LoadedState(current=current, recent=recent, revision=revision, compacted_revision=compacted)
+        return LoadedState(current=current, recent=recent, revision=revision, compacted_revision=compacted,
+                           previous=previous)
 
     async def append(self, rows: list[Row]) -> None:
         """Append rows; returns once they are committed and fsynced."""

@@ -167,6 +167,8 @@ class Store:
         if recent and len(recent) >= self._window:  # older rows may exist on disk but are not loaded
             self._ring_start = max(self._ring_start, recent[0].revision - 1)
         last: dict[str, dict[str, Any]] = {}  # each key's latest value, for prev_value
+        for row in loaded.previous:  # states replaced by the first recent row of their key
+            last[row.key] = value(row)
         for row in recent:
             val = value(row)
             if row.revision > self._ring_start:
