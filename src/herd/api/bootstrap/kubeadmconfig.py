@@ -1,0 +1,125 @@
+"""KubeadmConfig: the bootstrap configuration of one Machine, turned into a bootstrap data Secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ConfigDict, Field
+
+from herd.api.base import APIModel, k8s
+from herd.api.common import Condition, conditions_field
+from herd.api.crdgen import CRDSpec
+
+from . import envelope as _core
+from .envelope import APIObject, V1Beta1Condition, api_version_field, kind_field
+from .fields import INT64
+from .kubeadm_types import KubeadmConfigSpec
+
+GROUP = "bootstrap.cluster.x-k8s.io"
+VERSION = "v1beta2"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+# Ready: the KubeadmConfig is not being deleted and both DataSecretAvailable and CertificatesAvailable hold.
+KUBEADM_CONFIG_READY_CONDITION = _core.READY_CONDITION
+KUBEADM_CONFIG_READY_REASON = _core.READY_REASON
+KUBEADM_CONFIG_NOT_READY_REASON = _core.NOT_READY_REASON
+KUBEADM_CONFIG_READY_UNKNOWN_REASON = _core.READY_UNKNOWN_REASON
+
+# CertificatesAvailable: the cluster certificates needed to write the bootstrap data exist.
+KUBEADM_CONFIG_CERTIFICATES_AVAILABLE_CONDITION = "CertificatesAvailable"
+KUBEADM_CONFIG_CERTIFICATES_AVAILABLE_REASON = _core.AVAILABLE_REASON
+KUBEADM_CONFIG_CERTIFICATES_AVAILABLE_INTERNAL_ERROR_REASON = _core.INTERNAL_ERROR_REASON
+
+# DataSecretAvailable: the bootstrap data Secret has been written.
+KUBEADM_CONFIG_DATA_SECRET_AVAILABLE_CONDITION = "DataSecretAvailable"
+KUBEADM_CONFIG_DATA_SECRET_AVAILABLE_REASON = _core.AVAILABLE_REASON
+KUBEADM_CONFIG_DATA_SECRET_NOT_AVAILABLE_REASON = _core.NOT_AVAILABLE_REASON
+
+# Paused: reconciliation of the KubeadmConfig (or of its Cluster) is paused.
+KUBEADM_CONFIG_PAUSED_CONDITION = _core.PAUSED_CONDITION
+KUBEADM_CONFIG_PAUSED_REASON = _core.PAUSED_REASON
+KUBEADM_CONFIG_NOT_PAUSED_REASON = _core.NOT_PAUSED_REASON
+
+
+class KubeadmConfigInitializationStatus(APIModel):
+    """How far the KubeadmConfig got in its first provisioning; part of the bootstrap provider contract."""
+
+    model_config = ConfigDict(json_schema_extra=k8s(minProperties=1))
+
+    data_secret_created: bool | None = Field(default=None, description="True once the bootstrap data Secret for "
+                                             "the Machine has been created; the Machine controller waits for it.")
+
+
+class KubeadmConfigV1Beta1DeprecatedStatus(APIModel):
+    """Status fields in the form the v1beta1 API reported them."""
+
+    conditions: list[V1Beta1Condition] | None = Field(default=None, description="The conditions in the v1beta1 "
+                                                      "format; superseded by status.conditions.")
+    failure_reason: str | None = Field(default=None, min_length=1, max_length=256, description="A word for a "
+                                       "problem that needs a person to fix it; superseded by conditions.")
+    failure_message: str | None = Field(default=None, min_length=1, max_length=10240, description="A description "
+                                        "of a problem that needs a person to fix it; superseded by conditions.")
+
+
+class KubeadmConfigDeprecatedStatus(APIModel):
+    """Status fields kept only for older API versions; they go away when v1beta1 is no longer served."""
+
+    # to_camel would spell it v1Beta1.
+    v1beta1: KubeadmConfigV1Beta1DeprecatedStatus | None = Field(
+        default=None, alias="v1beta1", description="Status fields as the v1beta1 API reported them.")
+
+
+class KubeadmConfigStatus(APIModel):
+    """What the bootstrap controller observed and produced for a KubeadmConfig."""
+
+    model_config = ConfigDict(json_schema_extra=k8s(minProperties=1))
+
+    conditions: list[Condition] | None = conditions_field(
+        "The current observations of the KubeadmConfig: Ready, DataSecretAvailable, CertificatesAvailable and "
+        "Paused.")
+    initialization: KubeadmConfigInitializationStatus | None = Field(
+        default=None, description="Progress of the first provisioning, as the Cluster API contract defines it.")
+    data_secret_name: str | None = Field(default=None, min_length=1, max_length=253, description="The name of the "
+                                         "Secret, in the same namespace, that holds the bootstrap data.")
+    observed_generation: int | None = Field(default=None, ge=1, json_schema_extra=INT64, description="The "
+                                            "metadata.generation the controller last acted on.")
+    deprecated: KubeadmConfigDeprecatedStatus | None = Field(default=None, description="Status fields kept for "
+                                                             "clients of older API versions.")
+
+    def get_condition(self, condition_type: str) -> Condition | None:
+        """The condition of the given type, or None."""
+        return next((c for c in self.conditions or () if c.type == condition_type), None)
+
+
+class KubeadmConfig(APIObject):
+    """The kubeadm bootstrap configuration of one Machine. The bootstrap controller renders it, with the
+    cluster's certificates and join token, into cloud-init or Ignition data stored in a Secret named in
+    status.dataSecretName."""
+
+    api_version: str = api_version_field(API_VERSION)
+    kind: str = kind_field("KubeadmConfig")
+    spec: KubeadmConfigSpec | None = Field(default=None, description="What the machine's bootstrap data should "
+                                           "do.")
+    status: KubeadmConfigStatus | None = Field(default=None, description="What the bootstrap controller observed "
+                                               "and produced.")
+
+
+CLUSTER_NAME_COLUMN: dict[str, Any] = {
+    "name": "Cluster", "type": "string", "description": "The Cluster this object belongs to.",
+    "jsonPath": r".metadata.labels['cluster\.x-k8s\.io/cluster-name']"}
+AGE_COLUMN: dict[str, Any] = {"name": "Age", "type": "date", "description": "How long ago the object was created.",
+                              "jsonPath": ".metadata.creationTimestamp"}
+PAUSED_COLUMN: dict[str, Any] = {
+    "name": "Paused", "type": "string", "priority": 10, "description": "Whether reconciliation is paused.",
+    "jsonPath": '.status.conditions[?(@.type=="Paused")].status'}
+
+KUBEADM_CONFIG_CRD = CRDSpec(
+    model=KubeadmConfig, group=GROUP, kind="KubeadmConfig", plural="kubeadmconfigs", singular="kubeadmconfig",
+    printer_columns=(
+        CLUSTER_NAME_COLUMN,
+        PAUSED_COLUMN,
+        {"name": "Data secret created", "type": "string", "description": "Whether the bootstrap data Secret exists.",
+         "jsonPath": ".status.initialization.dataSecretCreated"},
+        AGE_COLUMN,
+    ),
+)

@@ -1,0 +1,59 @@
+"""The cluster.x-k8s.io/v1beta2 kinds: Cluster, Machine, MachineSet, MachineDeployment, MachineHealthCheck.
+
+Each kind's module holds its model, its CRD envelope and its condition types and reasons; `labels` holds the
+well-known labels, annotations and finalizers; `shared` holds the types several kinds use.
+"""
+
+from __future__ import annotations
+
+from herd.api.crdgen import CRDSpec
+
+from .cluster import CLUSTER_CRD, Cluster, ClusterSpec, ClusterStatus
+from .machine import MACHINE_CRD, Machine, MachineStatus
+from .machinedeployment import (
+    MACHINE_DEPLOYMENT_CRD,
+    MachineDeployment,
+    MachineDeploymentSpec,
+    MachineDeploymentStatus,
+)
+from .machinehealthcheck import (
+    MACHINE_HEALTH_CHECK_CRD,
+    MachineHealthCheck,
+    MachineHealthCheckSpec,
+    MachineHealthCheckStatus,
+)
+from .machineset import MACHINE_SET_CRD, MachineSet, MachineSetSpec, MachineSetStatus
+from .shared import API_VERSION, GROUP, VERSION, Bootstrap, LabelSelector, MachineSpec, MachineTemplateSpec
+
+# The CustomResourceDefinitions of this group, in the order they can be installed.
+CRDS: list[CRDSpec] = [CLUSTER_CRD, MACHINE_CRD, MACHINE_SET_CRD, MACHINE_DEPLOYMENT_CRD, MACHINE_HEALTH_CHECK_CRD]
+
+__all__ = [
+    "API_VERSION",
+    "CLUSTER_CRD",
+    "CRDS",
+    "GROUP",
+    "MACHINE_CRD",
+    "MACHINE_DEPLOYMENT_CRD",
+    "MACHINE_HEALTH_CHECK_CRD",
+    "MACHINE_SET_CRD",
+    "VERSION",
+    "Bootstrap",
+    "Cluster",
+    "ClusterSpec",
+    "ClusterStatus",
+    "LabelSelector",
+    "Machine",
+    "MachineDeployment",
+    "MachineDeploymentSpec",
+    "MachineDeploymentStatus",
+    "MachineHealthCheck",
+    "MachineHealthCheckSpec",
+    "MachineHealthCheckStatus",
+    "MachineSet",
+    "MachineSetSpec",
+    "MachineSetStatus",
+    "MachineSpec",
+    "MachineStatus",
+    "MachineTemplateSpec",
+]

@@ -1,0 +1,185 @@
+"""MachineSet: keeps a number of identical Machines running, like a ReplicaSet does for Pods."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from herd.api.base import APIModel
+from herd.api.common import Condition, conditions_field
+from herd.api.crdgen import CRDSpec
+
+from . import shared
+from .shared import (
+    GROUP,
+    VERSION,
+    ClusterAPIObject,
+    LabelSelector,
+    MachineNamingSpec,
+    MachineSetDeletionSpec,
+    MachineTemplateSpec,
+    V1Beta1Condition,
+    VersionReplicas,
+    age_column,
+    column,
+    deprecated_field,
+    failure_message_field,
+    failure_reason_field,
+    int32,
+    list_map,
+    observed_generation_field,
+    replicas_field,
+    v1beta1_conditions_field,
+    v1beta1_field,
+)
+
+# --- conditions -----------------------------------------------------------------------------------------------
+
+# ScalingUp: fewer Machines than desired (a preflight check blocking scale up shows in the message).
+SCALING_UP = shared.SCALING_UP_CONDITION
+SCALING_UP_REASON = shared.SCALING_UP_REASON
+NOT_SCALING_UP_REASON = shared.NOT_SCALING_UP_REASON
+SCALING_UP_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+SCALING_UP_WAITING_FOR_REPLICAS_SET_REASON = shared.WAITING_FOR_REPLICAS_SET_REASON
+
+# ScalingDown: more Machines than desired.
+SCALING_DOWN = shared.SCALING_DOWN_CONDITION
+SCALING_DOWN_REASON = shared.SCALING_DOWN_REASON
+NOT_SCALING_DOWN_REASON = shared.NOT_SCALING_DOWN_REASON
+SCALING_DOWN_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+SCALING_DOWN_WAITING_FOR_REPLICAS_SET_REASON = shared.WAITING_FOR_REPLICAS_SET_REASON
+
+# MachinesReady: summary of the Machines' Ready conditions.
+MACHINES_READY = shared.MACHINES_READY_CONDITION
+MACHINES_READY_REASON = shared.READY_REASON
+MACHINES_NOT_READY_REASON = shared.NOT_READY_REASON
+MACHINES_READY_UNKNOWN_REASON = shared.READY_UNKNOWN_REASON
+MACHINES_READY_NO_REPLICAS_REASON = shared.NO_REPLICAS_REASON
+MACHINES_READY_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+
+# MachinesUpToDate: summary of the Machines' UpToDate conditions.
+MACHINES_UP_TO_DATE = shared.MACHINES_UP_TO_DATE_CONDITION
+MACHINES_UP_TO_DATE_REASON = shared.UP_TO_DATE_REASON
+MACHINES_NOT_UP_TO_DATE_REASON = shared.NOT_UP_TO_DATE_REASON
+MACHINES_UP_TO_DATE_UNKNOWN_REASON = shared.UP_TO_DATE_UNKNOWN_REASON
+MACHINES_UP_TO_DATE_NO_REPLICAS_REASON = shared.NO_REPLICAS_REASON
+MACHINES_UP_TO_DATE_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+
+# Remediating: some Machines failed a health check and are waiting for, or under, remediation.
+REMEDIATING = shared.REMEDIATING_CONDITION
+REMEDIATING_REASON = shared.REMEDIATING_REASON
+NOT_REMEDIATING_REASON = shared.NOT_REMEDIATING_REASON
+REMEDIATING_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+
+# Reasons for the OwnerRemediated condition the MachineSet sets on the Machines it remediates.
+MACHINE_CANNOT_BE_REMEDIATED_REASON = "CannotBeRemediated"
+MACHINE_REMEDIATION_DEFERRED_REASON = "RemediationDeferred"
+MACHINE_REMEDIATION_MACHINE_DELETING_REASON = "MachineDeleting"
+
+# Deleting: progress of deleting the MachineSet's Machines.
+DELETING = shared.DELETING_CONDITION
+NOT_DELETING_REASON = shared.NOT_DELETING_REASON
+DELETING_REASON = shared.DELETING_REASON
+DELETING_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+
+PAUSED = shared.PAUSED_CONDITION
+PAUSED_REASON = shared.PAUSED_REASON
+NOT_PAUSED_REASON = shared.NOT_PAUSED_REASON
+
+# Preflight checks that the machineset.cluster.x-k8s.io/skip-preflight-checks annotation can name.
+PREFLIGHT_CHECK_ALL = "All"
+PREFLIGHT_CHECK_KUBEADM_VERSION_SKEW = "KubeadmVersionSkew"
+PREFLIGHT_CHECK_KUBERNETES_VERSION_SKEW = "KubernetesVersionSkew"
+PREFLIGHT_CHECK_CONTROL_PLANE_IS_STABLE = "ControlPlaneIsStable"
+PREFLIGHT_CHECK_CONTROL_PLANE_VERSION_SKEW = "ControlPlaneVersionSkew"
+
+
+# --- spec and status ------------------------------------------------------------------------------------------
+
+
+class MachineSetSpec(APIModel):
+    """The desired state of a MachineSet."""
+
+    cluster_name: str = Field(min_length=1, max_length=63, description="The name of the Cluster the MachineSet "
+                              "belongs to, in the same namespace.")
+    replicas: int | None = replicas_field(
+        "How many Machines to keep. When unset it is defaulted: from the cluster autoscaler's min/max size "
+        "annotations when those are set (the min size for a new MachineSet, the old value clamped to the range "
+        "otherwise), else to 1.")
+    selector: LabelSelector = Field(description="Which Machines the MachineSet counts as its own; it must match the "
+                                    "labels of the Machine template.")
+    template: MachineTemplateSpec = Field(description="The Machine to create when there are too few; its bootstrap "
+                                          "and infrastructure references point to templates that are cloned.")
+    machine_naming: MachineNamingSpec | None = Field(default=None, description="How new Machines are named.")
+    deletion: MachineSetDeletionSpec | None = Field(default=None, description="Settings for removing Machines when "
+                                                    "scaling down.")
+
+
+class MachineSetV1Beta1DeprecatedStatus(APIModel):
+    """MachineSet status fields in their v1beta1 form."""
+
+    conditions: list[V1Beta1Condition] | None = v1beta1_conditions_field("MachineSet")
+    failure_reason: str | None = failure_reason_field("MachineSet")
+    failure_message: str | None = failure_message_field("MachineSet")
+    fully_labeled_replicas: int | None = int32("How many Machines carry all the labels of the template (v1beta1 "
+                                               "only).")
+    ready_replicas: int | None = int32("How many Machines have a ready Node (v1beta1 meaning).")
+    available_replicas: int | None = int32("How many Machines have been ready for at least minReadySeconds "
+                                            "(v1beta1 meaning).")
+
+
+class MachineSetDeprecatedStatus(APIModel):
+    """MachineSet status fields kept only for older API versions."""
+
+    v1beta1: MachineSetV1Beta1DeprecatedStatus | None = v1beta1_field()
+
+
+class MachineSetStatus(APIModel):
+    """The observed state of a MachineSet."""
+
+    model_config = shared.non_empty()
+
+    conditions: list[Condition] | None = conditions_field(
+        "The MachineSet's conditions: MachinesReady, MachinesUpToDate, ScalingUp, ScalingDown, Remediating, Deleting "
+        "and Paused.")
+    selector: str | None = Field(default=None, min_length=1, max_length=4096,
+                                 description="spec.selector in query-parameter syntax, for the scale subresource and "
+                                 "for clients that do not want to parse a LabelSelector.")
+    replicas: int | None = int32("How many Machines the MachineSet has, in any state.")
+    ready_replicas: int | None = int32("How many of the Machines have their Ready condition true.")
+    available_replicas: int | None = int32("How many of the Machines have their Available condition true.")
+    up_to_date_replicas: int | None = int32("How many of the Machines have their UpToDate condition true.")
+    versions: list[VersionReplicas] | None = list_map(
+        "How many of the Machines run each Kubernetes version.", "version", max_items=100)
+    observed_generation: int | None = observed_generation_field()
+    deprecated: MachineSetDeprecatedStatus | None = deprecated_field()
+
+
+class MachineSet(ClusterAPIObject):
+    """A set of Machines made from one template, kept at a desired count."""
+
+    kind: str = Field(default="MachineSet", description="The REST resource this object represents.")
+    spec: MachineSetSpec = Field(description="The desired state of the MachineSet.")
+    status: MachineSetStatus = Field(default_factory=MachineSetStatus,
+                                     description="The observed state of the MachineSet.")
+
+
+MACHINE_SET_CRD = CRDSpec(
+    model=MachineSet, group=GROUP, version=VERSION, kind="MachineSet", plural="machinesets", singular="machineset",
+    short_names=("ms",),
+    description="A MachineSet keeps a given number of Machines, all made from the same template, in existence: it "
+                "creates Machines when there are too few, deletes some when there are too many, and remediates "
+                "unhealthy ones. MachineSets are usually managed by a MachineDeployment.",
+    scale={"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
+           "labelSelectorPath": ".status.selector"},
+    printer_columns=(
+        shared.CLUSTER_NAME_COLUMN,
+        column("Desired", "integer", ".spec.replicas", "How many Machines are wanted."),
+        column("Current", "integer", ".status.replicas", "How many Machines exist."),
+        column("Ready", "integer", ".status.readyReplicas", "How many Machines are Ready."),
+        column("Available", "integer", ".status.availableReplicas", "How many Machines are Available."),
+        column("Up-to-date", "integer", ".status.upToDateReplicas", "How many Machines are UpToDate."),
+        shared.PAUSED_COLUMN,
+        age_column("MachineSet"),
+        column("Version", "string", ".spec.template.spec.version", "The Kubernetes version of the Machines."),
+    ),
+)

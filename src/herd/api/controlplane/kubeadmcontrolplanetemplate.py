@@ -1,0 +1,80 @@
+"""KubeadmControlPlaneTemplate: the KubeadmControlPlane a ClusterClass creates for each Cluster that
+uses it."""
+
+from __future__ import annotations
+
+from pydantic import ConfigDict, Field
+
+from herd.api.base import APIModel, k8s
+from herd.api.bootstrap.envelope import APIObject, api_version_field, kind_field
+from herd.api.bootstrap.kubeadm_types import KubeadmConfigSpec
+from herd.api.bootstrap.kubeadmconfig import AGE_COLUMN
+from herd.api.common import ObjectMeta
+from herd.api.crdgen import CRDSpec
+
+from .kubeadmcontrolplane import API_VERSION, GROUP
+from .kubeadmcontrolplane_types import (
+    KubeadmControlPlaneRemediationSpec,
+    KubeadmControlPlaneRolloutSpec,
+    KubeadmControlPlaneTemplateMachineTemplate,
+    MachineNamingSpec,
+)
+
+_NOT_EMPTY = ConfigDict(json_schema_extra=k8s(minProperties=1))
+
+
+class KubeadmControlPlaneTemplateResourceSpec(APIModel):
+    """The KubeadmControlPlane spec fields a template can set; replicas, version and the infrastructure come
+    from the Cluster's topology."""
+
+    model_config = _NOT_EMPTY
+
+    machine_template: KubeadmControlPlaneTemplateMachineTemplate | None = Field(
+        default=None, description="How the control plane Machines are made.")
+    kubeadm_config_spec: KubeadmConfigSpec | None = Field(default=None, description="The kubeadm configuration "
+                                                          "used to initialise the first Machine and join the "
+                                                          "others.")
+    rollout: KubeadmControlPlaneRolloutSpec | None = Field(default=None, description="When Machines are replaced "
+                                                           "and how.")
+    remediation: KubeadmControlPlaneRemediationSpec | None = Field(default=None, description="How unhealthy "
+                                                                   "Machines are remediated.")
+    machine_naming: MachineNamingSpec | None = Field(default=None, description="How new Machines are named.")
+
+
+class KubeadmControlPlaneTemplateResource(APIModel):
+    """The KubeadmControlPlane to create: its labels, annotations and spec."""
+
+    model_config = _NOT_EMPTY
+
+    metadata: ObjectMeta | None = Field(default=None, json_schema_extra=k8s(minProperties=1),
+                                        description="Labels and annotations given to the KubeadmControlPlane "
+                                                    "created from the template.")
+    spec: KubeadmControlPlaneTemplateResourceSpec | None = Field(default=None, description="The spec of the "
+                                                                 "KubeadmControlPlane created from the template.")
+
+
+class KubeadmControlPlaneTemplateSpec(APIModel):
+    """The template of a KubeadmControlPlaneTemplate."""
+
+    template: KubeadmControlPlaneTemplateResource = Field(description="The KubeadmControlPlane to create.")
+
+
+class KubeadmControlPlaneTemplate(APIObject):
+    """A reusable KubeadmControlPlane, referenced by a ClusterClass; each Cluster of the class gets a
+    KubeadmControlPlane made from it, with replicas and version taken from the Cluster's topology."""
+
+    api_version: str = api_version_field(API_VERSION)
+    kind: str = kind_field("KubeadmControlPlaneTemplate")
+    spec: KubeadmControlPlaneTemplateSpec | None = Field(default=None, description="The KubeadmControlPlane to "
+                                                         "create.")
+
+
+KUBEADM_CONTROL_PLANE_TEMPLATE_CRD = CRDSpec(
+    model=KubeadmControlPlaneTemplate, group=GROUP, kind="KubeadmControlPlaneTemplate",
+    plural="kubeadmcontrolplanetemplates", singular="kubeadmcontrolplanetemplate", status_subresource=False,
+    printer_columns=(
+        {"name": "ClusterClass", "type": "string", "description": "The ClusterClass that owns this template.",
+         "jsonPath": '.metadata.ownerReferences[?(@.kind=="ClusterClass")].name'},
+        AGE_COLUMN,
+    ),
+)
