@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -24,9 +25,16 @@ OBJECT_META_FIELDS = frozenset({
 _OWNER_REFERENCE_FIELDS = frozenset({"apiVersion", "kind", "name", "uid", "controller", "blockOwnerDeletion"})
 
 
+_last_timestamp: tuple[int, str] = (0, "")
+
+
 def now_rfc3339() -> str:
     """The current time as Kubernetes writes timestamps (second precision, UTC, `Z`)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    global _last_timestamp
+    second = int(time.time())
+    if _last_timestamp[0] != second:  # formatting costs more than the rest of a create's metadata work
+        _last_timestamp = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return _last_timestamp[1]
 
 
 def new_uid() -> str:
