@@ -1,4 +1,4 @@
-"""`make run`: start the embedded management plane, apply an example CRD and object, keep serving.
+"""`make run`: start the embedded management plane (`herd up`), show what it serves, keep it running.
 
 Stops with Ctrl-C. State lives in ~/.herd (or $HERD_DATA_DIR), so a second run resumes it.
 """
@@ -6,7 +6,6 @@ Stops with Ctrl-C. State lives in ~/.herd (or $HERD_DATA_DIR), so a second run r
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -18,13 +17,13 @@ HERE = Path(__file__).resolve().parent
 def main() -> int:
     data_dir = Path(os.environ.get("HERD_DATA_DIR", Path.home() / ".herd"))
     port = os.environ.get("HERD_PORT", "6443")
-    server = subprocess.Popen([sys.executable, "-m", "herd.cli.main", "serve", "--data-dir", str(data_dir),
+    server = subprocess.Popen([sys.executable, "-m", "herd.cli.main", "up", "--data-dir", str(data_dir),
                                "--port", port], stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     kubeconfig = data_dir / "management.kubeconfig"
     for line in server.stdout:
         print(line, end="", flush=True)
-        if re.search(r"\(port \d+\)", line):
+        if line.startswith("export KUBECONFIG="):
             break
     else:
         return server.wait() or 1
@@ -34,6 +33,7 @@ def main() -> int:
         print("$ kubectl " + " ".join(args), flush=True)
         subprocess.run(["kubectl", *args], env=env, check=False)
 
+    kubectl("api-resources", "--categories=cluster-api")
     kubectl("apply", "-f", str(HERE / "widgets-crd.yaml"))
     kubectl("wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=30s")
     kubectl("apply", "-f", str(HERE / "widget.yaml"))

@@ -35,9 +35,14 @@ class ServeOptions:
     storage: str
     compaction_window: int
 
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ServeOptions:
+        return cls(args.data_dir.expanduser(), args.port, args.bind, args.token_auth_file, args.storage,
+                   args.compaction_window)
 
-def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("serve", help="run the management plane's API server")
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """The API server's flags, shared by `herd serve` and `herd up`."""
     parser.add_argument("--data-dir", type=Path, default=Path.home() / ".herd",
                         help="where state, certificates and the kubeconfig live (default ~/.herd)")
     parser.add_argument("--port", type=int, default=6443, help="HTTPS port; 0 picks a free one (default 6443)")
@@ -48,19 +53,27 @@ def add_parser(commands: Any) -> None:
                         help="storage backend (default sqlite)")
     parser.add_argument("--compaction-window", type=int, default=10_000,
                         help="revisions kept for watch resumption (default 10000)")
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser("serve", help="run the management plane's API server")
+    add_server_arguments(parser)
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    options = ServeOptions(args.data_dir.expanduser(), args.port, args.bind, args.token_auth_file,
-                           args.storage, args.compaction_window)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def install_uvloop() -> None:
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:  # uvloop is an optional speed-up
         pass
+
+
+def run(args: argparse.Namespace) -> int:
+    options = ServeOptions.from_args(args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_uvloop()
     asyncio.run(serve(options))
     return 0
 

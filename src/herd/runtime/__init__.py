@@ -1,0 +1,64 @@
+"""herd.runtime: controllers the controller-runtime way, over the plain Kubernetes REST API.
+
+    client = Client.from_kubeconfig(path)
+    manager = Manager(client, leader_elect=True)
+    manager.add(Controller.builder("machine").for_(MACHINE).owns(NODE_REF).build(MachineReconciler(...)))
+    await manager.run()
+
+Objects are plain dicts (the JSON the server sent); typed models are parsed on top by controllers.
+"""
+
+from .cache import Cache, NotSynced
+from .client import Client, ObjectList, WatchEvent
+from .controller import Builder, Controller, Reconciler, Result, TerminalError
+from .errors import (
+    AlreadyExists,
+    ApiError,
+    BadRequest,
+    Cause,
+    ClientError,
+    Conflict,
+    Expired,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ServerError,
+    TooManyRequests,
+    Unauthorized,
+    Unreachable,
+)
+from .handlers import GENERATION_CHANGED, Predicate, PredicateFuncs
+from .informer import EventHandler, FuncHandler, Informer
+from .labels import Selector
+from .leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
+from .logsetup import setup_logging
+from .manager import Manager
+from .metrics import Metrics
+from .objects import (
+    CONFIGMAP,
+    CRD,
+    EVENT,
+    LEASE,
+    NAMESPACE,
+    NODE,
+    SECRET,
+    Kind,
+    Object,
+    ObjectKey,
+    controller_owner,
+    owner_reference,
+)
+from .patch import PatchHelper, merge_patch, patch_helper
+from .store import Indexer, index_by_controller_uid, index_by_field, index_by_label, index_by_owner_uid
+from .workqueue import WorkQueue
+
+__all__ = [
+    "CONFIGMAP", "CRD", "EVENT", "GENERATION_CHANGED", "LEASE", "NAMESPACE", "NODE", "SECRET",
+    "AlreadyExists", "ApiError", "BadRequest", "Builder", "Cache", "Cause", "Client", "ClientError", "Conflict",
+    "Controller", "EventHandler", "Expired", "Forbidden", "FuncHandler", "Indexer", "Informer", "Invalid", "Kind",
+    "LeaderElectionConfig", "LeaderElectionLost", "LeaderElector", "Manager", "Metrics", "NotFound", "NotSynced",
+    "Object", "ObjectKey", "ObjectList", "PatchHelper", "Predicate", "PredicateFuncs", "Reconciler", "Result",
+    "Selector", "ServerError", "TerminalError", "TooManyRequests", "Unauthorized", "Unreachable", "WatchEvent",
+    "WorkQueue", "controller_owner", "index_by_controller_uid", "index_by_field", "index_by_label",
+    "index_by_owner_uid", "merge_patch", "owner_reference", "patch_helper", "setup_logging",
+]

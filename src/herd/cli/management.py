@@ -1,0 +1,144 @@
+"""What `herd up` and `herd init` share: CRD installation, the webhook server and the manager."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from herd.api.registry import all_crds
+from herd.apiserver.pki import CertificateAuthority, write_file_atomic
+from herd.runtime import CRD, Client, Manager, NotFound
+from herd.runtime.objects import Kind
+from herd.runtime.webhook import WebhookServer
+
+from .webhooks import capi_webhook_routes, register_routes, webhook_configurations
+
+log = logging.getLogger("herd.cli")
+
+MUTATING_WEBHOOKS = Kind("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration",
+                         "mutatingwebhookconfigurations", namespaced=False, status_subresource=False)
+VALIDATING_WEBHOOKS = Kind("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
+                           "validatingwebhookconfigurations", namespaced=False, status_subresource=False)
+ESTABLISH_TIMEOUT_SECONDS = 60.0
+
+
+class SetupError(Exception):
+    """Installing into the management plane failed; the message says what to fix."""
+
+
+@dataclass
+class ManagerOptions:
+    leader_elect: bool = False
+    health_port: int | None = 0
+    webhook_port: int = 0
+    webhook_host: str = "127.0.0.1"
+
+
+APPLIED_HASH = "herd.dev/applied-hash"
+
+
+async def create_or_update(client: Client, kind: Kind, desired: dict[str, Any]) -> str:
+    """Make the live object carry `desired`; returns created/updated/unchanged.
+
+    The server defaults what it stores, so "unchanged" is judged by a hash of what was last applied,
+    kept in an annotation, rather than by comparing with the live object.
+    """
+    name = desired["metadata"]["name"]
+    digest = hashlib.sha256(json.dumps(desired, sort_keys=True).encode()).hexdigest()
+    desired = {**desired, "metadata": {**desired["metadata"], "annotations": {
+        **(desired["metadata"].get("annotations") or {}), APPLIED_HASH: digest}}}
+    try:
+        live = await client.get(kind, name)
+    except NotFound:
+        await client.create(desired, kind=kind)
+        return "created"
+    if (live["metadata"].get("annotations") or {}).get(APPLIED_HASH) == digest:
+        return "unchanged"
+    merged = dict(desired)
+    merged["metadata"] = {**live["metadata"], "labels": desired["metadata"].get("labels") or {},
+                          "annotations": desired["metadata"]["annotations"]}
+    await client.update(merged, kind=kind)
+    return "updated"
+
+
+async def install_crds(client: Client) -> dict[str, str]:
+    """Install or update every Cluster API CRD and wait until each is Established."""
+    results = {}
+    for crd in all_crds():
+        results[crd["metadata"]["name"]] = await create_or_update(client, CRD, crd)
+    async with asyncio.timeout(ESTABLISH_TIMEOUT_SECONDS):
+        for name in results:
+            while not _established(await client.get(CRD, name)):
+                await asyncio.sleep(0.2)
+    return results
+
+
+def _established(crd: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Established" and c.get("status") == "True"
+               for c in (crd.get("status") or {}).get("conditions") or [])
+
+
+def webhook_certificate(directory: Path, ca: CertificateAuthority, hosts: list[str]) -> tuple[Path, Path]:
+    """A serving certificate for the webhook server, signed by `ca` (keys 0600)."""
+    cert_pem, key_pem = ca.issue_server_cert("herd-webhooks", hosts)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    cert, key = directory / "webhook.crt", directory / "webhook.key"
+    write_file_atomic(key, key_pem, mode=0o600)
+    write_file_atomic(cert, cert_pem, mode=0o644)
+    return cert, key
+
+
+async def register_webhooks(client: Client, ca_pem: bytes, url_base: str) -> None:
+    """Point the Cluster API webhook configurations at this process's webhook server."""
+    mutating, validating = webhook_configurations(ca_pem, url_base)
+    await create_or_update(client, MUTATING_WEBHOOKS, mutating)
+    await create_or_update(client, VALIDATING_WEBHOOKS, validating)
+
+
+async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path, options: ManagerOptions,
+                         stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+    """Install CRDs, serve and register webhooks, and run the manager until `stop` is set."""
+    try:
+        installed = await install_crds(client)
+    except TimeoutError:
+        raise SetupError("the Cluster API CRDs did not become Established within "
+                         f"{ESTABLISH_TIMEOUT_SECONDS:.0f}s") from None
+    changed = sum(1 for r in installed.values() if r != "unchanged")
+    log.info("Cluster API CRDs installed (%d, %d created or updated)", len(installed), changed)
+    cert, key = webhook_certificate(pki_dir, ca, [options.webhook_host, "localhost"])
+    webhooks = WebhookServer(cert, key, host=options.webhook_host, port=options.webhook_port)
+    register_routes(webhooks, capi_webhook_routes())
+    await webhooks.start()
+    host = f"[{options.webhook_host}]" if ":" in options.webhook_host else options.webhook_host
+    await register_webhooks(client, ca.cert_pem, f"https://{host}:{webhooks.port}")
+    manager = Manager(client, leader_elect=options.leader_elect, health_port=options.health_port)
+    for controller in controllers(client):
+        manager.add(controller)
+    task = asyncio.ensure_future(manager.run())
+    try:
+        if ready is not None:
+            ready.set()
+        if manager.health is not None:
+            await manager.wait_synced(30)
+            print(f"manager metrics and probes on {manager.health.url}", flush=True)
+        stopped = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if task in done:
+            task.result()  # the manager ended on its own (e.g. leadership lost): surface why
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await webhooks.stop()
+
+
+def controllers(client: Client) -> list[Any]:
+    """Every controller herd has so far (Cluster API's controllers arrive with the next milestones)."""
+    return []

@@ -1,0 +1,86 @@
+"""`herd up`: the whole management plane in one process — API server, CRDs, webhooks, controllers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from typing import Any
+
+from herd.apiserver.pki import CertificateAuthority, ensure_server_pki
+from herd.runtime import Client, setup_logging
+
+from .management import ManagerOptions, SetupError, run_management
+from .serve import CLIError, ServeOptions, add_server_arguments, build_server, install_uvloop, write_admin_kubeconfig
+
+
+def add_manager_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leader-elect", action="store_true",
+                        help="elect one active manager through a coordination.k8s.io Lease")
+    parser.add_argument("--health-port", type=int, default=0,
+                        help="port of the manager's /healthz, /readyz and /metrics (default: a free port)")
+    parser.add_argument("--webhook-port", type=int, default=0,
+                        help="port of the admission webhook server (default: a free port)")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text", help="log format")
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser("up", help="run the embedded management plane: API server, CRDs and controllers")
+    add_server_arguments(parser)
+    add_manager_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def manager_options(args: argparse.Namespace) -> ManagerOptions:
+    for flag in ("health_port", "webhook_port"):
+        if not 0 <= getattr(args, flag) <= 65535:
+            raise CLIError(f"--{flag.replace('_', '-')} must be between 0 and 65535")
+    return ManagerOptions(leader_elect=args.leader_elect, health_port=args.health_port,
+                          webhook_port=args.webhook_port)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = ServeOptions.from_args(args)
+    setup_logging(json_format=args.log_format == "json")
+    install_uvloop()
+    asyncio.run(up(options, manager_options(args)))
+    return 0
+
+
+async def up(options: ServeOptions, manager: ManagerOptions) -> None:
+    server, kubeconfig = build_server(options)
+    try:
+        port = await server.start()
+    except OSError as exc:
+        await server.store.close()
+        raise CLIError(f"cannot listen on {options.bind}:{options.port}: {exc.strerror}") from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    client = None
+    try:
+        write_admin_kubeconfig(server, kubeconfig, options.data_dir)
+        print(f"herd API server listening on {server.url} (port {port})", flush=True)
+        pki = ensure_server_pki(options.data_dir, [])
+        ca = CertificateAuthority.load(pki.ca_cert, pki.ca_key)
+        client = Client.from_kubeconfig(kubeconfig)
+        ready = asyncio.Event()
+        management = asyncio.ensure_future(
+            run_management(client, ca, options.data_dir / "pki", manager, stop, ready))
+        waiter = asyncio.ensure_future(ready.wait())
+        await asyncio.wait({management, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if ready.is_set():
+            print(f"export KUBECONFIG={kubeconfig}", flush=True)
+        await management
+    except SetupError as exc:
+        raise CLIError(str(exc)) from None
+    finally:
+        print("herd stopping", file=sys.stderr, flush=True)
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
+        await server.stop()

@@ -1,0 +1,160 @@
+"""`herd up` runs the whole management plane; `herd init` installs herd into another API server."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from herd_plane import KUBECTL, ServedPlane, start_plane
+
+MACHINE_DEPLOYMENT = """
+apiVersion: cluster.x-k8s.io/v1beta2
+kind: MachineDeployment
+metadata: {name: %(name)s, namespace: default}
+spec:
+  clusterName: c1
+  template:
+    spec:
+      clusterName: c1
+      version: v1.33.0
+      bootstrap:
+        configRef: {apiGroup: bootstrap.cluster.x-k8s.io, kind: KubeadmConfigTemplate, name: t1}
+      infrastructureRef: {apiGroup: infrastructure.cluster.x-k8s.io, kind: DevMachineTemplate, name: d1}
+"""
+
+
+class Process:
+    """A herd command in the background whose output is collected line by line."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "herd.cli.main", *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                match = re.search(pattern, line)
+                if match:
+                    return match
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"never printed {pattern!r}:\n{''.join(self.lines)}")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def kubectl(kubeconfig: Path, cache: Path, *args: str, input: str | None = None,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([KUBECTL, f"--cache-dir={cache}", *args], input=input, capture_output=True, text=True,
+                            env={**os.environ, "KUBECONFIG": str(kubeconfig)}, timeout=60)
+    if check and result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def herd_up(tmp_path: Path) -> Iterator[tuple[Process, Path]]:
+    proc = Process("up", "--data-dir", str(tmp_path / "data"), "--port", "0")
+    proc.wait_for(r"^export KUBECONFIG=")
+    yield proc, tmp_path / "data" / "management.kubeconfig"
+    proc.stop()
+
+
+def test_herd_up_installs_every_cluster_api_crd_and_explains_them(herd_up: tuple[Process, Path],
+                                                                   tmp_path: Path) -> None:
+    _, kubeconfig = herd_up
+    crds = kubectl(kubeconfig, tmp_path / "c", "get", "crd", "-o", "name").stdout.split()
+    for name in ("clusters.cluster.x-k8s.io", "machines.cluster.x-k8s.io", "machinesets.cluster.x-k8s.io",
+                 "machinedeployments.cluster.x-k8s.io", "machinehealthchecks.cluster.x-k8s.io",
+                 "kubeadmconfigs.bootstrap.cluster.x-k8s.io", "kubeadmconfigtemplates.bootstrap.cluster.x-k8s.io",
+                 "kubeadmcontrolplanes.controlplane.cluster.x-k8s.io",
+                 "kubeadmcontrolplanetemplates.controlplane.cluster.x-k8s.io",
+                 "devclusters.infrastructure.cluster.x-k8s.io", "devclustertemplates.infrastructure.cluster.x-k8s.io",
+                 "devmachines.infrastructure.cluster.x-k8s.io", "devmachinetemplates.infrastructure.cluster.x-k8s.io"):
+        assert f"customresourcedefinition.apiextensions.k8s.io/{name}" in crds
+    explained = kubectl(kubeconfig, tmp_path / "c", "explain", "machinedeployment.spec.rollout.strategy").stdout
+    assert "rollingUpdate" in explained and "RollingUpdate, OnDelete" in explained
+
+
+def test_herd_up_defaults_and_validates_through_its_webhooks(herd_up: tuple[Process, Path], tmp_path: Path) -> None:
+    _, kubeconfig = herd_up
+    kubectl(kubeconfig, tmp_path / "c", "apply", "-f", "-", input=MACHINE_DEPLOYMENT % {"name": "md1"})
+    md = yaml.safe_load(kubectl(kubeconfig, tmp_path / "c", "get", "md", "md1", "-o", "yaml").stdout)
+    assert md["spec"]["selector"]["matchLabels"] == {"cluster.x-k8s.io/cluster-name": "c1",
+                                                     "cluster.x-k8s.io/deployment-name": "md1"}
+    refused = kubectl(kubeconfig, tmp_path / "c", "patch", "md", "md1", "--type", "merge", "-p",
+                      '{"spec":{"clusterName":"c2"}}', check=False)
+    assert refused.returncode != 0 and "spec.clusterName" in refused.stderr and "immutable" in refused.stderr
+    misspelled = MACHINE_DEPLOYMENT.replace("clusterName: c1\n  template", "clusterNme: c1\n  template")
+    refused = kubectl(kubeconfig, tmp_path / "c", "apply", "-f", "-", input=misspelled % {"name": "md2"}, check=False)
+    assert refused.returncode != 0 and 'unknown field "spec.clusterNme"' in refused.stderr
+
+
+def test_a_second_herd_up_on_the_same_data_dir_resumes(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = Process("up", "--data-dir", str(data), "--port", "0")
+    first.wait_for(r"^export KUBECONFIG=")
+    kubeconfig = data / "management.kubeconfig"
+    kubectl(kubeconfig, tmp_path / "c", "apply", "-f", "-", input=MACHINE_DEPLOYMENT % {"name": "kept"})
+    assert first.stop() == 0
+    second = Process("up", "--data-dir", str(data), "--port", "0")
+    try:
+        second.wait_for(r"^export KUBECONFIG=")
+        names = kubectl(kubeconfig, tmp_path / "c2", "get", "md", "-o", "name").stdout.split()
+        assert names == ["machinedeployment.cluster.x-k8s.io/kept"]
+        assert "13 created or updated" not in "".join(second.lines)
+    finally:
+        assert second.stop() == 0
+
+
+@pytest.fixture
+def other_plane(tmp_path: Path) -> Iterator[ServedPlane]:
+    served = start_plane(tmp_path / "other", tmp_path / "other-cache")
+    yield served
+    served.stop()
+
+
+def test_herd_init_installs_into_a_separate_api_server(other_plane: ServedPlane, tmp_path: Path) -> None:
+    proc = Process("init", "--kubeconfig", str(other_plane.kubeconfig), "--data-dir", str(tmp_path / "init"))
+    try:
+        proc.wait_for(r"manager metrics and probes on")
+        crds = other_plane.kubectl("get", "crd", "-o", "name").stdout
+        assert "machinedeployments.cluster.x-k8s.io" in crds
+        other_plane.kubectl("apply", "-f", "-", input=MACHINE_DEPLOYMENT % {"name": "there"})
+        labels = other_plane.kubectl("get", "md", "there", "-o", "jsonpath={.spec.template.metadata.labels}").stdout
+        assert "cluster.x-k8s.io/deployment-name" in labels
+    finally:
+        assert proc.stop() == 0
+
+
+def test_herd_init_with_a_missing_kubeconfig_prints_one_line(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "herd.cli.main", "init", "--kubeconfig", str(tmp_path / "nope")],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"herd: --kubeconfig {tmp_path / 'nope'}: no such file"]
