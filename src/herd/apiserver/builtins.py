@@ -69,6 +69,12 @@ def prepare_builtin_create(rtype: ResourceType, obj: dict[str, Any]) -> list[Cau
         if "kubernetes" not in finalizers:
             spec["finalizers"] = [*finalizers, "kubernetes"]
         obj["status"] = {"phase": "Active"}
+    if rtype is PODS:  # a new pod waits for its kubelet; a simulated one may create it with status already set
+        status = obj.get("status")
+        if not isinstance(status, dict):
+            status = obj["status"] = {}
+        if not status.get("phase"):
+            status["phase"] = "Pending"
     return []
 
 

@@ -23,6 +23,7 @@ from .codec import (
     write_options,
 )
 from .deletion import delete_object
+from .eviction import serve_eviction
 from .jsonutil import get_path, set_path
 from .listing import ListQuery, list_objects
 from .objects import Objects, WriteOptions
@@ -54,6 +55,10 @@ class ResourceHandlers:
         if rtype.namespaced and not path.namespace and path.name:
             raise errors.not_found(rtype.group, rtype.plural, path.name)
         namespace = path.namespace if rtype.namespaced else ""
+        if path.subresource == "eviction":  # create-only, as in kube
+            if method != "POST":
+                raise errors.method_not_allowed(f"{method} is not supported on {rtype.plural}/eviction")
+            return await serve_eviction(request, self.objects, namespace, path.name, user)
         if method == "GET":
             if not path.name:
                 if query.get("watch") in ("true", "1"):

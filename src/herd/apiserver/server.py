@@ -18,6 +18,7 @@ from aiohttp import web
 from . import discovery, errors, openapi
 from .admission import Admission
 from .auth import Authenticator, UserInfo
+from .bootstrap_tokens import bootstrap_token_lookup, is_bootstrap_user
 from .builtins import BUILTIN_TYPES, INITIAL_NAMESPACES, NAMESPACES
 from .codec import json_response, status_response
 from .crd_lifecycle import CRDLifecycle
@@ -53,6 +54,7 @@ class APIServer:
         self.store = store
         self.ssl_context = ssl_context
         self.authenticator = authenticator
+        authenticator.add_token_lookup(bootstrap_token_lookup(store))  # kube's --enable-bootstrap-token-auth
         self.host = host
         self.port = port
         self.registry = Registry(BUILTIN_TYPES)
@@ -157,7 +159,8 @@ class APIServer:
             return cached[2]
         peercert = transport.get_extra_info("peercert") if transport is not None else None
         user = await self.authenticator.authenticate(peercert, authorization)
-        if transport is not None and user is not None:
+        # A bootstrap token stops working when its Secret is deleted or expires: never cache one's identity.
+        if transport is not None and user is not None and not is_bootstrap_user(user):
             if len(self._identities) > 4096:
                 self._identities.clear()
             self._identities[id(transport)] = (transport, authorization, user)
