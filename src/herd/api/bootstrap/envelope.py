@@ -9,8 +9,6 @@ from pydantic import Field
 
 from herd.api.base import APIModel
 
-from .fields import DATE_TIME
-
 # Condition types and reasons shared by every Cluster API kind; the per-kind constants refer to these.
 READY_CONDITION = "Ready"
 AVAILABLE_CONDITION = "Available"
@@ -77,16 +75,3 @@ class APIObject(APIModel):
         return dict(self.metadata.get("annotations") or {})
 
 
-class V1Beta1Condition(APIModel):
-    """A condition in the v1beta1 format, kept while clients of that API version remain."""
-
-    type: str = Field(min_length=1, max_length=256, description="What this condition is about, in CamelCase.")
-    status: str = Field(description="Whether the condition holds: True, False or Unknown.")
-    severity: str | None = Field(default=None, max_length=32, description="How serious a False status is: Error, "
-                                 "Warning or Info; empty when the status is True.")
-    last_transition_time: str = Field(json_schema_extra=DATE_TIME,
-                                      description="When the status last changed from one value to another.")
-    reason: str | None = Field(default=None, min_length=1, max_length=256,
-                               description="A CamelCase word saying why the condition last changed.")
-    message: str | None = Field(default=None, min_length=1, max_length=10240,
-                                description="A human readable explanation of the last change.")

@@ -7,11 +7,11 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from herd.api.base import APIModel, k8s
-from herd.api.common import Condition, conditions_field
+from herd.api.common import Condition, V1Beta1Condition, conditions_field
 from herd.api.crdgen import CRDSpec
 
 from . import envelope as _core
-from .envelope import APIObject, V1Beta1Condition, api_version_field, kind_field
+from .envelope import APIObject, api_version_field, kind_field
 from .fields import INT64
 from .kubeadm_types import KubeadmConfigSpec
 

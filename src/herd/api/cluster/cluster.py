@@ -7,7 +7,14 @@ from typing import Any, Literal
 from pydantic import Field
 
 from herd.api.base import APIModel, k8s
-from herd.api.common import CONDITION_TYPE, DNS_SUBDOMAIN, Condition, ContractVersionedObjectReference, conditions_field
+from herd.api.common import (
+    CONDITION_TYPE,
+    DNS_SUBDOMAIN,
+    Condition,
+    ContractVersionedObjectReference,
+    V1Beta1Condition,
+    conditions_field,
+)
 from herd.api.crdgen import CRDSpec
 
 from . import shared
@@ -29,7 +36,6 @@ from .shared import (
     MachineTaint,
     TemplateMetadata,
     UpgradeStep,
-    V1Beta1Condition,
     VersionReplicas,
     age_column,
     atomic_list,

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from herd.api.base import APIModel
-from herd.api.common import DNS_SUBDOMAIN, Condition, conditions_field
+from herd.api.common import DNS_SUBDOMAIN, Condition, V1Beta1Condition, conditions_field
 from herd.api.crdgen import CRDSpec
 
 from . import shared
@@ -16,7 +16,6 @@ from .shared import (
     VERSION,
     ClusterAPIObject,
     MachineSpec,
-    V1Beta1Condition,
     age_column,
     atomic_list,
     column,

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from herd.api.base import APIModel
-from herd.api.common import Condition, conditions_field
+from herd.api.common import Condition, V1Beta1Condition, conditions_field
 from herd.api.crdgen import CRDSpec
 
 from . import shared
@@ -21,7 +21,6 @@ from .shared import (
     MachineSetDeletionSpec,
     MachineTemplateSpec,
     RolloutStrategyType,
-    V1Beta1Condition,
     VersionReplicas,
     age_column,
     column,

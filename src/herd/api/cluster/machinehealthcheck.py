@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from herd.api.base import APIModel
-from herd.api.common import Condition, conditions_field
+from herd.api.common import Condition, V1Beta1Condition, conditions_field
 from herd.api.crdgen import CRDSpec
 
 from . import shared
@@ -18,7 +18,6 @@ from .shared import (
     LabelSelector,
     MachineHealthCheckChecks,
     MachineHealthCheckRemediation,
-    V1Beta1Condition,
     age_column,
     atomic_list,
     column,

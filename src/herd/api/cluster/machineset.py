@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from herd.api.base import APIModel
-from herd.api.common import Condition, conditions_field
+from herd.api.common import Condition, V1Beta1Condition, conditions_field
 from herd.api.crdgen import CRDSpec
 
 from . import shared
@@ -17,7 +17,6 @@ from .shared import (
     MachineNamingSpec,
     MachineSetDeletionSpec,
     MachineTemplateSpec,
-    V1Beta1Condition,
     VersionReplicas,
     age_column,
     column,

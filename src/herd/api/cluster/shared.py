@@ -458,20 +458,6 @@ class MachineHealthCheckRemediation(APIModel):
 # --- deprecated v1beta1 status --------------------------------------------------------------------------------
 
 
-class V1Beta1Condition(APIModel):
-    """A condition in the v1beta1 format, kept only while v1beta1 clients are served."""
-
-    type: str = Field(min_length=1, max_length=256, description="What the condition is about, in CamelCase.")
-    status: str = Field(description="Whether the condition holds: True, False or Unknown.")
-    severity: str | None = Field(default=None, max_length=32, description="How serious a False status is: Error, "
-                                 "Warning or Info; empty when the status is True.")
-    last_transition_time: str = Field(json_schema_extra=k8s(format="date-time"),
-                                      description="When the status last changed from one value to another.")
-    reason: str | None = Field(default=None, min_length=1, max_length=256,
-                               description="A CamelCase word saying why the condition last changed.")
-    message: str | None = Field(default=None, min_length=1, max_length=10240,
-                                description="A human readable explanation of the last change.")
-
 
 def v1beta1_conditions_field(kind: str) -> Any:
     """The deprecated `status.deprecated.v1beta1.conditions` field."""

@@ -7,11 +7,11 @@ from pydantic import ConfigDict, Field
 
 from herd.api.base import APIModel, k8s
 from herd.api.bootstrap import envelope as _core
-from herd.api.bootstrap.envelope import APIObject, V1Beta1Condition, api_version_field, kind_field
+from herd.api.bootstrap.envelope import APIObject, api_version_field, kind_field
 from herd.api.bootstrap.fields import DATE_TIME, INT64, int32_field
 from herd.api.bootstrap.kubeadm_types import KubeadmConfigSpec
 from herd.api.bootstrap.kubeadmconfig import AGE_COLUMN, CLUSTER_NAME_COLUMN, PAUSED_COLUMN
-from herd.api.common import Condition, conditions_field
+from herd.api.common import Condition, V1Beta1Condition, conditions_field
 from herd.api.crdgen import CRDSpec
 
 from .kubeadmcontrolplane_types import (

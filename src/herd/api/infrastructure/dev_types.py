@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, WithJsonSchema
 
 from herd.api.base import APIModel, k8s
+from herd.api.common import V1Beta1Condition
 
 GROUP = "infrastructure.cluster.x-k8s.io"
 VERSION = "v1beta2"
@@ -107,20 +108,6 @@ class MachineAddress(APIModel):
     address: str = Field(min_length=1, max_length=256, description="The address itself, e.g. an IP address or a "
                          "DNS name.")
 
-
-class V1Beta1Condition(APIModel):
-    """A condition in the v1beta1 format, kept while clients of that API version remain."""
-
-    type: str = Field(min_length=1, max_length=256, description="What this condition is about, in CamelCase.")
-    status: str = Field(description="Whether the condition holds: True, False or Unknown.")
-    severity: str | None = Field(default=None, max_length=32, description="How serious a False status is: Error, "
-                                 "Warning or Info; empty when the status is True.")
-    last_transition_time: str = Field(json_schema_extra=k8s(format="date-time"),
-                                      description="When the status last changed from one value to another.")
-    reason: str | None = Field(default=None, min_length=1, max_length=256,
-                               description="A CamelCase word saying why the condition last changed.")
-    message: str | None = Field(default=None, min_length=1, max_length=10240,
-                                description="A human readable explanation of the last change.")
 
 
 class V1Beta1DeprecatedStatus(APIModel):
