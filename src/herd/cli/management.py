@@ -13,11 +13,16 @@ from typing import Any
 
 from herd.api.registry import all_crds
 from herd.apiserver.pki import CertificateAuthority, write_file_atomic
+from herd.bootstrap.kubeadm import new_controller as new_kubeadm_config_controller
+from herd.controllers import cluster, machine
+from herd.providers.dev import DevProvider
 from herd.runtime import CRD, Client, Manager, NotFound
+from herd.runtime.clustercache import ClusterCache
 from herd.runtime.objects import Kind
 from herd.runtime.webhook import WebhookServer
 
 from .webhooks import capi_webhook_routes, register_routes, webhook_configurations
+from .workload_servers import WorkloadServers
 
 log = logging.getLogger("herd.cli")
 
@@ -118,8 +123,9 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
     host = f"[{options.webhook_host}]" if ":" in options.webhook_host else options.webhook_host
     await register_webhooks(client, ca.cert_pem, f"https://{host}:{webhooks.port}")
     manager = Manager(client, leader_elect=options.leader_elect, health_port=options.health_port)
-    for controller in controllers(client):
-        manager.add(controller)
+    servers = WorkloadServers()
+    cluster_cache = ClusterCache(client)
+    add_controllers(manager, client, servers, cluster_cache)
     task = asyncio.ensure_future(manager.run())
     try:
         if ready is not None:
@@ -137,8 +143,13 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         await webhooks.stop()
+        await cluster_cache.close()
+        await servers.close()
 
 
-def controllers(client: Client) -> list[Any]:
-    """Every controller herd has so far (Cluster API's controllers arrive with the next milestones)."""
-    return []
+def add_controllers(manager: Manager, client: Client, servers: WorkloadServers, cluster_cache: ClusterCache) -> None:
+    """Every controller herd has: Cluster, Machine, kubeadm bootstrap and the Dev provider (inMemory)."""
+    manager.add(cluster.new_controller(client, cluster_cache, manager.cache))
+    manager.add(machine.new_controller(client, cluster_cache, manager.cache))
+    manager.add(new_kubeadm_config_controller(client, manager.cache))
+    DevProvider(client, servers, cache=manager.cache).add_to(manager)

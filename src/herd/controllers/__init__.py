@@ -1,0 +1,1 @@
+"""Core Cluster API controllers (cluster, machine, …): one package per controller, mirroring upstream."""

@@ -1,0 +1,102 @@
+"""What one reconcile of a Cluster knows: the Cluster, its provider objects, its descendants, the probe state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from herd.api.cluster.labels import MACHINE_CONTROL_PLANE_LABEL
+from herd.controllers.external import ContractResolver, ExternalTracker, ProviderKind
+from herd.runtime import Cache, Client, Object
+from herd.runtime.clustercache import ClusterCache, HealthState
+
+
+@dataclass
+class Services:
+    """What the phases talk to; absent in status tests."""
+
+    client: Client
+    cache: Cache
+    tracker: ExternalTracker
+    resolver: ContractResolver
+    cluster_cache: ClusterCache
+    probe_interval: float = 10.0
+    external_ready_wait: float = 10.0
+    delete_requeue_after: float = 5.0
+
+
+@dataclass
+class ClusterScope:
+    """Everything fetched for one reconcile of a Cluster, and what the phases found out."""
+
+    cluster: Object
+    infra_cluster: Object | None = None
+    infra_cluster_not_found: bool = False
+    infra_kind: ProviderKind | None = None
+    control_plane: Object | None = None
+    control_plane_not_found: bool = False
+    control_plane_kind: ProviderKind | None = None
+    machine_deployments: list[Object] = field(default_factory=list)
+    machine_sets: list[Object] = field(default_factory=list)
+    control_plane_machines: list[Object] = field(default_factory=list)
+    worker_machines: list[Object] = field(default_factory=list)
+    descendants_listed: bool = True
+    health: HealthState = field(default_factory=HealthState)
+    remote_connection_grace_seconds: float = 300.0
+    deleting_reason: str = ""
+    deleting_message: str = ""
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    services: Services | None = None
+
+    @property
+    def io(self) -> Services:
+        """The services; only phases (never status functions) use them."""
+        if self.services is None:
+            raise RuntimeError("this scope has no services: phases need a client")
+        return self.services
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = self.cluster.setdefault("spec", {})
+        return spec
+
+    @property
+    def status(self) -> dict[str, Any]:
+        status: dict[str, Any] = self.cluster.setdefault("status", {})
+        return status
+
+    @property
+    def initialization(self) -> dict[str, Any]:
+        init: dict[str, Any] = self.status.setdefault("initialization", {})
+        return init
+
+    @property
+    def deleting(self) -> bool:
+        return bool((self.cluster.get("metadata") or {}).get("deletionTimestamp"))
+
+    @property
+    def infrastructure_provisioned(self) -> bool:
+        return ((self.cluster.get("status") or {}).get("initialization") or {}).get("infrastructureProvisioned") \
+            is True
+
+    @property
+    def control_plane_initialized(self) -> bool:
+        return ((self.cluster.get("status") or {}).get("initialization") or {}).get("controlPlaneInitialized") \
+            is True
+
+    def set_machines(self, machines: list[Object]) -> None:
+        """Split the Cluster's Machines into control plane and worker Machines."""
+        self.control_plane_machines = [m for m in machines if is_control_plane_machine(m)]
+        self.worker_machines = [m for m in machines if not is_control_plane_machine(m)]
+
+
+def is_control_plane_machine(machine: Object) -> bool:
+    """Whether a Machine carries the control-plane label."""
+    return MACHINE_CONTROL_PLANE_LABEL in ((machine.get("metadata") or {}).get("labels") or {})
+
+
+def owned_by(obj: Object, owner: Object) -> bool:
+    """Whether any ownerReference of `obj` points at `owner` (by uid)."""
+    uid = (owner.get("metadata") or {}).get("uid")
+    return any(ref.get("uid") == uid for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])

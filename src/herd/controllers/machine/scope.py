@@ -1,0 +1,126 @@
+"""What one reconcile of a Machine knows: the Machine, its Cluster, its provider objects, its Node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from herd.api.cluster.labels import MACHINE_CONTROL_PLANE_LABEL
+from herd.controllers.external import ContractResolver, ExternalTracker, ProviderKind, nested
+from herd.runtime import Cache, Client, Object, ObjectKey
+from herd.runtime.clustercache import ClusterCache, HealthState
+
+CONNECTION_DOWN = "ConnectionDown"
+INTERNAL_ERROR = "InternalError"
+
+
+@dataclass
+class Services:
+    """What the phases talk to; absent in status tests."""
+
+    client: Client
+    cache: Cache
+    tracker: ExternalTracker
+    resolver: ContractResolver
+    cluster_cache: ClusterCache
+    external_ready_wait: float = 10.0
+    node_wait: float = 10.0
+    drain_requeue_after: float = 5.0
+
+
+@dataclass
+class MachineScope:
+    """Everything fetched for one reconcile of a Machine, and what the phases found out."""
+
+    machine: Object
+    cluster: Object | None = None
+    bootstrap_config: Object | None = None
+    bootstrap_config_not_found: bool = False
+    bootstrap_kind: ProviderKind | None = None
+    infra_machine: Object | None = None
+    infra_machine_not_found: bool = False
+    infra_kind: ProviderKind | None = None
+    node: Object | None = None
+    node_error: str = ""  # CONNECTION_DOWN or INTERNAL_ERROR when the Node could not be read
+    health: HealthState = field(default_factory=HealthState)
+    remote_conditions_grace_seconds: float = 300.0
+    reconcile_delete_executed: bool = False
+    deleting_reason: str = ""
+    deleting_message: str = ""
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    services: Services | None = None
+
+    @property
+    def io(self) -> Services:
+        """The services; only phases (never status functions) use them."""
+        if self.services is None:
+            raise RuntimeError("this scope has no services: phases need a client")
+        return self.services
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = self.machine.setdefault("spec", {})
+        return spec
+
+    @property
+    def status(self) -> dict[str, Any]:
+        status: dict[str, Any] = self.machine.setdefault("status", {})
+        return status
+
+    @property
+    def initialization(self) -> dict[str, Any]:
+        init: dict[str, Any] = self.status.setdefault("initialization", {})
+        return init
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = self.machine.setdefault("metadata", {})
+        return meta
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name", ""))
+
+    @property
+    def deleting(self) -> bool:
+        return bool(self.meta.get("deletionTimestamp"))
+
+    @property
+    def cluster_key(self) -> ObjectKey:
+        return ObjectKey(str(self.meta.get("namespace", "")), str(self.spec.get("clusterName", "")))
+
+    @property
+    def provider_id(self) -> str:
+        return str(self.spec.get("providerID") or "")
+
+    @property
+    def node_ref_name(self) -> str:
+        return str(nested(self.machine, "status", "nodeRef", "name") or "")
+
+    @property
+    def bootstrap_data_secret_created(self) -> bool:
+        return nested(self.machine, "status", "initialization", "bootstrapDataSecretCreated") is True
+
+    @property
+    def infrastructure_provisioned(self) -> bool:
+        return nested(self.machine, "status", "initialization", "infrastructureProvisioned") is True
+
+    @property
+    def is_control_plane(self) -> bool:
+        return MACHINE_CONTROL_PLANE_LABEL in (self.meta.get("labels") or {})
+
+
+def rfc3339(moment: datetime) -> str:
+    """A time as Kubernetes writes `metav1.Time`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A `metav1.Time` string as a datetime (None when absent or malformed)."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
