@@ -1,17 +1,23 @@
-"""`make run`: start the embedded management plane (`herd up`), show what it serves, keep it running.
+"""`make run`: start the embedded management plane (`herd up`), create a one-machine cluster, keep running.
 
-Stops with Ctrl-C. State lives in ~/.herd (or $HERD_DATA_DIR), so a second run resumes it.
+Applies examples/single-node.yaml, waits until its Machine is Running, prints the machines and how to
+reach the workload cluster, then keeps the plane running until Ctrl-C. State lives in ~/.herd (or
+$HERD_DATA_DIR), so a second run resumes it.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+CLUSTER = "single"
+MACHINE = "single-control-plane-0"
 
 
 def main() -> int:
@@ -29,17 +35,33 @@ def main() -> int:
         return server.wait() or 1
     env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
 
-    def kubectl(*args: str) -> None:
-        print("$ kubectl " + " ".join(args), flush=True)
-        subprocess.run(["kubectl", *args], env=env, check=False)
+    def kubectl(*args: str, quiet: bool = False) -> str:
+        if not quiet:
+            print("$ kubectl " + " ".join(args), flush=True)
+        result = subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, check=False)
+        if not quiet:
+            print(result.stdout + result.stderr, end="", flush=True)
+        return result.stdout
 
-    kubectl("api-resources", "--categories=cluster-api")
-    kubectl("apply", "-f", str(HERE / "widgets-crd.yaml"))
-    kubectl("wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=30s")
-    kubectl("apply", "-f", str(HERE / "widget.yaml"))
-    kubectl("get", "widgets", "-A")
-    print(f"\nThe management plane keeps running. In another shell:\n  export KUBECONFIG={kubeconfig}\n"
-          "  kubectl get widgets -A -w\nPress Ctrl-C to stop.", flush=True)
+    kubectl("apply", "-f", str(HERE / "single-node.yaml"))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if kubectl("get", "machine", MACHINE, "-o", "jsonpath={.status.phase}", quiet=True) == "Running":
+            break
+        time.sleep(0.5)
+    kubectl("get", "cluster,machines")
+    workload = data_dir / f"{CLUSTER}.kubeconfig"
+    encoded = kubectl("get", "secret", f"{CLUSTER}-kubeconfig", "-o", "jsonpath={.data.value}", quiet=True)
+    if encoded:
+        fd = os.open(workload, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(base64.b64decode(encoded))
+        subprocess.run(["kubectl", "--kubeconfig", str(workload), "get", "nodes"], check=False)
+    print(f"\nThe management plane keeps running. In another shell:\n"
+          f"  export KUBECONFIG={kubeconfig}\n"
+          f"  kubectl get clusters,machines -A\n"
+          f"  kubectl --kubeconfig {workload} get nodes      # the workload cluster\n"
+          "Press Ctrl-C to stop.", flush=True)
     try:
         for line in server.stdout:
             print(line, end="", flush=True)
