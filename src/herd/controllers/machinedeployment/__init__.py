@@ -1,0 +1,54 @@
+"""The MachineDeployment controller (upstream's internal/controllers/machinedeployment).
+
+    manager.add(machinedeployment.new_controller(client, cluster_cache, manager.cache))
+
+It manages MachineSets only: one per template, scaled by the rollout strategy; the MachineSet controller
+creates and deletes the Machines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from herd.api.cluster.labels import MACHINE_DEPLOYMENT_NAME_LABEL
+from herd.controllers.kinds import CLUSTER, MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET, add_cluster_name_index, by_cluster
+from herd.runtime import Cache, Client, Controller, Object, ObjectKey
+from herd.runtime.clustercache import ClusterCache
+
+from .controller import MachineDeploymentReconciler
+from .scope import MachineDeploymentScope, Services
+
+CONTROLLER_NAME = "machinedeployment"
+
+
+def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *, concurrency: int = 4,
+                   cluster_wait: float = 10.0) -> Controller:
+    """The MachineDeployment controller, ready for `manager.add(...)`; `cache` must be that manager's cache.
+
+    It watches MachineDeployments, the MachineSets they own, their Machines (by the deployment-name label, so
+    OnDelete rollouts and the Machine conditions follow) and Clusters (pause). `cluster_cache` is unused: the
+    controller never talks to workload clusters; it is taken so every controller factory looks alike.
+    """
+    del cluster_cache
+    add_cluster_name_index(cache, MACHINE_DEPLOYMENT)
+    cache.informer(MACHINE_SET)
+    cache.informer(MACHINE)
+    reconciler = MachineDeploymentReconciler(Services(client=client, cache=cache), cluster_wait=cluster_wait)
+
+    def deployments_of_cluster(cluster: Object) -> Iterable[ObjectKey]:
+        return [ObjectKey.of(md) for md in by_cluster(cache, MACHINE_DEPLOYMENT, ObjectKey.of(cluster))]
+
+    def deployment_of_machine(machine: Object) -> Iterable[ObjectKey]:
+        meta = machine.get("metadata") or {}
+        name = (meta.get("labels") or {}).get(MACHINE_DEPLOYMENT_NAME_LABEL)
+        return [ObjectKey(str(meta.get("namespace") or ""), str(name))] if name else []
+
+    return (Controller.builder(CONTROLLER_NAME).for_(MACHINE_DEPLOYMENT)
+            .owns(MACHINE_SET)
+            .watches(MACHINE, deployment_of_machine)
+            .watches(CLUSTER, deployments_of_cluster)
+            .with_concurrency(concurrency)
+            .build(reconciler))
+
+
+__all__ = ["CONTROLLER_NAME", "MachineDeploymentReconciler", "MachineDeploymentScope", "Services", "new_controller"]

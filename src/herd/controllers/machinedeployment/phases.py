@@ -1,0 +1,158 @@
+"""The MachineDeployment's reconcile, in order: own its MachineSets, make one for the current template, roll out."""
+
+from __future__ import annotations
+
+import logging
+
+from herd.api.cluster.labels import DISABLE_MACHINE_CREATE_ANNOTATION, REVISION_ANNOTATION
+from herd.controllers.external import nested
+from herd.controllers.kinds import MACHINE_SET
+from herd.runtime import AlreadyExists, NotFound, Object, ObjectKey, Result, merge_patch, owner_reference
+from herd.runtime.objects import deep_copy
+
+from . import rollout, template
+from .scope import MachineDeploymentScope
+
+log = logging.getLogger("herd.controllers.machinedeployment")
+
+
+async def _write(scope: MachineDeploymentScope, before: Object, after: Object) -> Object:
+    """Patch a MachineSet's metadata and spec with what changed from `before` to `after`."""
+    patch = merge_patch({k: v for k, v in before.items() if k != "status"},
+                        {k: v for k, v in after.items() if k != "status"})
+    if not patch:
+        return after
+    meta = after["metadata"]
+    written = await scope.io.client.patch(MACHINE_SET, str(meta["name"]), patch, namespace=meta.get("namespace"))
+    return written
+
+
+def _state(scope: MachineDeploymentScope, ms: Object) -> rollout.MachineSetState:
+    uid = nested(ms, "metadata", "uid")
+    deleting = sum(1 for m in scope.machines if m["metadata"].get("deletionTimestamp")
+                   and any(ref.get("uid") == uid for ref in m["metadata"].get("ownerReferences") or []))
+    return rollout.MachineSetState(
+        name=str(ms["metadata"]["name"]), replicas=int(nested(ms, "spec", "replicas") or 0),
+        current=int(nested(ms, "status", "replicas") or 0),
+        available=int(nested(ms, "status", "availableReplicas") or 0), deleting=deleting)
+
+
+async def adopt_orphans(scope: MachineDeploymentScope, orphans: list[Object]) -> None:
+    """MachineSets matching the selector without a controller become the MachineDeployment's."""
+    for ms in orphans:
+        if nested(ms, "metadata", "deletionTimestamp"):
+            continue
+        before = deep_copy(ms)
+        ms["metadata"].setdefault("ownerReferences", []).append(owner_reference(scope.md))
+        log.info("machinedeployment %s: adopting MachineSet %s", ObjectKey.of(scope.md), ms["metadata"]["name"])
+        scope.machine_sets.append(await _write(scope, before, ms))
+    scope.machine_sets.sort(key=creation_order)
+
+
+def creation_order(ms: Object) -> tuple[str, str]:
+    """Oldest first (names break ties)."""
+    return str(nested(ms, "metadata", "creationTimestamp") or ""), str(nested(ms, "metadata", "name") or "")
+
+
+async def reconcile_machine_sets(scope: MachineDeploymentScope) -> Result | None:
+    """Keep the in-place fields of every MachineSet current and find (or create) the one for the template."""
+    md = scope.md
+    after_passed = template.rollout_after(md, scope.now)
+    updated: list[Object] = []
+    for ms in scope.machine_sets:
+        if nested(ms, "metadata", "deletionTimestamp"):
+            updated.append(ms)
+            continue
+        before = deep_copy(ms)
+        template.propagate_in_place(md, ms)
+        updated.append(await _write(scope, before, ms))
+    scope.machine_sets = updated
+    live = [ms for ms in updated if not nested(ms, "metadata", "deletionTimestamp")]
+    current = [ms for ms in live if template.is_up_to_date(md, ms, scope.now)]
+    top = max((template.revision(ms) for ms in scope.machine_sets), default=0)
+    if current:
+        new = current[-1]  # the newest, should a rollback have left two alike
+        if template.revision(new) < top or template.revision(new) == 0:
+            before = deep_copy(new)
+            new.setdefault("metadata", {}).setdefault("annotations", {})[REVISION_ANNOTATION] = str(top + 1)
+            new = await _write(scope, before, new)
+            scope.machine_sets = [new if ms["metadata"]["uid"] == new["metadata"]["uid"] else ms
+                                  for ms in scope.machine_sets]
+        scope.new_machine_set = new
+    elif not scope.paused:
+        hash_value = template.template_hash(md, scope.now)
+        replicas = scope.replicas or 0
+        first = not any(int(nested(ms, "spec", "replicas") or 0) or int(nested(ms, "status", "replicas") or 0)
+                        for ms in scope.machine_sets)
+        ms = template.new_machine_set(md, hash_value, replicas if first else 0, top + 1)
+        try:
+            created = await scope.io.client.create(ms, kind=MACHINE_SET)
+        except AlreadyExists:  # a name clash with a set our cache has not seen yet: look again
+            log.info("machinedeployment %s: MachineSet %s exists already", ObjectKey.of(md), ms["metadata"]["name"])
+            return Result(requeue=True)
+        log.info("machinedeployment %s: created MachineSet %s (revision %d%s)", ObjectKey.of(md),
+                 created["metadata"]["name"], top + 1, ", rollout.after passed" if after_passed else "")
+        scope.machine_sets.append(created)
+        scope.new_machine_set = created
+    if scope.new_machine_set is not None:
+        md["metadata"].setdefault("annotations", {})[REVISION_ANNOTATION] = \
+            str(template.revision(scope.new_machine_set))
+    after = template.rollout_after_pending(md, scope.now)
+    return Result(requeue_after=after) if after > 0 else None
+
+
+async def reconcile_rollout(scope: MachineDeploymentScope) -> Result | None:
+    """Scale the new MachineSet up and the old ones down by one planning step of the rollout strategy."""
+    new = scope.new_machine_set
+    if new is None or scope.replicas is None:
+        return None
+    old = scope.old_machine_sets
+    on_delete = scope.strategy == rollout.ON_DELETE
+    plan = rollout.plan(scope.strategy, scope.replicas, scope.max_surge, scope.max_unavailable, _state(scope, new),
+                        [_state(scope, ms) for ms in old], paused=scope.paused)
+    scope.rollout_message = plan.message if old and any(_state(scope, ms).machines for ms in old) else ""
+    surge, _ = rollout.surge_and_unavailable(scope.max_surge, scope.max_unavailable, scope.replicas)
+    written: list[Object] = []
+    for ms in scope.machine_sets:
+        if nested(ms, "metadata", "deletionTimestamp"):
+            written.append(ms)
+            continue
+        before = deep_copy(ms)
+        name = str(ms["metadata"]["name"])
+        if name in plan.scale:
+            log.info("machinedeployment %s: MachineSet %s to %d replicas", ObjectKey.of(scope.md), name,
+                     plan.scale[name])
+            ms["spec"]["replicas"] = plan.scale[name]
+        annotations = ms["metadata"].setdefault("annotations", {})
+        is_new = ms["metadata"].get("uid") == new["metadata"].get("uid")
+        if on_delete and not is_new:
+            annotations[DISABLE_MACHINE_CREATE_ANNOTATION] = "true"  # deleted Machines must not come back
+        else:
+            annotations.pop(DISABLE_MACHINE_CREATE_ANNOTATION, None)
+        template.set_replica_annotations(scope.md, ms, surge)
+        written.append(await _write(scope, before, ms))
+    scope.machine_sets = written
+    scope.new_machine_set = next(ms for ms in written if ms["metadata"].get("uid") == new["metadata"].get("uid"))
+    return None
+
+
+async def reconcile_delete(scope: MachineDeploymentScope) -> Result | None:
+    """Delete the MachineSets; the MachineDeployment may go once they are gone."""
+    remaining = scope.machine_sets
+    for ms in remaining:
+        if not nested(ms, "metadata", "deletionTimestamp"):
+            try:
+                await scope.io.client.delete(MACHINE_SET, str(ms["metadata"]["name"]),
+                                             namespace=ms["metadata"].get("namespace"))
+            except NotFound:
+                continue
+    if remaining:
+        names = ", ".join(sorted(str(ms["metadata"]["name"]) for ms in remaining)[:3])
+        scope.deleting_message = f"Deleting {len(remaining)} MachineSets: {names}" if len(remaining) != 1 \
+            else f"Deleting 1 MachineSet: {names}"
+        return Result(requeue_after=5.0)  # the MachineSets' deletion events wake us sooner
+    scope.deleting_message = "Deletion completed"
+    return None
+
+
+PHASES = (reconcile_machine_sets, reconcile_rollout)

@@ -1,0 +1,110 @@
+"""What one reconcile of a MachineDeployment knows: the MachineDeployment, its Cluster, MachineSets and Machines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from herd.controllers.external import nested
+from herd.runtime import Cache, Client, Object
+
+from .rollout import ROLLING_UPDATE
+
+
+@dataclass
+class Services:
+    """What the phases talk to; absent in status tests."""
+
+    client: Client
+    cache: Cache
+
+
+@dataclass
+class MachineDeploymentScope:
+    """Everything fetched for one reconcile of a MachineDeployment, and what the phases decided."""
+
+    md: Object
+    cluster: Object | None = None
+    machine_sets: list[Object] = field(default_factory=list)  # owned by the MachineDeployment, oldest first
+    machines: list[Object] = field(default_factory=list)  # Machines of those MachineSets
+    new_machine_set: Object | None = None  # the MachineSet for the current template, once known
+    rollout_message: str = ""
+    deleting_message: str = ""
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    services: Services | None = None
+
+    @property
+    def io(self) -> Services:
+        """The services; only phases (never status functions) use them."""
+        if self.services is None:
+            raise RuntimeError("this scope has no services: phases need a client")
+        return self.services
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = self.md.setdefault("metadata", {})
+        return meta
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = self.md.setdefault("spec", {})
+        return spec
+
+    @property
+    def status(self) -> dict[str, Any]:
+        status: dict[str, Any] = self.md.setdefault("status", {})
+        return status
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name", ""))
+
+    @property
+    def deleting(self) -> bool:
+        return bool(self.meta.get("deletionTimestamp"))
+
+    @property
+    def replicas(self) -> int | None:
+        value = self.spec.get("replicas")
+        return None if value is None else int(value)
+
+    @property
+    def strategy(self) -> str:
+        return str(nested(self.md, "spec", "rollout", "strategy", "type") or ROLLING_UPDATE)
+
+    @property
+    def max_surge(self) -> int | str | None:
+        value: int | str | None = nested(self.md, "spec", "rollout", "strategy", "rollingUpdate", "maxSurge")
+        return value
+
+    @property
+    def max_unavailable(self) -> int | str | None:
+        value: int | str | None = nested(self.md, "spec", "rollout", "strategy", "rollingUpdate", "maxUnavailable")
+        return value
+
+    @property
+    def paused(self) -> bool:
+        """spec.paused: the rollout does not progress (scaling still does)."""
+        return self.spec.get("paused") is True
+
+    @property
+    def old_machine_sets(self) -> list[Object]:
+        new = self.new_machine_set
+        new_uid = None if new is None else nested(new, "metadata", "uid")
+        return [ms for ms in self.machine_sets if nested(ms, "metadata", "uid") != new_uid]
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A `metav1.Time` string as a datetime (None when absent or malformed)."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def rfc3339(moment: datetime) -> str:
+    """A time as Kubernetes writes `metav1.Time`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

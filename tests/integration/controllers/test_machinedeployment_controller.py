@@ -1,0 +1,170 @@
+"""The MachineDeployment controller against a real `herd serve`.
+
+Only this controller runs: the test plays the MachineSet controller by reporting the MachineSets'
+status.replicas and status.availableReplicas by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "e2e"))
+from herd_plane import ServedPlane, start_plane
+
+from herd.api.cluster.labels import MACHINE_DEPLOYMENT_UNIQUE_LABEL, REVISION_ANNOTATION
+from herd.api.registry import all_crds
+from herd.controllers import machinedeployment
+from herd.controllers.kinds import CLUSTER, MACHINE_DEPLOYMENT, MACHINE_SET
+from herd.runtime import CRD, AlreadyExists, Client, Kind, Manager, NotFound
+from herd.runtime.clustercache import ClusterCache
+
+NAMESPACE_KIND = Kind("v1", "Namespace", "namespaces", namespaced=False)
+NS = "md-test"
+
+
+@pytest.fixture(scope="module")
+def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPlane]:
+    base = tmp_path_factory.mktemp("plane")
+    served = start_plane(base / "management", base / "cache")
+    yield served
+    served.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not hold within {timeout}s")
+        await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running(plane: ServedPlane) -> AsyncIterator[Client]:
+    """A manager running only the MachineDeployment controller; yields a client."""
+    client = Client.from_kubeconfig(plane.kubeconfig)
+    for crd in all_crds():
+        with contextlib.suppress(AlreadyExists):
+            await client.create(crd, kind=CRD)
+
+    async def served() -> bool:
+        try:
+            await client.mapper.kind_for(CLUSTER.api_version, "MachineDeployment")
+        except NotFound:
+            return False
+        return True
+
+    await eventually(served, what="CRDs served")
+    with contextlib.suppress(AlreadyExists):
+        await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}, kind=NAMESPACE_KIND)
+    manager = Manager(client, health_port=None)
+    cluster_cache = ClusterCache(client)
+    manager.add(machinedeployment.new_controller(client, cluster_cache, manager.cache, cluster_wait=0.3))
+    task = asyncio.create_task(manager.run())
+    try:
+        assert await manager.wait_leading(timeout=60)
+        yield client
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await cluster_cache.close()
+        await client.close()
+
+
+def machine_deployment(name: str, replicas: int, **rolling: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": CLUSTER.api_version, "kind": "MachineDeployment", "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "clusterName": "c1", "replicas": replicas, "selector": {"matchLabels": {"pool": name}},
+            "rollout": {"strategy": {"type": "RollingUpdate", "rollingUpdate": rolling}},
+            "template": {
+                "metadata": {"labels": {"pool": name}},
+                "spec": {"clusterName": "c1", "version": "v1.30.0", "bootstrap": {"dataSecretName": "data"},
+                         "infrastructureRef": {"apiGroup": "infrastructure.cluster.x-k8s.io", "kind": "DevMachine",
+                                               "name": "t"}}}}}
+
+
+async def machine_sets(client: Client, md_name: str) -> list[dict[str, Any]]:
+    listed = await client.list(MACHINE_SET, namespace=NS)
+    found = [ms for ms in listed.items
+             if any(ref.get("name") == md_name for ref in ms["metadata"].get("ownerReferences") or [])]
+    return sorted(found, key=lambda ms: int(ms["metadata"]["annotations"][REVISION_ANNOTATION]))
+
+
+async def report(client: Client, ms: dict[str, Any], current: int, available: int) -> None:
+    """What the MachineSet controller would write: its Machines exist and are available."""
+    await client.patch_status(MACHINE_SET, ms["metadata"]["name"], {"status": {
+        "replicas": current, "availableReplicas": available, "readyReplicas": available}}, namespace=NS)
+
+
+async def test_rolling_update_moves_machines_to_a_new_machine_set_within_surge(plane: ServedPlane) -> None:
+    async with running(plane) as client:
+        with contextlib.suppress(AlreadyExists):
+            await client.create({"apiVersion": CLUSTER.api_version, "kind": "Cluster",
+                                 "metadata": {"name": "c1", "namespace": NS}, "spec": {"paused": False}})
+        await client.create(machine_deployment("workers", 3, maxSurge=1, maxUnavailable=0))
+
+        async def one_set_of_three() -> bool:
+            sets = await machine_sets(client, "workers")
+            return len(sets) == 1 and sets[0]["spec"]["replicas"] == 3
+
+        await eventually(one_set_of_three, what="a MachineSet with 3 replicas")
+        [first] = await machine_sets(client, "workers")
+        first_hash = first["metadata"]["labels"][MACHINE_DEPLOYMENT_UNIQUE_LABEL]
+        assert first["spec"]["selector"]["matchLabels"] == {"pool": "workers", MACHINE_DEPLOYMENT_UNIQUE_LABEL:
+                                                            first_hash}
+        assert first["spec"]["template"]["metadata"]["labels"][MACHINE_DEPLOYMENT_UNIQUE_LABEL] == first_hash
+        assert first["metadata"]["annotations"][REVISION_ANNOTATION] == "1"
+        await report(client, first, 3, 3)
+
+        async def md_available() -> bool:
+            md = await client.get(MACHINE_DEPLOYMENT, "workers", NS)
+            return md.get("status", {}).get("availableReplicas") == 3 and md["status"].get("phase") == "Running"
+
+        await eventually(md_available, what="MachineDeployment reports 3 available")
+        await client.patch(MACHINE_DEPLOYMENT, "workers", {"spec": {"template": {"spec": {"version": "v1.31.0"}}}},
+                           namespace=NS)
+
+        async def second_set_surges() -> bool:
+            sets = await machine_sets(client, "workers")
+            return len(sets) == 2 and sets[1]["spec"]["replicas"] == 1
+
+        await eventually(second_set_surges, what="a second MachineSet scaled to maxSurge")
+        old, new = await machine_sets(client, "workers")
+        assert old["spec"]["replicas"] == 3
+        assert new["metadata"]["annotations"][REVISION_ANNOTATION] == "2"
+        assert new["metadata"]["labels"][MACHINE_DEPLOYMENT_UNIQUE_LABEL] != first_hash
+        assert new["spec"]["template"]["spec"]["version"] == "v1.31.0"
+
+        async def play_machine_set_controller() -> bool:
+            """Report each set's Machines as they would become; check the surge and availability bounds."""
+            sets = await machine_sets(client, "workers")
+            assert sum(ms["spec"]["replicas"] for ms in sets) <= 4
+            for ms in sets:
+                wanted, status = ms["spec"]["replicas"], ms.get("status") or {}
+                if status.get("replicas") != wanted or status.get("availableReplicas") != wanted:
+                    await report(client, ms, wanted, wanted)
+            old, new = sets
+            return old["spec"]["replicas"] == 0 and new["spec"]["replicas"] == 3
+
+        await eventually(play_machine_set_controller, what="the rollout to finish")
+        old, new = await machine_sets(client, "workers")
+        await report(client, old, 0, 0)
+        await report(client, new, 3, 3)
+
+        async def rolled_out() -> bool:
+            md = await client.get(MACHINE_DEPLOYMENT, "workers", NS)
+            conditions = {c["type"]: c["status"] for c in md.get("status", {}).get("conditions") or []}
+            return (md["status"].get("replicas") == 3 and conditions.get("RollingOut") == "False"
+                    and conditions.get("Available") == "True"
+                    and md["metadata"]["annotations"].get(REVISION_ANNOTATION) == "2")
+
+        await eventually(rolled_out, what="the MachineDeployment to report the rollout done")
