@@ -1,0 +1,53 @@
+"""The MachineSet controller (upstream's internal/controllers/machineset).
+
+    manager.add(machineset.new_controller(client, cluster_cache, manager.cache))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from herd.controllers.external import ContractResolver
+from herd.controllers.kinds import CLUSTER, MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET, add_cluster_name_index, by_cluster
+from herd.runtime import Cache, Client, Controller, Object, ObjectKey, controller_owner
+from herd.runtime.clustercache import ClusterCache
+
+from .controller import MachineSetReconciler
+from .scope import MachineSetScope, Services
+
+CONTROLLER_NAME = "machineset"
+
+
+def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
+                   resolver: ContractResolver | None = None, concurrency: int = 4, template_wait: float = 10.0,
+                   cache_wait: float = 5.0) -> Controller:
+    """The MachineSet controller, ready for `manager.add(...)`; `cache` must be that manager's cache.
+
+    It watches MachineSets, the Machines they control, their Clusters (pausing), and the MachineDeployments
+    that own them (remediation limits, UpToDate). `cluster_cache` is accepted for symmetry with the other
+    controllers; the MachineSet never talks to workload clusters.
+    """
+    del cluster_cache
+    add_cluster_name_index(cache, MACHINE_SET)
+    services = Services(client=client, cache=cache, resolver=resolver or ContractResolver(client),
+                        template_wait=template_wait, cache_wait=cache_wait)
+    reconciler = MachineSetReconciler(services)
+
+    def sets_of_cluster(cluster: Object) -> Iterable[ObjectKey]:
+        return [ObjectKey.of(ms) for ms in by_cluster(cache, MACHINE_SET, ObjectKey.of(cluster))]
+
+    def sets_of_deployment(deployment: Object) -> Iterable[ObjectKey]:
+        uid = deployment["metadata"].get("uid")
+        namespace = deployment["metadata"].get("namespace")
+        return [ObjectKey.of(ms) for ms in cache.list(MACHINE_SET, namespace=namespace, copy=False)
+                if (controller_owner(ms) or {}).get("uid") == uid]
+
+    return (Controller.builder(CONTROLLER_NAME).for_(MACHINE_SET)
+            .owns(MACHINE)
+            .watches(CLUSTER, sets_of_cluster)
+            .watches(MACHINE_DEPLOYMENT, sets_of_deployment)
+            .with_concurrency(concurrency)
+            .build(reconciler))
+
+
+__all__ = ["CONTROLLER_NAME", "MachineSetReconciler", "MachineSetScope", "Services", "new_controller"]

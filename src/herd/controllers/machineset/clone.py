@@ -1,0 +1,118 @@
+"""The Machines a MachineSet makes: names, labels and annotations, and the objects cloned from its templates.
+
+Pure functions: they compute objects; the phases create and patch them.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from typing import Any
+
+from herd.api.cluster.labels import (
+    CLUSTER_NAME_LABEL,
+    MACHINE_DEPLOYMENT_NAME_LABEL,
+    MACHINE_FINALIZER,
+    MACHINE_SET_NAME_LABEL,
+    TEMPLATE_CLONED_FROM_GROUP_KIND_ANNOTATION,
+    TEMPLATE_CLONED_FROM_NAME_ANNOTATION,
+    TEMPLATE_SUFFIX,
+)
+from herd.api.webhookutil import format_label_value
+from herd.controllers.external import nested
+from herd.controllers.kinds import MACHINE
+from herd.runtime import Object, owner_reference
+
+_RANDOM_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # no vowels (no words), no look-alikes
+DEFAULT_NAME_TEMPLATE = "{{ .machineSet.name }}-{{ .random }}"
+MAX_NAME_LENGTH = 63
+
+
+def random_suffix(length: int = 5) -> str:
+    return "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(length))
+
+
+def machine_name(machine_set: Object) -> str:
+    """A new Machine's name from `spec.machineNaming.template` (default `<set>-<random5>`), cut to 63 characters."""
+    template = str(nested(machine_set, "spec", "machineNaming", "template") or DEFAULT_NAME_TEMPLATE)
+    if "{{ .random }}" not in template:
+        raise ValueError("spec.machineNaming.template must contain {{ .random }}")
+    name = (template.replace("{{ .machineSet.name }}", str(machine_set["metadata"]["name"]))
+            .replace("{{ .cluster.name }}", str(nested(machine_set, "spec", "clusterName") or ""))
+            .replace("{{ .random }}", random_suffix()))
+    if len(name) > MAX_NAME_LENGTH:
+        name = name[:MAX_NAME_LENGTH - 5] + random_suffix()
+    return name
+
+
+def machine_labels(machine_set: Object) -> dict[str, str]:
+    """The template's labels, plus the set-name label (and the deployment-name label of a deployment's set)."""
+    labels = dict(nested(machine_set, "spec", "template", "metadata", "labels") or {})
+    labels[MACHINE_SET_NAME_LABEL] = format_label_value(str(machine_set["metadata"]["name"]))
+    deployment = ((machine_set["metadata"].get("labels") or {}).get(MACHINE_DEPLOYMENT_NAME_LABEL))
+    if deployment:
+        labels[MACHINE_DEPLOYMENT_NAME_LABEL] = str(deployment)
+    labels[CLUSTER_NAME_LABEL] = str(nested(machine_set, "spec", "clusterName") or "")
+    return labels
+
+
+def machine_annotations(machine_set: Object) -> dict[str, str]:
+    """The template's annotations."""
+    return dict(nested(machine_set, "spec", "template", "metadata", "annotations") or {})
+
+
+def in_place_spec(machine_set: Object) -> dict[str, Any]:
+    """The Machine spec fields a MachineSet changes on its existing Machines (None: remove)."""
+    spec = nested(machine_set, "spec", "template", "spec") or {}
+    return {key: copy.deepcopy(spec.get(key)) for key in ("readinessGates", "deletion", "minReadySeconds")}
+
+
+def desired_machine(machine_set: Object, name: str, bootstrap_ref: dict[str, Any] | None,
+                    infra_ref: dict[str, Any]) -> Object:
+    """The new Machine: owned (controller) by the MachineSet, its spec copied from the template."""
+    meta = machine_set["metadata"]
+    spec = copy.deepcopy(nested(machine_set, "spec", "template", "spec") or {})
+    spec["clusterName"] = str(nested(machine_set, "spec", "clusterName") or "")
+    bootstrap = spec.setdefault("bootstrap", {})
+    bootstrap.pop("configRef", None)
+    if bootstrap_ref is not None:
+        bootstrap["configRef"] = bootstrap_ref
+    spec["infrastructureRef"] = infra_ref
+    spec.pop("providerID", None)
+    return {
+        "apiVersion": MACHINE.api_version, "kind": MACHINE.kind,
+        "metadata": {"name": name, "namespace": meta["namespace"], "labels": machine_labels(machine_set),
+                     "annotations": machine_annotations(machine_set),
+                     "ownerReferences": [owner_reference(machine_set)],  # tells the Machine controller: not stand-alone
+                     "finalizers": [MACHINE_FINALIZER]},
+        "spec": spec,
+    }
+
+
+def clone_from_template(template: Object, *, name: str, namespace: str, cluster_name: str, labels: dict[str, str],
+                        annotations: dict[str, str], owner: Object) -> Object:
+    """An object made from a provider template's `spec.template` (kind without the Template suffix).
+
+    It carries the template's metadata, the given labels and annotations, where it was cloned from, the
+    cluster-name label, and a (non-controller) reference to `owner` until its Machine takes it over.
+    """
+    inner = nested(template, "spec", "template") or {}
+    kind = str(template["kind"])
+    api_version = str(template["apiVersion"])
+    out_labels = {**(nested(inner, "metadata", "labels") or {}), **labels, CLUSTER_NAME_LABEL: cluster_name}
+    out_annotations = {**(nested(inner, "metadata", "annotations") or {}), **annotations,
+                       TEMPLATE_CLONED_FROM_NAME_ANNOTATION: str(template["metadata"]["name"]),
+                       TEMPLATE_CLONED_FROM_GROUP_KIND_ANNOTATION: f"{kind}.{api_version.rpartition('/')[0]}"}
+    return {
+        "apiVersion": api_version,
+        "kind": kind.removesuffix(TEMPLATE_SUFFIX),
+        "metadata": {"name": name, "namespace": namespace, "labels": out_labels, "annotations": out_annotations,
+                     "ownerReferences": [owner_reference(owner, controller=False, block_owner_deletion=False)]},
+        "spec": copy.deepcopy(inner.get("spec") or {}),
+    }
+
+
+def reference_to(obj: Object) -> dict[str, str]:
+    """A contract reference `{apiGroup, kind, name}` to an object."""
+    return {"apiGroup": str(obj["apiVersion"]).rpartition("/")[0], "kind": str(obj["kind"]),
+            "name": str(obj["metadata"]["name"])}

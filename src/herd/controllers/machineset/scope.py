@@ -1,0 +1,124 @@
+"""What one reconcile of a MachineSet knows: the MachineSet, its Cluster, its Machines and its templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from herd.api.cluster.labels import MACHINE_DEPLOYMENT_NAME_LABEL
+from herd.controllers.external import ContractResolver, ProviderKind
+from herd.runtime import Cache, Client, Object, ObjectKey, controller_owner
+
+
+@dataclass
+class Services:
+    """What the phases talk to; absent in status tests."""
+
+    client: Client
+    cache: Cache
+    resolver: ContractResolver
+    template_wait: float = 10.0  # how soon to look again for a template that does not exist (yet)
+    cache_wait: float = 5.0  # how long to wait for our own writes to reach the cache
+
+
+@dataclass
+class Template:
+    """A bootstrap or infrastructure template the MachineSet's Machines are cloned from."""
+
+    ref: dict[str, Any]
+    kind: ProviderKind
+    obj: Object
+
+
+@dataclass
+class MachineSetScope:
+    """Everything fetched for one reconcile of a MachineSet, and what the phases found out."""
+
+    machine_set: Object
+    cluster: Object | None = None
+    machine_deployment: Object | None = None
+    machines: list[Object] = field(default_factory=list)
+    machines_listed: bool = False  # upstream's getAndAdoptMachinesForMachineSetSucceeded
+    bootstrap_template: Template | None = None
+    bootstrap_template_not_found: bool = False
+    infra_template: Template | None = None
+    infra_template_not_found: bool = False
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    services: Services | None = None
+
+    @property
+    def io(self) -> Services:
+        """The services; only phases (never status functions) use them."""
+        if self.services is None:
+            raise RuntimeError("this scope has no services: phases need a client")
+        return self.services
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = self.machine_set.setdefault("metadata", {})
+        return meta
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = self.machine_set.setdefault("spec", {})
+        return spec
+
+    @property
+    def status(self) -> dict[str, Any]:
+        status: dict[str, Any] = self.machine_set.setdefault("status", {})
+        return status
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name", ""))
+
+    @property
+    def namespace(self) -> str:
+        return str(self.meta.get("namespace", ""))
+
+    @property
+    def key(self) -> ObjectKey:
+        return ObjectKey(self.namespace, self.name)
+
+    @property
+    def cluster_name(self) -> str:
+        return str(self.spec.get("clusterName") or "")
+
+    @property
+    def deleting(self) -> bool:
+        return bool(self.meta.get("deletionTimestamp"))
+
+    @property
+    def replicas(self) -> int | None:
+        """spec.replicas (None while the defaulting webhook has not set it)."""
+        value = self.spec.get("replicas")
+        return int(value) if value is not None else None
+
+    @property
+    def desired_replicas(self) -> int:
+        """How many Machines the MachineSet wants now: none once it is being deleted."""
+        return 0 if self.deleting else (self.replicas or 0)
+
+    @property
+    def template(self) -> dict[str, Any]:
+        template: dict[str, Any] = self.spec.setdefault("template", {})
+        return template
+
+    @property
+    def deployment_name(self) -> str:
+        """The MachineDeployment the MachineSet belongs to ("" for a stand-alone MachineSet)."""
+        owner = controller_owner(self.machine_set)
+        if owner is not None and owner.get("kind") == "MachineDeployment":
+            return str(owner.get("name") or "")
+        return str((self.meta.get("labels") or {}).get(MACHINE_DEPLOYMENT_NAME_LABEL) or "")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A `metav1.Time` string as a datetime (None when absent or malformed)."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
