@@ -1,7 +1,8 @@
-"""`make run`: start the embedded management plane (`herd up`), create a one-machine cluster, keep running.
+"""`make run`: start the embedded management plane (`herd up`), create a cluster with workers, keep running.
 
-Applies examples/single-node.yaml, waits until its Machine is Running, prints the machines and how to
-reach the workload cluster, then keeps the plane running until Ctrl-C. State lives in ~/.herd (or
+Applies examples/cluster-with-workers.yaml (a control-plane Machine, a MachineDeployment of three
+workers and a MachineHealthCheck), waits until every Machine is Running, prints the machines and how
+to reach the workload cluster, then keeps the plane running until Ctrl-C. State lives in ~/.herd (or
 $HERD_DATA_DIR), so a second run resumes it.
 """
 
@@ -16,8 +17,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CLUSTER = "single"
-MACHINE = "single-control-plane-0"
+CLUSTER = "fleet"
+MACHINES = 4  # one control-plane machine and three workers
 
 
 def main() -> int:
@@ -43,13 +44,15 @@ def main() -> int:
             print(result.stdout + result.stderr, end="", flush=True)
         return result.stdout
 
-    kubectl("apply", "-f", str(HERE / "single-node.yaml"))
+    kubectl("apply", "-f", str(HERE / "cluster-with-workers.yaml"))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if kubectl("get", "machine", MACHINE, "-o", "jsonpath={.status.phase}", quiet=True) == "Running":
+        phases = kubectl("get", "machines", "-l", f"cluster.x-k8s.io/cluster-name={CLUSTER}", "-o",
+                         "jsonpath={.items[*].status.phase}", quiet=True).split()
+        if phases.count("Running") >= MACHINES:
             break
         time.sleep(0.5)
-    kubectl("get", "cluster,machines")
+    kubectl("get", "cluster,machinedeployments,machines,machinehealthchecks")
     workload = data_dir / f"{CLUSTER}.kubeconfig"
     encoded = kubectl("get", "secret", f"{CLUSTER}-kubeconfig", "-o", "jsonpath={.data.value}", quiet=True)
     if encoded:
@@ -60,6 +63,7 @@ def main() -> int:
     print(f"\nThe management plane keeps running. In another shell:\n"
           f"  export KUBECONFIG={kubeconfig}\n"
           f"  kubectl get clusters,machines -A\n"
+          f"  kubectl scale machinedeployment fleet-md-0 --replicas=5\n"
           f"  kubectl --kubeconfig {workload} get nodes      # the workload cluster\n"
           "Press Ctrl-C to stop.", flush=True)
     try:

@@ -14,7 +14,7 @@ from typing import Any
 from herd.api.registry import all_crds
 from herd.apiserver.pki import CertificateAuthority, write_file_atomic
 from herd.bootstrap.kubeadm import new_controller as new_kubeadm_config_controller
-from herd.controllers import cluster, machine, machinedeployment, machineset
+from herd.controllers import cluster, machine, machinedeployment, machinehealthcheck, machineset
 from herd.providers.dev import DevProvider
 from herd.runtime import CRD, Client, Manager, NotFound
 from herd.runtime.clustercache import ClusterCache
@@ -148,11 +148,12 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
 
 
 def add_controllers(manager: Manager, client: Client, servers: WorkloadServers, cluster_cache: ClusterCache) -> None:
-    """Every controller herd has: Cluster, Machine, MachineSet, MachineDeployment, kubeadm bootstrap and the Dev
-    provider (inMemory backend)."""
+    """Every controller herd has: Cluster, Machine, MachineSet, MachineDeployment, MachineHealthCheck, kubeadm
+    bootstrap and the Dev provider (inMemory backend)."""
     manager.add(cluster.new_controller(client, cluster_cache, manager.cache))
     manager.add(machine.new_controller(client, cluster_cache, manager.cache))
     manager.add(machineset.new_controller(client, cluster_cache, manager.cache))
     manager.add(machinedeployment.new_controller(client, cluster_cache, manager.cache))
+    manager.add(machinehealthcheck.new_controller(client, cluster_cache, manager.cache))
     manager.add(new_kubeadm_config_controller(client, manager.cache))
     DevProvider(client, servers, cache=manager.cache).add_to(manager)

@@ -1,0 +1,52 @@
+"""What one reconcile of a MachineHealthCheck knows: the check, its Cluster, its targets and their verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from herd.runtime import Cache, Client, Object, ObjectKey
+from herd.runtime.clustercache import ClusterCache
+
+from .status import RemediationDecision
+from .targets import Target, Verdict
+
+
+@dataclass
+class Services:
+    """What the phases talk to."""
+
+    client: Client
+    cache: Cache
+    cluster_cache: ClusterCache
+    unreachable_requeue_after: float = 10.0
+
+
+@dataclass
+class HealthCheckScope:
+    """Everything fetched for one reconcile of a MachineHealthCheck, and what the phases found out."""
+
+    mhc: Object
+    cluster: Object
+    services: Services
+    targets: list[Target] = field(default_factory=list)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    healthy: list[Target] = field(default_factory=list)
+    unhealthy: list[Target] = field(default_factory=list)
+    decision: RemediationDecision | None = None
+    workload_unreachable: bool = False
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = self.mhc.setdefault("spec", {})
+        return spec
+
+    @property
+    def key(self) -> ObjectKey:
+        return ObjectKey.of(self.mhc)
+
+    @property
+    def cluster_key(self) -> ObjectKey:
+        return ObjectKey(str(self.mhc["metadata"].get("namespace", "")), str(self.spec.get("clusterName", "")))
