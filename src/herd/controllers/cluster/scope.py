@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from herd.api.cluster.labels import MACHINE_CONTROL_PLANE_LABEL
 from herd.controllers.external import ContractResolver, ExternalTracker, ProviderKind
+from herd.controllers.scope import ObjectScope
 from herd.runtime import Cache, Client, Object
 from herd.runtime.clustercache import ClusterCache, HealthState
 
@@ -27,8 +28,10 @@ class Services:
 
 
 @dataclass
-class ClusterScope:
+class ClusterScope(ObjectScope[Services]):
     """Everything fetched for one reconcile of a Cluster, and what the phases found out."""
+
+    subject_field: ClassVar[str] = "cluster"
 
     cluster: Object
     infra_cluster: Object | None = None
@@ -49,22 +52,6 @@ class ClusterScope:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     services: Services | None = None
 
-    @property
-    def io(self) -> Services:
-        """The services; only phases (never status functions) use them."""
-        if self.services is None:
-            raise RuntimeError("this scope has no services: phases need a client")
-        return self.services
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = self.cluster.setdefault("spec", {})
-        return spec
-
-    @property
-    def status(self) -> dict[str, Any]:
-        status: dict[str, Any] = self.cluster.setdefault("status", {})
-        return status
 
     @property
     def initialization(self) -> dict[str, Any]:

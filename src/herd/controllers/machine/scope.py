@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from herd.api.cluster.labels import MACHINE_CONTROL_PLANE_LABEL
 from herd.controllers.external import ContractResolver, ExternalTracker, ProviderKind, nested
+from herd.controllers.scope import ObjectScope
 from herd.runtime import Cache, Client, Object, ObjectKey
 from herd.runtime.clustercache import ClusterCache, HealthState
 
@@ -30,8 +31,10 @@ class Services:
 
 
 @dataclass
-class MachineScope:
+class MachineScope(ObjectScope[Services]):
     """Everything fetched for one reconcile of a Machine, and what the phases found out."""
+
+    subject_field: ClassVar[str] = "machine"
 
     machine: Object
     cluster: Object | None = None
@@ -51,32 +54,12 @@ class MachineScope:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     services: Services | None = None
 
-    @property
-    def io(self) -> Services:
-        """The services; only phases (never status functions) use them."""
-        if self.services is None:
-            raise RuntimeError("this scope has no services: phases need a client")
-        return self.services
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = self.machine.setdefault("spec", {})
-        return spec
-
-    @property
-    def status(self) -> dict[str, Any]:
-        status: dict[str, Any] = self.machine.setdefault("status", {})
-        return status
 
     @property
     def initialization(self) -> dict[str, Any]:
         init: dict[str, Any] = self.status.setdefault("initialization", {})
         return init
 
-    @property
-    def meta(self) -> dict[str, Any]:
-        meta: dict[str, Any] = self.machine.setdefault("metadata", {})
-        return meta
 
     @property
     def name(self) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from herd.controllers.external import nested
+from herd.controllers.scope import ObjectScope
 from herd.runtime import Cache, Client, Object
 
 from .rollout import ROLLING_UPDATE
@@ -21,8 +22,10 @@ class Services:
 
 
 @dataclass
-class MachineDeploymentScope:
+class MachineDeploymentScope(ObjectScope[Services]):
     """Everything fetched for one reconcile of a MachineDeployment, and what the phases decided."""
+
+    subject_field: ClassVar[str] = "md"
 
     md: Object
     cluster: Object | None = None
@@ -34,27 +37,6 @@ class MachineDeploymentScope:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     services: Services | None = None
 
-    @property
-    def io(self) -> Services:
-        """The services; only phases (never status functions) use them."""
-        if self.services is None:
-            raise RuntimeError("this scope has no services: phases need a client")
-        return self.services
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        meta: dict[str, Any] = self.md.setdefault("metadata", {})
-        return meta
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = self.md.setdefault("spec", {})
-        return spec
-
-    @property
-    def status(self) -> dict[str, Any]:
-        status: dict[str, Any] = self.md.setdefault("status", {})
-        return status
 
     @property
     def name(self) -> str:

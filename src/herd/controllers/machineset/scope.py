@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from herd.api.cluster.labels import MACHINE_DEPLOYMENT_NAME_LABEL
 from herd.controllers.external import ContractResolver, ProviderKind
+from herd.controllers.scope import ObjectScope
 from herd.runtime import Cache, Client, Object, ObjectKey, controller_owner
 
 
@@ -32,8 +33,10 @@ class Template:
 
 
 @dataclass
-class MachineSetScope:
+class MachineSetScope(ObjectScope[Services]):
     """Everything fetched for one reconcile of a MachineSet, and what the phases found out."""
+
+    subject_field: ClassVar[str] = "machine_set"
 
     machine_set: Object
     cluster: Object | None = None
@@ -47,27 +50,6 @@ class MachineSetScope:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     services: Services | None = None
 
-    @property
-    def io(self) -> Services:
-        """The services; only phases (never status functions) use them."""
-        if self.services is None:
-            raise RuntimeError("this scope has no services: phases need a client")
-        return self.services
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        meta: dict[str, Any] = self.machine_set.setdefault("metadata", {})
-        return meta
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = self.machine_set.setdefault("spec", {})
-        return spec
-
-    @property
-    def status(self) -> dict[str, Any]:
-        status: dict[str, Any] = self.machine_set.setdefault("status", {})
-        return status
 
     @property
     def name(self) -> str:
