@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from herd.api.cluster import labels as well_known
 from herd.controllers.external import ContractResolver, ExternalTracker
-from herd.controllers.kinds import CLUSTER, MACHINE, add_cluster_name_index, by_cluster
+from herd.controllers.kinds import CLUSTER, CLUSTER_STATE_CHANGED, MACHINE, add_cluster_name_index, by_cluster
 from herd.runtime import Cache, Client, Controller, Object, ObjectKey, index_by_field
 from herd.runtime.clustercache import ClusterCache
 
@@ -41,10 +41,10 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
     reconciler = MachineReconciler(services, remote_conditions_grace_seconds=remote_conditions_grace_seconds)
 
     def machines_of_cluster(cluster: Object) -> Iterable[ObjectKey]:
-        return [ObjectKey.of(m) for m in by_cluster(cache, MACHINE, ObjectKey.of(cluster))]
+        return [ObjectKey.of(m) for m in by_cluster(cache, MACHINE, ObjectKey.of(cluster), copy=False)]
 
     controller = (Controller.builder(CONTROLLER_NAME).for_(MACHINE)
-                  .watches(CLUSTER, machines_of_cluster)
+                  .watches(CLUSTER, machines_of_cluster, CLUSTER_STATE_CHANGED)
                   .with_concurrency(concurrency)
                   .build(reconciler))
     tracker.bind(controller.queue)

@@ -80,7 +80,8 @@ def plan_rolling_update(replicas: int, max_surge: int, max_unavailable: int, new
 
     min_available = replicas - max_unavailable
     # Availability after the new set's change: it may shrink (a scale down), never count Machines it has not got.
-    available = min(new.available, new_replicas) + sum(s.available for s in old)
+    # Nor count old Machines beyond an old set's spec.replicas: they are already on their way out.
+    available = min(new.available, new_replicas) + sum(min(s.available, s.replicas) for s in old)
     budget = max(0, available - min_available)
     keep = {s.name: s.replicas for s in old}
     for s in old:  # unavailable old Machines (or wanted, not yet created) go first: they cost no availability

@@ -57,7 +57,7 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
             return
         name = node["metadata"].get("name")
         provider_id = (node.get("spec") or {}).get("providerID")
-        for machine in by_cluster(cache, MACHINE, cluster):
+        for machine in by_cluster(cache, MACHINE, cluster, copy=False):  # read only, once per Node event
             node_ref = ((machine.get("status") or {}).get("nodeRef") or {}).get("name")
             if node_ref == name or (provider_id and (machine.get("spec") or {}).get("providerID") == provider_id):
                 for key in checks_of_machine(machine):

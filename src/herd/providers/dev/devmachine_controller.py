@@ -143,6 +143,13 @@ def build(services: Services, *, concurrency: int = 10) -> Controller:
     def fault(obj: Object) -> str | None:
         return annotations_of(obj).get(FAIL_ANNOTATION)
 
+    def cluster_state(cluster: Object) -> tuple[object, ...]:
+        # what a DevMachine reads of its Cluster; the rest of the status changes with every Machine's
+        meta = {k: v for k, v in (cluster.get("metadata") or {}).items()
+                if k not in ("resourceVersion", "managedFields")}
+        return meta, cluster.get("spec"), (cluster.get("status") or {}).get("initialization")
+
+    cluster_changed = PredicateFuncs(on_update=lambda old, new: cluster_state(old) != cluster_state(new))
     fault_changed = PredicateFuncs(on_create=lambda o: fault(o) is not None,
                                    on_update=lambda old, new: fault(old) != fault(new),
                                    on_delete=lambda o: fault(o) is not None)
@@ -150,7 +157,7 @@ def build(services: Services, *, concurrency: int = 10) -> Controller:
             .for_(DEV_MACHINE)
             .watches(MACHINE, for_machine)
             .watches(DEV_CLUSTER, for_cluster_of)
-            .watches(CLUSTER, for_cluster_of)
+            .watches(CLUSTER, for_cluster_of, cluster_changed)
             .watches(DEV_MACHINE, cluster_of_devmachine, fault_changed)
             .with_concurrency(concurrency)
             .build(DevMachineReconciler(services)))

@@ -1,0 +1,232 @@
+"""How fast `herd up` brings up and rolls a fleet of worker Machines on the Dev provider's inMemory backend.
+
+    .venv/bin/python bench/fleet.py [--workers 1000] [--rollout-workers 100] [--max-surge 10]
+
+Starts `herd up` (fresh data dir, port 0) in a subprocess and applies examples/cluster-with-workers.yaml with every
+startup duration at 0s and the MachineDeployment at 0 replicas; once the control plane Machine is Running:
+
+1. scale-up: the MachineDeployment goes 0 → N; seconds until N worker Machines are Running (one list of the
+   deployment's Machines per second, so the benchmark itself costs the server little), and until the
+   MachineDeployment reports them ready and available;
+2. scale-down to the rollout size (skipped when N equals it);
+3. rollout: a rolling update (maxSurge, maxUnavailable 0) triggered by a new template version; seconds until the
+   MachineDeployment reports every replica up to date and available and the old MachineSet is at 0.
+
+Prints one figure per line, and the peak RSS of the herd process (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from herd.runtime import Client, Kind
+
+API = "cluster.x-k8s.io/v1beta2"
+MACHINE = Kind(API, "Machine", "machines")
+MACHINE_SET = Kind(API, "MachineSet", "machinesets")
+MACHINE_DEPLOYMENT = Kind(API, "MachineDeployment", "machinedeployments")
+NAMESPACE = "default"
+MD_NAME = "fleet-md-0"
+DEPLOYMENT_LABEL = "cluster.x-k8s.io/deployment-name"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "cluster-with-workers.yaml"
+POLL = 1.0  # seconds between status reads
+
+
+def start_herd(data_dir: Path) -> tuple[subprocess.Popen[str], Path]:
+    """`herd up` in a subprocess; returns once the manager is running (its output is then drained)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "herd.cli.main", "up", "--data-dir", str(data_dir), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    kubeconfig: Path | None = None
+    for line in process.stdout:
+        match = re.search(r"export KUBECONFIG=(\S+)", line)
+        if match:
+            kubeconfig = Path(match.group(1))
+            threading.Thread(target=lambda: [None for _ in process.stdout or []], daemon=True).start()
+            return process, kubeconfig
+    raise SystemExit("herd up did not start")
+
+
+def peak_rss_mib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+def fleet_objects() -> list[dict[str, Any]]:
+    """The example, with zero startup durations and a MachineDeployment of 0 replicas."""
+    objects = [doc for doc in yaml.safe_load_all(EXAMPLE.read_text()) if doc]
+    for obj in objects:
+        kind = obj["kind"]
+        backend = None
+        if kind == "DevMachine":
+            backend = obj["spec"]["backend"]["inMemory"]
+        elif kind == "DevMachineTemplate":
+            backend = obj["spec"]["template"]["spec"]["backend"]["inMemory"]
+        if backend is not None:
+            for component in ("vm", "node", "apiServer", "etcd"):
+                backend[component] = {"provisioning": {"startupDuration": "0s"}}
+        if kind == "MachineDeployment":
+            obj["spec"]["replicas"] = 0
+    return objects
+
+
+async def apply(client: Client, objects: list[dict[str, Any]]) -> None:
+    for obj in objects:
+        for attempt in range(60):  # the webhooks may need a moment after the manager started
+            try:
+                await client.create(obj)
+                break
+            except Exception:
+                if attempt == 59:
+                    raise
+                await asyncio.sleep(0.5)
+
+
+async def wait_for(what: str, check: Callable[[], Any], timeout: float) -> float:
+    """Poll `check` (an async callable returning truthy when done) every POLL seconds; returns seconds taken."""
+    started = time.perf_counter()
+    deadline = started + timeout
+    while not await check():
+        if time.perf_counter() > deadline:
+            raise SystemExit(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(POLL)
+    return time.perf_counter() - started
+
+
+async def worker_machines(client: Client) -> list[dict[str, Any]]:
+    return (await client.list(MACHINE, namespace=NAMESPACE, label_selector=f"{DEPLOYMENT_LABEL}={MD_NAME}")).items
+
+
+def md_status(md: dict[str, Any]) -> dict[str, Any]:
+    return md.get("status") or {}
+
+
+async def scale(client: Client, replicas: int) -> None:
+    await client.patch(MACHINE_DEPLOYMENT, MD_NAME, {"spec": {"replicas": replicas}}, namespace=NAMESPACE)
+
+
+async def md_settled(client: Client, replicas: int) -> bool:
+    md = await client.get(MACHINE_DEPLOYMENT, MD_NAME, NAMESPACE)
+    status = md_status(md)
+    return bool(status.get("observedGeneration", 0) >= md["metadata"]["generation"]
+                and status.get("replicas") == replicas and status.get("readyReplicas") == replicas
+                and status.get("availableReplicas") == replicas and status.get("upToDateReplicas") == replicas)
+
+
+async def phase_scale_up(client: Client, workers: int, timeout: float) -> None:
+    started = time.perf_counter()
+    await scale(client, workers)
+    running_at: float | None = None
+
+    async def running() -> bool:
+        nonlocal running_at
+        if running_at is None:
+            machines = await worker_machines(client)
+            count = sum(1 for m in machines if md_status(m).get("phase") == "Running")
+            if count >= workers:
+                running_at = time.perf_counter() - started
+        return running_at is not None and await md_settled(client, workers)
+
+    await wait_for(f"{workers} workers Running", running, timeout)
+    print(f"workers: {workers}")
+    print(f"workers_running_seconds: {running_at:.1f}")
+    print(f"workers_running_per_second: {workers / (running_at or 1):.1f}")
+    print(f"md_available_seconds: {time.perf_counter() - started:.1f}")
+
+
+async def phase_scale_down(client: Client, replicas: int, timeout: float) -> None:
+    started = time.perf_counter()
+    await scale(client, replicas)
+
+    async def done() -> bool:
+        return len(await worker_machines(client)) == replicas and await md_settled(client, replicas)
+
+    await wait_for(f"scale down to {replicas}", done, timeout)
+    print(f"scale_down_to_{replicas}_seconds: {time.perf_counter() - started:.1f}")
+
+
+async def phase_rollout(client: Client, replicas: int, max_surge: int, timeout: float) -> None:
+    await client.patch(MACHINE_DEPLOYMENT, MD_NAME, {"spec": {"rollout": {"strategy": {
+        "type": "RollingUpdate", "rollingUpdate": {"maxSurge": max_surge, "maxUnavailable": 0}}}}},
+        namespace=NAMESPACE)
+    old_sets = {ms["metadata"]["name"] for ms in (await client.list(
+        MACHINE_SET, namespace=NAMESPACE, label_selector=f"{DEPLOYMENT_LABEL}={MD_NAME}")).items}
+    started = time.perf_counter()
+    await client.patch(MACHINE_DEPLOYMENT, MD_NAME, {"spec": {"template": {"spec": {"version": "v1.33.1"}}}},
+                       namespace=NAMESPACE)
+
+    async def done() -> bool:
+        if not await md_settled(client, replicas):
+            return False
+        sets = (await client.list(MACHINE_SET, namespace=NAMESPACE,
+                                  label_selector=f"{DEPLOYMENT_LABEL}={MD_NAME}")).items
+        return all((ms.get("spec") or {}).get("replicas", 0) == 0 and not md_status(ms).get("replicas")
+                   for ms in sets if ms["metadata"]["name"] in old_sets)
+
+    await wait_for("the rollout", done, timeout)
+    print(f"rollout_workers: {replicas} (maxSurge {max_surge}, maxUnavailable 0)")
+    print(f"rollout_seconds: {time.perf_counter() - started:.1f}")
+
+
+async def bench(workers: int, rollout_workers: int, max_surge: int, timeout: float) -> None:
+    base = Path(tempfile.mkdtemp(prefix="herd-bench-fleet-"))
+    process, kubeconfig = start_herd(base / "data")
+    print(f"herd_pid: {process.pid}", flush=True)
+    client = Client.from_kubeconfig(kubeconfig)
+    try:
+        started = time.perf_counter()
+        await apply(client, fleet_objects())
+
+        async def control_plane_running() -> bool:
+            machine = await client.get(MACHINE, "fleet-control-plane-0", NAMESPACE)
+            return bool(md_status(machine).get("phase") == "Running")
+
+        await wait_for("the control plane Machine", control_plane_running, 120)
+        print(f"control_plane_running_seconds: {time.perf_counter() - started:.1f}", flush=True)
+        if workers:
+            await phase_scale_up(client, workers, timeout)
+            print(f"herd_peak_rss_mib_after_scale_up: {peak_rss_mib(process.pid):.0f}", flush=True)
+        if rollout_workers:
+            if workers > rollout_workers:
+                await phase_scale_down(client, rollout_workers, timeout)
+            elif workers < rollout_workers:
+                await phase_scale_up(client, rollout_workers, timeout)
+            await phase_rollout(client, rollout_workers, max_surge, timeout)
+        print(f"herd_peak_rss_mib: {peak_rss_mib(process.pid):.0f}")
+    finally:
+        await client.close()
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, default=1000, help="worker Machines to scale up to (0 skips)")
+    parser.add_argument("--rollout-workers", type=int, default=100, help="workers rolled (0 skips the rollout)")
+    parser.add_argument("--max-surge", type=int, default=10)
+    parser.add_argument("--timeout", type=float, default=600, help="seconds each phase may take")
+    args = parser.parse_args()
+    asyncio.run(bench(args.workers, args.rollout_workers, args.max_surge, args.timeout))
+
+
+if __name__ == "__main__":
+    main()
