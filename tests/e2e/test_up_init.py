@@ -31,6 +31,14 @@ spec:
       infrastructureRef: {apiGroup: infrastructure.cluster.x-k8s.io, kind: DevMachineTemplate, name: d1}
 """
 
+CLUSTER = """
+apiVersion: cluster.x-k8s.io/v1beta2
+kind: Cluster
+metadata: {name: c1, namespace: default}
+spec:
+  infrastructureRef: {apiGroup: infrastructure.cluster.x-k8s.io, kind: DevCluster, name: c1}
+"""
+
 
 class Process:
     """A herd command in the background whose output is collected line by line."""
@@ -149,6 +157,13 @@ def test_herd_init_installs_into_a_separate_api_server(other_plane: ServedPlane,
         other_plane.kubectl("apply", "-f", "-", input=MACHINE_DEPLOYMENT % {"name": "there"})
         labels = other_plane.kubectl("get", "md", "there", "-o", "jsonpath={.spec.template.metadata.labels}").stdout
         assert "cluster.x-k8s.io/deployment-name" in labels
+        other_plane.kubectl("apply", "-f", "-", input=CLUSTER)
+        deadline = time.monotonic() + 30
+        finalizers = ""
+        while time.monotonic() < deadline and "cluster.cluster.x-k8s.io" not in finalizers:
+            finalizers = other_plane.kubectl("get", "cluster", "c1", "-o", "jsonpath={.metadata.finalizers}").stdout
+            time.sleep(0.3)
+        assert "cluster.cluster.x-k8s.io" in finalizers, "the Cluster controller never reconciled over there"
     finally:
         assert proc.stop() == 0
 
