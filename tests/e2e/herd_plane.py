@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +74,6 @@ def start_plane(data_dir: Path, cache_dir: Path, *extra: str, port: int = 0) -> 
             plane = ServedPlane(process, data_dir, int(match.group(1)), data_dir / "management.kubeconfig",
                                 cache_dir, lines)
             # keep draining output so the server never blocks on a full pipe
-            import threading
 
             threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True).start()
             deadline = time.monotonic() + 10
@@ -88,8 +88,6 @@ class Process:
     """A herd command in the background whose output is collected line by line."""
 
     def __init__(self, *args: str) -> None:
-        import threading
-
         self.proc = subprocess.Popen([sys.executable, "-m", "herd.cli.main", *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []

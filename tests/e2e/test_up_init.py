@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from herd_plane import KUBECTL, ServedPlane, start_plane
+from herd_plane import Process, ServedPlane, kubectl, start_plane
 
 MACHINE_DEPLOYMENT = """
 apiVersion: cluster.x-k8s.io/v1beta2
@@ -38,52 +34,6 @@ metadata: {name: c1, namespace: default}
 spec:
   infrastructureRef: {apiGroup: infrastructure.cluster.x-k8s.io, kind: DevCluster, name: c1}
 """
-
-
-class Process:
-    """A herd command in the background whose output is collected line by line."""
-
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "herd.cli.main", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self.lines: list[str] = []
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def wait_for(self, pattern: str, timeout: float = 60) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                match = re.search(pattern, line)
-                if match:
-                    return match
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"never printed {pattern!r}:\n{''.join(self.lines)}")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-
-def kubectl(kubeconfig: Path, cache: Path, *args: str, input: str | None = None,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([KUBECTL, f"--cache-dir={cache}", *args], input=input, capture_output=True, text=True,
-                            env={**os.environ, "KUBECONFIG": str(kubeconfig)}, timeout=60)
-    if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed:\n{result.stderr}")
-    return result
 
 
 @pytest.fixture
