@@ -12,7 +12,7 @@ startup duration at 0s and the MachineDeployment at 0 replicas; once the control
 3. rollout: a rolling update (maxSurge, maxUnavailable 0) triggered by a new template version; seconds until the
    MachineDeployment reports every replica up to date and available and the old MachineSet is at 0.
 
-Prints one figure per line, and the peak RSS of the herd process (VmHWM).
+Prints one figure per line, and the peak RSS (VmHWM) of `herd up` and its API server process together.
 """
 
 from __future__ import annotations
@@ -62,9 +62,13 @@ def start_herd(data_dir: Path) -> tuple[subprocess.Popen[str], Path]:
 
 
 def peak_rss_mib(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(r"VmHWM:\s+(\d+) kB", status)
-    return int(match.group(1)) / 1024 if match else 0.0
+    """Peak RSS (VmHWM) of the process and its children (`herd up` runs its API server as a child)."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for each in [pid, *(int(c) for c in children.read_text().split())]:
+        match = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{each}/status").read_text())
+        total += int(match.group(1)) / 1024 if match else 0.0
+    return total
 
 
 def fleet_objects() -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from herd.apiserver.pki import CertificateAuthority, write_file_atomic
 from herd.bootstrap.kubeadm import new_controller as new_kubeadm_config_controller
 from herd.controllers import cluster, machine, machinedeployment, machinehealthcheck, machineset
 from herd.providers.dev import DevProvider
-from herd.runtime import CRD, Client, Manager, NotFound
+from herd.runtime import CRD, Client, Manager, NotFound, ObjectKey
 from herd.runtime.clustercache import ClusterCache
 from herd.runtime.objects import Kind
 from herd.runtime.webhook import WebhookServer
@@ -155,5 +155,10 @@ def add_controllers(manager: Manager, client: Client, servers: WorkloadServers, 
     manager.add(machineset.new_controller(client, cluster_cache, manager.cache))
     manager.add(machinedeployment.new_controller(client, cluster_cache, manager.cache))
     manager.add(machinehealthcheck.new_controller(client, cluster_cache, manager.cache))
-    manager.add(new_kubeadm_config_controller(client, manager.cache))
+
+    async def workload_client(cluster_object: dict[str, Any]) -> Client:
+        # one client per workload cluster for every controller; its kubeconfig Secret is re-read now and then
+        return await cluster_cache.get_client(ObjectKey.of(cluster_object))
+
+    manager.add(new_kubeadm_config_controller(client, manager.cache, workload_clients=workload_client))
     DevProvider(client, servers, cache=manager.cache).add_to(manager)

@@ -1,4 +1,5 @@
-"""`herd up`: the whole management plane in one process — API server, CRDs, webhooks, controllers."""
+"""`herd up`: the whole management plane from one command — API server (a child process of its own), CRDs,
+webhooks, controllers."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from typing import Any
 from herd.apiserver.pki import CertificateAuthority, ensure_server_pki
 from herd.runtime import Client, setup_logging
 
+from .apiserver_process import APIServerProcess
 from .management import ManagerOptions, SetupError, run_management
-from .serve import CLIError, ServeOptions, add_server_arguments, build_server, install_uvloop, write_admin_kubeconfig
+from .serve import CLIError, ServeOptions, add_server_arguments, install_uvloop
 
 
 def add_manager_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,23 +52,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def up(options: ServeOptions, manager: ManagerOptions) -> None:
-    server, kubeconfig = build_server(options)
-    try:
-        port = await server.start()
-    except OSError as exc:
-        await server.store.close()
-        raise CLIError(f"cannot listen on {options.bind}:{options.port}: {exc.strerror}") from None
+    server = await APIServerProcess.start(options)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     client = None
+    server_exit = asyncio.ensure_future(server.wait())
+    server_exit.add_done_callback(lambda _: stop.set())  # without its API server the manager has nothing to do
     try:
-        write_admin_kubeconfig(server, kubeconfig, options.data_dir)
-        print(f"herd API server listening on {server.url} (port {port})", flush=True)
+        print(f"herd API server listening on {server.url} (port {server.port})", flush=True)
         pki = ensure_server_pki(options.data_dir, [])
         ca = CertificateAuthority.load(pki.ca_cert, pki.ca_key)
-        client = Client.from_kubeconfig(kubeconfig)
+        client = Client.from_kubeconfig(server.kubeconfig)
         ready = asyncio.Event()
         management = asyncio.ensure_future(
             run_management(client, ca, options.data_dir / "pki", manager, stop, ready))
@@ -74,8 +72,10 @@ async def up(options: ServeOptions, manager: ManagerOptions) -> None:
         await asyncio.wait({management, waiter}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
         if ready.is_set():
-            print(f"export KUBECONFIG={kubeconfig}", flush=True)
+            print(f"export KUBECONFIG={server.kubeconfig}", flush=True)
         await management
+        if server_exit.done():
+            raise CLIError(f"the API server exited unexpectedly (code {server_exit.result()})")
     except SetupError as exc:
         raise CLIError(str(exc)) from None
     finally:
@@ -84,3 +84,4 @@ async def up(options: ServeOptions, manager: ManagerOptions) -> None:
             with contextlib.suppress(Exception):
                 await client.close()
         await server.stop()
+        server_exit.cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from herd.api.cluster import API_VERSION
+from herd.api.cluster.labels import CLUSTER_NAMESPACE_ANNOTATION, MACHINE_ANNOTATION
 from herd.runtime import Cache, Kind, Object, ObjectKey, PredicateFuncs, index_by_field
 
 CLUSTER = Kind(API_VERSION, "Cluster", "clusters")
@@ -37,11 +38,12 @@ def cluster_of(obj: Object) -> list[ObjectKey]:
 
 def _cluster_watch_state(cluster: Object) -> tuple[object, ...]:
     """What Machines read of their Cluster: everything but the status, save initialization and the
-    ControlPlaneInitialized condition (the rest of the status changes with every Machine's)."""
+    ControlPlaneInitialized and RemoteConnectionProbe conditions (the rest of the status changes with every
+    Machine's). A Machine waits for the first successful probe before it reports on its Node."""
     meta = {k: v for k, v in (cluster.get("metadata") or {}).items() if k not in ("resourceVersion", "managedFields")}
     status = cluster.get("status") or {}
-    initialized = [(c.get("status"), c.get("lastTransitionTime")) for c in status.get("conditions") or []
-                   if c.get("type") == "ControlPlaneInitialized"]
+    initialized = [(c.get("type"), c.get("status"), c.get("lastTransitionTime")) for c in status.get("conditions") or []
+                   if c.get("type") in ("ControlPlaneInitialized", "RemoteConnectionProbe")]
     return meta, cluster.get("spec"), status.get("initialization"), initialized
 
 
@@ -49,3 +51,34 @@ CLUSTER_STATE_CHANGED = PredicateFuncs(
     on_update=lambda old, new: _cluster_watch_state(old) != _cluster_watch_state(new))
 """Let Cluster updates through unless only status fields a Machine does not read changed: a watch that
 enqueues every Machine of the Cluster would otherwise reconcile the whole fleet on each Machine's change."""
+
+
+PROVIDER_ID_INDEX = "spec.providerID"
+"""Index of Machines by `spec.providerID`, to find a Node's Machine."""
+
+
+def add_provider_id_index(cache: Cache) -> None:
+    """Index Machines by `spec.providerID` (once, however many controllers ask)."""
+    informer = cache.informer(MACHINE)
+    if not informer.store.has_index(PROVIDER_ID_INDEX):
+        informer.add_index(PROVIDER_ID_INDEX, index_by_field("spec.providerID"))
+
+
+def machines_of_node(cache: Cache, cluster: ObjectKey, node: Object) -> list[Object]:
+    """The Machines (the cache's own objects: read only) a workload cluster's Node belongs to: the one its
+    `cluster.x-k8s.io/machine` annotation names, else those with its providerID (see `add_provider_id_index`).
+    Never a scan of the fleet."""
+    if not cache.informer(MACHINE).has_synced:
+        return []
+    annotations = (node.get("metadata") or {}).get("annotations") or {}
+    name = annotations.get(MACHINE_ANNOTATION)
+    namespace = annotations.get(CLUSTER_NAMESPACE_ANNOTATION, cluster.namespace)
+    if name and namespace == cluster.namespace:
+        found = cache.get_by_key(MACHINE, ObjectKey(namespace, name), copy=False)
+        if found is not None:
+            return [found]
+    provider_id = (node.get("spec") or {}).get("providerID")
+    if not provider_id:
+        return []
+    return [m for m in cache.by_index(MACHINE, PROVIDER_ID_INDEX, str(provider_id), copy=False)
+            if (m.get("metadata") or {}).get("namespace") == cluster.namespace]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import random
-from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +93,7 @@ class Client:
         self._generic: Any = lightkube_client._client
         self.mapper = RESTMapper(self._generic._client)
         self._classes: dict[Kind, Any] = {}
+        self._write_observers: list[Callable[[Kind, Object], None]] = []
 
     @classmethod
     def from_kubeconfig(cls, path: str | Path | None = None, *, context: str | None = None,
@@ -116,6 +117,15 @@ class Client:
     async def close(self) -> None:
         """Close every connection."""
         await self._lk.close()
+
+    def observe_writes(self, observer: Callable[[Kind, Object], None]) -> None:
+        """Call `observer(kind, object)` with what the server answered to each create, update and patch."""
+        self._write_observers.append(observer)
+
+    def _written(self, kind: Kind, obj: Object) -> Object:
+        for observer in self._write_observers:
+            observer(kind, obj)
+        return obj
 
     # ----- kinds -----
 
@@ -177,14 +187,15 @@ class Client:
         kind = await self._kind(obj, kind)
         self._namespace(kind, obj.get("metadata", {}).get("namespace"))  # lightkube takes it from the object
         with _translated():
-            return _plain(await self._lk.create(self._resource(kind)(obj), dry_run=dry_run))
+            created = _plain(await self._lk.create(self._resource(kind)(obj), dry_run=dry_run))
+        return created if dry_run else self._written(kind, created)
 
     async def update(self, obj: Object, *, kind: Kind | None = None) -> Object:
         """Replace the object (PUT); its metadata.resourceVersion guards against lost updates (Conflict)."""
         kind = await self._kind(obj, kind)
         self._namespace(kind, obj.get("metadata", {}).get("namespace"))  # lightkube takes it from the object
         with _translated():
-            return _plain(await self._lk.replace(self._resource(kind)(obj)))
+            return self._written(kind, _plain(await self._lk.replace(self._resource(kind)(obj))))
 
     async def update_status(self, obj: Object, *, kind: Kind | None = None) -> Object:
         """Replace the object's status through the status subresource."""
@@ -192,7 +203,9 @@ class Client:
         meta = obj.get("metadata", {})
         namespace = self._namespace(kind, meta.get("namespace"))
         with _translated():
-            return _plain(await self._lk.replace(self._resource(kind).Status(obj), meta["name"], namespace=namespace))
+            replaced = _plain(await self._lk.replace(self._resource(kind).Status(obj), meta["name"],
+                                                     namespace=namespace))
+        return self._written(kind, replaced)
 
     async def patch(self, kind: Kind, name: str, patch: Mapping[str, Any] | Sequence[Any], *,
                     namespace: str | None = None, patch_type: PatchKind = "merge", force: bool = False,
@@ -200,10 +213,11 @@ class Client:
         """Patch the object (or its status subresource when `status`); `apply` is server-side apply."""
         res = self._resource(kind)
         with _translated():
-            return _plain(await self._lk.patch(
+            patched = _plain(await self._lk.patch(
                 res.Status if status else res, name, patch, namespace=self._namespace(kind, namespace),
                 patch_type=_PATCH_TYPES[patch_type], force=force,
                 field_manager=field_manager or (self.field_manager if patch_type == "apply" else None)))
+        return self._written(kind, patched)
 
     async def patch_status(self, kind: Kind, name: str, patch: Mapping[str, Any] | Sequence[Any], *,
                            namespace: str | None = None, patch_type: PatchKind = "merge") -> Object:

@@ -208,13 +208,11 @@ class ClusterCache:
         found = (await self._synced_nodes(cluster)).store.by_index(PROVIDER_ID_INDEX, provider_id)
         return deep_copy(found[0]) if found else None
 
-    async def get_node(self, cluster: ObjectKey, name: str) -> Object | None:
-        """The Node by name, or None."""
-        client = await self.get_client(cluster)
-        try:
-            return await client.get(NODE, name)
-        except NotFound:
-            return None
+    async def get_node(self, cluster: ObjectKey, name: str, *, copy: bool = True) -> Object | None:
+        """The Node by name, or None; read from the cluster's Node informer (raises Unreachable as above).
+        `copy=False` returns the informer's own object, for callers that only read it."""
+        found = (await self._synced_nodes(cluster)).store.get(ObjectKey("", name))
+        return deep_copy(found) if found is not None and copy else found
 
     async def list_nodes(self, cluster: ObjectKey) -> list[Object]:
         """Every Node of the workload cluster, read from its API server."""

@@ -192,17 +192,21 @@ class Builder:
         self._watches.insert(0, Watch(kind, lambda q: EnqueueForObject(q, predicates)))
         return self
 
-    def owns(self, kind: Kind, *predicates: Predicate) -> Builder:
-        """A kind the reconciled objects control: an event enqueues the controller owner's key."""
+    def owns(self, kind: Kind, *predicates: Predicate, delay: float = 0.0) -> Builder:
+        """A kind the reconciled objects control: an event enqueues the controller owner's key.
+
+        With `delay` (seconds) the owner is reconciled that long after the first event, once for every event
+        in between: for owners that aggregate many children, whose status need not follow each child at once.
+        """
         owner = self._for
         if owner is None:
             raise ValueError("call for_() before owns()")
-        self._watches.append(Watch(kind, lambda q: EnqueueForOwner(q, owner, predicates)))
+        self._watches.append(Watch(kind, lambda q: EnqueueForOwner(q, owner, predicates, delay=delay)))
         return self
 
-    def watches(self, kind: Kind, map_fn: MapFunc, *predicates: Predicate) -> Builder:
-        """Any kind: an event enqueues the keys `map_fn` returns for the object."""
-        self._watches.append(Watch(kind, lambda q: EnqueueMapped(q, map_fn, predicates)))
+    def watches(self, kind: Kind, map_fn: MapFunc, *predicates: Predicate, delay: float = 0.0) -> Builder:
+        """Any kind: an event enqueues the keys `map_fn` returns for the object (after `delay`, as in `owns`)."""
+        self._watches.append(Watch(kind, lambda q: EnqueueMapped(q, map_fn, predicates, delay=delay)))
         return self
 
     def with_concurrency(self, workers: int) -> Builder:

@@ -54,32 +54,53 @@ def _generation(obj: Object) -> object:
 GENERATION_CHANGED = PredicateFuncs(on_update=lambda old, new: _generation(old) != _generation(new))
 """Let updates through only when metadata.generation changed (spec changes, not status)."""
 
+_VOLATILE_METADATA = ("resourceVersion", "managedFields")
+
+
+def _all_but_status(obj: Object) -> tuple[object, ...]:
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE_METADATA}
+    return meta, {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+
+
+NOT_ONLY_STATUS_CHANGED = PredicateFuncs(on_update=lambda old, new: _all_but_status(old) != _all_but_status(new))
+"""Let updates through unless only the status changed: for a controller's own kind when it alone writes that
+status, so its status writes do not each bring another reconcile (its children's events do, as they should)."""
+
 
 class _KeyHandler:
     """Enqueues keys computed from objects, filtered by predicates."""
 
-    def __init__(self, queue: WorkQueue[ObjectKey], predicates: Sequence[Predicate] = ()) -> None:
+    def __init__(self, queue: WorkQueue[ObjectKey], predicates: Sequence[Predicate] = (), *,
+                 delay: float = 0.0) -> None:
         self.queue = queue
         self.predicates = tuple(predicates)
+        self.delay = delay
 
     def keys(self, obj: Object) -> Iterable[ObjectKey]:
         raise NotImplementedError
 
+    def enqueue(self, key: ObjectKey) -> None:
+        """Queue now, or after `delay`: events arriving meanwhile join that one pending reconcile."""
+        if self.delay > 0:
+            self.queue.add_after(key, self.delay)
+        else:
+            self.queue.add(key)
+
     def on_add(self, obj: Object) -> None:
         if all(p.create(obj) for p in self.predicates):
             for key in self.keys(obj):
-                self.queue.add(key)
+                self.enqueue(key)
 
     def on_update(self, old: Object, new: Object) -> None:
         if all(p.update(old, new) for p in self.predicates):
             # both: an owner or mapping may have changed, and the former one must hear of it
             for key in dict.fromkeys([*self.keys(old), *self.keys(new)]):
-                self.queue.add(key)
+                self.enqueue(key)
 
     def on_delete(self, obj: Object) -> None:
         if all(p.delete(obj) for p in self.predicates):
             for key in self.keys(obj):
-                self.queue.add(key)
+                self.enqueue(key)
 
 
 class EnqueueForObject(_KeyHandler):
@@ -97,8 +118,8 @@ class EnqueueForOwner(_KeyHandler):
     """Enqueue the owner of the object whose group and kind match `owner` (controller owners only by default)."""
 
     def __init__(self, queue: WorkQueue[ObjectKey], owner: Kind, predicates: Sequence[Predicate] = (), *,
-                 only_controller: bool = True) -> None:
-        super().__init__(queue, predicates)
+                 only_controller: bool = True, delay: float = 0.0) -> None:
+        super().__init__(queue, predicates, delay=delay)
         self.owner = owner
         self.only_controller = only_controller
 
@@ -117,8 +138,9 @@ class EnqueueForOwner(_KeyHandler):
 class EnqueueMapped(_KeyHandler):
     """Enqueue the keys a function maps the object to."""
 
-    def __init__(self, queue: WorkQueue[ObjectKey], map_fn: MapFunc, predicates: Sequence[Predicate] = ()) -> None:
-        super().__init__(queue, predicates)
+    def __init__(self, queue: WorkQueue[ObjectKey], map_fn: MapFunc, predicates: Sequence[Predicate] = (), *,
+                 delay: float = 0.0) -> None:
+        super().__init__(queue, predicates, delay=delay)
         self.map_fn = map_fn
 
     def keys(self, obj: Object) -> Iterable[ObjectKey]:

@@ -7,6 +7,11 @@
 At the end: one JSON merge patch for metadata+spec (if they changed) and one for status through the
 status subresource (if it changed). `status.observedGeneration` is set to `metadata.generation`
 only when the block exits without an exception.
+
+A merge patch replaces lists whole, and several controllers write conditions of the same object (a Machine's
+own, its MachineHealthCheck's, its MachineSet's): a status patch that changes conditions therefore carries
+the resourceVersion its conditions were computed from, and on a Conflict the object is read again and only
+the conditions this writer changed are laid over the fresh ones (a three-way merge by condition type).
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from .client import Client
-from .errors import NotFound
+from .errors import Conflict, NotFound
 from .objects import Kind, Object, deep_copy, metadata
+
+CONFLICT_RETRIES = 5
 
 
 def merge_patch(before: Any, after: Any) -> Any:
@@ -40,6 +47,49 @@ def merge_patch(before: Any, after: Any) -> Any:
 
 def _without_status(obj: Object) -> Object:
     return {key: value for key, value in obj.items() if key != "status"}
+
+
+Condition = dict[str, Any]
+
+
+def changed_conditions(before: list[Condition], after: list[Condition]) -> dict[str, Condition | None]:
+    """The conditions `after` sets or changes, and those it removes (None), by type."""
+    old = {str(c.get("type")): c for c in before}
+    new = {str(c.get("type")): c for c in after}
+    changes: dict[str, Condition | None] = {t: c for t, c in new.items() if old.get(t) != c}
+    changes.update({t: None for t in old if t not in new})
+    return changes
+
+
+def with_changes(conditions: list[Condition], changes: dict[str, Condition | None]) -> list[Condition]:
+    """`conditions` with `changes` laid over them: others' conditions stay, in their order."""
+    merged: list[Condition] = []
+    for condition in conditions:
+        replacement = changes.get(str(condition.get("type")), condition)
+        if replacement is not None:
+            merged.append(replacement)
+    present = {str(c.get("type")) for c in conditions}
+    merged.extend(c for t, c in changes.items() if c is not None and t not in present)
+    return merged
+
+
+async def patch_status_conditions(client: Client, kind: Kind, base: Object, status: dict[str, Any],
+                                  changes: dict[str, Condition | None]) -> Object:
+    """Patch `status` (without conditions) and the condition `changes` onto the object read as `base`, guarded
+    by base's resourceVersion; on a Conflict read it again and lay the changes over the fresh conditions."""
+    meta = metadata(base)
+    name, namespace = meta["name"], meta.get("namespace")
+    for attempt in range(CONFLICT_RETRIES):
+        conditions = with_changes(list((base.get("status") or {}).get("conditions") or []), changes)
+        body = {"metadata": {"resourceVersion": metadata(base).get("resourceVersion")},
+                "status": {**status, "conditions": conditions}}
+        try:
+            return await client.patch_status(kind, name, body, namespace=namespace)
+        except Conflict:
+            if attempt == CONFLICT_RETRIES - 1:
+                raise
+            base = await client.get(kind, name, namespace)
+    raise AssertionError("unreachable")
 
 
 class PatchHelper:
@@ -74,7 +124,12 @@ class PatchHelper:
                 if self.optimistic_lock:
                     main.setdefault("metadata", {})["resourceVersion"] = metadata(self.before).get("resourceVersion")
                 latest = await self.client.patch(kind, name, main, namespace=namespace)
-            if status:
+            if status and "conditions" in status:
+                status.pop("conditions")
+                changes = changed_conditions((self.before.get("status") or {}).get("conditions") or [],
+                                             (obj.get("status") or {}).get("conditions") or [])
+                latest = await patch_status_conditions(self.client, kind, latest or self.before, status, changes)
+            elif status:
                 latest = await self.client.patch_status(kind, name, {"status": status}, namespace=namespace)
         except NotFound:
             if not deleting:

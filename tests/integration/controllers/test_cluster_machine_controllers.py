@@ -267,6 +267,10 @@ async def test_a_machine_reaches_running_and_the_cluster_provisioned_then_deleti
             assert "node-role.kubernetes.io/control-plane" in node["metadata"]["labels"]
             await eventually(has(client, CLUSTER, "c1", ns, lambda c: condition(c, "Available").get("status")
                                  == "True"), what="Cluster Available")
+            # the Cluster sums up its Machines a moment after they change
+            await eventually(has(client, CLUSTER, "c1", ns, lambda c: status(c, "status", "controlPlane",
+                                                                             "readyReplicas") == 1),
+                             what="Cluster counts the ready control plane Machine")
             cluster = await client.get(CLUSTER, "c1", ns)
             assert cluster["status"]["initialization"] == {"infrastructureProvisioned": True,
                                                            "controlPlaneInitialized": True}

@@ -272,13 +272,15 @@ async def test_a_control_plane_machine_boots_the_workload_cluster_from_its_boots
         node = await workload.get(NODE, "demo-cp-0")
         assert node["spec"]["providerID"] == f"in-memory://{world.namespace}/demo-cp-0"
         assert "node-role.kubernetes.io/control-plane" in node["metadata"]["labels"]
-        first_beat = ready_condition(node)["lastHeartbeatTime"]
+        assert ready_condition(node)["status"] == "True"
 
-        async def beats() -> bool:
-            ready = ready_condition(await workload.get(NODE, "demo-cp-0"))
-            return bool(ready["status"] == "True" and ready["lastHeartbeatTime"] != first_beat)
+        async def lease_renewed() -> bool:
+            # as a kubelet with node leases: the Lease is the heartbeat; Node status is posted when it changes
+            lease = await workload.get(LEASE, "demo-cp-0", "kube-node-lease")
+            return bool(lease["spec"]["renewTime"] != first_renewal)
 
-        await eventually(beats, "a fresh heartbeat", timeout=10)
+        first_renewal = (await workload.get(LEASE, "demo-cp-0", "kube-node-lease"))["spec"]["renewTime"]
+        await eventually(lease_renewed, "a renewed node Lease", timeout=10)
         assert (await workload.get(LEASE, "demo-cp-0", "kube-node-lease"))["spec"]["holderIdentity"] == "demo-cp-0"
         cluster_info = await workload.get(CONFIGMAP, "cluster-info", "kube-public")
         assert "certificate-authority-data" in cluster_info["data"]["kubeconfig"]

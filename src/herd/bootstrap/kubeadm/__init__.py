@@ -11,9 +11,9 @@ Workload clusters (for bootstrap tokens) are reached with the `<cluster>-kubecon
 
 from __future__ import annotations
 
-from herd.runtime import Cache, Client, Controller
+from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller
 
-from .controller import CLUSTER_CHANGED, KubeadmConfigReconciler
+from .controller import CLUSTER_CHANGED, MACHINE_CHANGED, KubeadmConfigReconciler
 from .kinds import CLUSTER, KUBEADM_CONFIG, MACHINE
 from .kubeconfig import KubeconfigWorkloadClients, WorkloadClients
 from .locking import InitLock
@@ -35,8 +35,8 @@ def new_controller(client: Client, cache: Cache, *, workload_clients: WorkloadCl
     reconciler = KubeadmConfigReconciler(client, cache, workload_clients=workload_clients
                                          or KubeconfigWorkloadClients(client), token_ttl=token_ttl)
     return (Controller.builder(name)
-            .for_(KUBEADM_CONFIG)
-            .watches(MACHINE, reconciler.machine_to_config)
+            .for_(KUBEADM_CONFIG, NOT_ONLY_STATUS_CHANGED)
+            .watches(MACHINE, reconciler.machine_to_config, MACHINE_CHANGED)
             .watches(CLUSTER, reconciler.cluster_to_configs, CLUSTER_CHANGED)
             .with_concurrency(max_concurrent_reconciles)
             .build(reconciler))

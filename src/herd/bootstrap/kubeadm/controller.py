@@ -33,6 +33,7 @@ class KubeadmConfigReconciler:
         self.workload_clients = workload_clients
         self.token_ttl = token_ttl
         self.init_lock = init_lock or InitLock(client, MACHINE)
+        self.token_checks: dict[str, float] = {}  # bootstrap token → when its expiration was last looked at
 
     async def reconcile(self, key: ObjectKey) -> Result:
         config = self.cache.get(KUBEADM_CONFIG, key.namespace, key.name)
@@ -58,7 +59,8 @@ class KubeadmConfigReconciler:
             if paused or (config.get("metadata") or {}).get("deletionTimestamp"):
                 return Result()
             scope = Scope(client=self.client, config=config, machine=machine, cluster=cluster,
-                          init_lock=self.init_lock, workload_clients=self.workload_clients, token_ttl=self.token_ttl)
+                          init_lock=self.init_lock, workload_clients=self.workload_clients, token_ttl=self.token_ttl,
+                          token_checks=self.token_checks)
             try:
                 return await reconcile_bootstrap(scope)
             finally:
@@ -96,3 +98,13 @@ def _cluster_wait_state(cluster: Object) -> tuple[object, ...]:
 
 CLUSTER_CHANGED = PredicateFuncs(on_update=lambda old, new: _cluster_wait_state(old) != _cluster_wait_state(new))
 """Let Cluster updates through only when pausing, the endpoint, or initialization changed."""
+
+
+def _machine_read_state(machine: Object) -> tuple[object, ...]:
+    """What a KubeadmConfig reads of its Machine: all but the status, save the nodeRef (token refresh stops)."""
+    meta = {k: v for k, v in (machine.get("metadata") or {}).items() if k not in ("resourceVersion", "managedFields")}
+    return meta, machine.get("spec"), (machine.get("status") or {}).get("nodeRef")
+
+
+MACHINE_CHANGED = PredicateFuncs(on_update=lambda old, new: _machine_read_state(old) != _machine_read_state(new))
+"""Let Machine updates through unless only status fields a KubeadmConfig does not read changed."""

@@ -50,11 +50,13 @@ class InitLock:
     def __init__(self, client: Client, machine_kind: Kind) -> None:
         self.client = client
         self.machine_kind = machine_kind
+        self._released: set[str] = set()  # uids of Clusters whose lock is known gone (unlock needs no request)
 
     async def lock(self, cluster: Object, machine: Object) -> bool:
         """Whether `machine` holds the lock now (it may have held it already)."""
         meta = cluster["metadata"]
         machine_name = machine["metadata"]["name"]
+        self._released.discard(str(meta.get("uid")))  # the lock may exist again from here on
         try:
             existing = await self.client.get(CONFIGMAP, lock_name(meta["name"]), meta["namespace"])
         except NotFound:
@@ -83,8 +85,12 @@ class InitLock:
     async def unlock(self, cluster: Object) -> None:
         """Release the lock (nothing to do when it is not there)."""
         meta = cluster["metadata"]
+        uid = str(meta.get("uid"))
+        if uid in self._released:
+            return
         with contextlib.suppress(NotFound):
             await self.client.delete(CONFIGMAP, lock_name(meta["name"]), meta["namespace"])
+        self._released.add(uid)
 
     async def _machine_exists(self, namespace: str, name: str) -> bool:
         try:

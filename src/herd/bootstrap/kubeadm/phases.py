@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from herd.api.cluster.labels import NODE_UNINITIALIZED_TAINT_EFFECT, NODE_UNINITIALIZED_TAINT_KEY
@@ -40,6 +41,7 @@ class Scope:
     init_lock: InitLock
     workload_clients: WorkloadClients
     token_ttl: float
+    token_checks: dict[str, float] = field(default_factory=dict)  # token → monotonic time of its last look
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -96,9 +98,15 @@ async def reconcile_existing_data(scope: Scope) -> Result:
     discovery = ((scope.spec.get("joinConfiguration") or {}).get("discovery") or {}).get("bootstrapToken") or {}
     token = discovery.get("token")
     if not token or kinds.has_node_ref(scope.machine):
+        if token:
+            scope.token_checks.pop(token, None)
         return Result()
-    workload = await scope.workload_clients(scope.cluster)
-    await refresh_token(workload, token, ttl=scope.token_ttl)
+    last_look = scope.token_checks.get(token)
+    # a token needs extending once 1/6 of its TTL has passed: until then, Machine events cost no request
+    if last_look is None or time.monotonic() - last_look >= scope.token_ttl / 6:
+        workload = await scope.workload_clients(scope.cluster)
+        await refresh_token(workload, token, ttl=scope.token_ttl)
+        scope.token_checks[token] = time.monotonic()
     return Result(requeue_after=refresh_interval(scope.token_ttl))
 
 
@@ -234,6 +242,7 @@ async def _reconcile_discovery(scope: Scope, join: dict[str, Any], ca: certs.Key
         try:
             workload = await scope.workload_clients(scope.cluster)
             token_discovery["token"] = await create_token(workload, ttl=scope.token_ttl)
+            scope.token_checks[token_discovery["token"]] = time.monotonic()
         except Exception:
             status.mark_data_secret_not_available(scope.config, TOKEN_FAILED)
             raise

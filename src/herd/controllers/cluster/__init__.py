@@ -15,13 +15,14 @@ from herd.controllers.kinds import (
     add_cluster_name_index,
     cluster_of,
 )
-from herd.runtime import Cache, Client, Controller
+from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller
 from herd.runtime.clustercache import ClusterCache
 
 from .controller import ClusterReconciler
 from .scope import ClusterScope, Services
 
 CONTROLLER_NAME = "cluster"
+AGGREGATE_DELAY = 1.0  # seconds from a Machine, MachineSet or MachineDeployment event to the Cluster's reconcile
 
 
 def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
@@ -40,10 +41,11 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
                         cluster_cache=cluster_cache, probe_interval=probe_interval,
                         external_ready_wait=external_ready_wait, delete_requeue_after=delete_requeue_after)
     reconciler = ClusterReconciler(services, remote_connection_grace_seconds=remote_connection_grace_seconds)
-    controller = (Controller.builder(CONTROLLER_NAME).for_(CLUSTER)
-                  .watches(MACHINE, cluster_of)
-                  .watches(MACHINE_SET, cluster_of)
-                  .watches(MACHINE_DEPLOYMENT, cluster_of)
+    controller = (Controller.builder(CONTROLLER_NAME).for_(CLUSTER, NOT_ONLY_STATUS_CHANGED)
+                  # the Cluster's status sums up its machines: one reconcile per second follows a busy fleet
+                  .watches(MACHINE, cluster_of, delay=AGGREGATE_DELAY)
+                  .watches(MACHINE_SET, cluster_of, delay=AGGREGATE_DELAY)
+                  .watches(MACHINE_DEPLOYMENT, cluster_of, delay=AGGREGATE_DELAY)
                   .with_concurrency(concurrency)
                   .build(reconciler))
     tracker.bind(controller.queue)

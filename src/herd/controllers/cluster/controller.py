@@ -81,9 +81,10 @@ class ClusterReconciler:
         if spec.get("controlPlaneRef"):
             scope.control_plane_kind, scope.control_plane = await self._fetch(spec["controlPlaneRef"], key.namespace)
             scope.control_plane_not_found = scope.control_plane is None
-        scope.machine_deployments = by_cluster(io.cache, MACHINE_DEPLOYMENT, key)
-        scope.machine_sets = by_cluster(io.cache, MACHINE_SET, key)
-        scope.set_machines(by_cluster(io.cache, MACHINE, key))
+        # the cache's own objects: the Cluster only counts and reads them (and deletes by name)
+        scope.machine_deployments = by_cluster(io.cache, MACHINE_DEPLOYMENT, key, copy=False)
+        scope.machine_sets = by_cluster(io.cache, MACHINE_SET, key, copy=False)
+        scope.set_machines(by_cluster(io.cache, MACHINE, key, copy=False))
         return scope
 
     async def _fetch(self, ref: dict[str, str], namespace: str) -> tuple[ProviderKind | None, Object | None]:

@@ -103,16 +103,22 @@ async def reconcile_control_plane_initialized(scope: ClusterScope) -> Result | N
     return None
 
 
+FIRST_PROBE_INTERVAL = 1.0  # seconds between probes until the workload API server first answers
+
+
 async def reconcile_remote_connection(scope: ClusterScope) -> Result | None:
-    """Probe the workload cluster's API server (once its infrastructure exists) and look again shortly."""
+    """Probe the workload cluster's API server (once its infrastructure exists) and look again shortly: every
+    second until it first answers (Machines wait for that to report on their Nodes), then every probe interval."""
     if scope.deleting or not scope.infrastructure_provisioned:
         return None
     io = scope.io
     key = ObjectKey.of(scope.cluster)
+    answered = scope.health.last_probe_success_time is not None
+    interval = io.probe_interval if answered else min(FIRST_PROBE_INTERVAL, io.probe_interval)
     last = scope.health.last_probe_time
-    if last is None or (scope.now - last).total_seconds() >= io.probe_interval * 0.9:
+    if last is None or (scope.now - last).total_seconds() >= interval * 0.9:
         scope.health = await io.cluster_cache.probe(key)
-    return Result(requeue_after=io.probe_interval)
+    return Result(requeue_after=io.probe_interval if scope.health.last_probe_success_time else interval)
 
 
 PHASES = (reconcile_infrastructure, reconcile_control_plane, reconcile_control_plane_initialized,

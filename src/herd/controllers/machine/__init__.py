@@ -8,17 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from herd.api.cluster import labels as well_known
 from herd.controllers.external import ContractResolver, ExternalTracker
-from herd.controllers.kinds import CLUSTER, CLUSTER_STATE_CHANGED, MACHINE, add_cluster_name_index, by_cluster
-from herd.runtime import Cache, Client, Controller, Object, ObjectKey, index_by_field
+from herd.controllers.kinds import (
+    CLUSTER,
+    CLUSTER_STATE_CHANGED,
+    MACHINE,
+    add_cluster_name_index,
+    add_provider_id_index,
+    by_cluster,
+    machines_of_node,
+)
+from herd.runtime import Cache, Client, Controller, Object, ObjectKey
 from herd.runtime.clustercache import ClusterCache
 
 from .controller import MachineReconciler
 from .scope import MachineScope, Services
 
 CONTROLLER_NAME = "machine"
-PROVIDER_ID_INDEX = "spec.providerID"
 
 
 def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
@@ -31,9 +37,7 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
     reference; Node changes in workload clusters reach it through the cluster cache.
     """
     add_cluster_name_index(cache, MACHINE)
-    machines = cache.informer(MACHINE)
-    if not machines.store.has_index(PROVIDER_ID_INDEX):
-        machines.add_index(PROVIDER_ID_INDEX, index_by_field("spec.providerID"))
+    add_provider_id_index(cache)
     tracker = ExternalTracker(client, cache, MACHINE)
     services = Services(client=client, cache=cache, tracker=tracker, resolver=resolver or ContractResolver(client),
                         cluster_cache=cluster_cache, external_ready_wait=external_ready_wait, node_wait=node_wait,
@@ -51,17 +55,8 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
 
     def node_changed(cluster: ObjectKey, node: Object) -> None:
         """A Node event enqueues its Machine: by the annotation we put on it, else by providerID."""
-        annotations = (node.get("metadata") or {}).get("annotations") or {}
-        name = annotations.get(well_known.MACHINE_ANNOTATION)
-        namespace = annotations.get(well_known.CLUSTER_NAMESPACE_ANNOTATION, cluster.namespace)
-        if name and namespace == cluster.namespace:
-            controller.queue.add(ObjectKey(namespace, name))
-            return
-        provider_id = (node.get("spec") or {}).get("providerID")
-        if provider_id and machines.has_synced:
-            for m in cache.by_index(MACHINE, PROVIDER_ID_INDEX, str(provider_id), copy=False):
-                if m["metadata"].get("namespace") == cluster.namespace:
-                    controller.queue.add(ObjectKey.of(m))
+        for machine in machines_of_node(cache, cluster, node):
+            controller.queue.add(ObjectKey.of(machine))
 
     cluster_cache.add_node_listener(node_changed)
     return controller

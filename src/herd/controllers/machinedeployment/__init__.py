@@ -12,13 +12,14 @@ from collections.abc import Iterable
 
 from herd.api.cluster.labels import MACHINE_DEPLOYMENT_NAME_LABEL
 from herd.controllers.kinds import CLUSTER, MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET, add_cluster_name_index, by_cluster
-from herd.runtime import Cache, Client, Controller, Object, ObjectKey
+from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller, Object, ObjectKey
 from herd.runtime.clustercache import ClusterCache
 
 from .controller import MachineDeploymentReconciler
 from .scope import MachineDeploymentScope, Services
 
 CONTROLLER_NAME = "machinedeployment"
+AGGREGATE_DELAY = 0.5  # seconds from a MachineSet or Machine event to the deployment's reconcile (events coalesce)
 
 
 def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *, concurrency: int = 4,
@@ -43,9 +44,9 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
         name = (meta.get("labels") or {}).get(MACHINE_DEPLOYMENT_NAME_LABEL)
         return [ObjectKey(str(meta.get("namespace") or ""), str(name))] if name else []
 
-    return (Controller.builder(CONTROLLER_NAME).for_(MACHINE_DEPLOYMENT)
-            .owns(MACHINE_SET)
-            .watches(MACHINE, deployment_of_machine)
+    return (Controller.builder(CONTROLLER_NAME).for_(MACHINE_DEPLOYMENT, NOT_ONLY_STATUS_CHANGED)
+            .owns(MACHINE_SET, delay=AGGREGATE_DELAY)
+            .watches(MACHINE, deployment_of_machine, delay=AGGREGATE_DELAY)
             .watches(CLUSTER, deployments_of_cluster)
             .with_concurrency(concurrency)
             .build(reconciler))

@@ -10,7 +10,7 @@ from herd.controllers.external import nested
 from herd.controllers.kinds import CLUSTER, MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET
 from herd.controllers.runner import run_phases
 from herd.runtime import Conflict, Object, ObjectKey, Result, Selector, patch_helper
-from herd.runtime.objects import controller_owner, deep_copy
+from herd.runtime.objects import controller_owner
 
 from . import status
 from .phases import PHASES, adopt_orphans, creation_order, reconcile_delete
@@ -86,7 +86,8 @@ class MachineDeploymentReconciler:
                 orphans.append(ms)
         owned.sort(key=creation_order)
         set_uids = {ms["metadata"].get("uid") for ms in owned}
-        machines = [deep_copy(m) for m in io.cache.list(MACHINE, namespace=namespace, copy=False)
-                    if (controller_owner(m) or {}).get("uid") in set_uids]  # copy only the deployment's own
+        # the cache's own objects: the deployment only counts and reads its Machines
+        machines = [m for m in io.cache.list(MACHINE, namespace=namespace, copy=False)
+                    if (controller_owner(m) or {}).get("uid") in set_uids]
         scope = MachineDeploymentScope(md=md, cluster=cluster, machine_sets=owned, machines=machines, services=io)
         return scope, orphans

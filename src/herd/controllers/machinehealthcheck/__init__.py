@@ -11,8 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from herd.controllers.kinds import CLUSTER, MACHINE, add_cluster_name_index, by_cluster
-from herd.runtime import Cache, Client, Controller, Object, ObjectKey
+from herd.controllers.kinds import (
+    CLUSTER,
+    MACHINE,
+    add_cluster_name_index,
+    add_provider_id_index,
+    by_cluster,
+    machines_of_node,
+)
+from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller, Object, ObjectKey
 from herd.runtime.clustercache import ClusterCache
 
 from .controller import MACHINE_HEALTH_CHECK, MachineHealthCheckReconciler
@@ -20,6 +27,7 @@ from .scope import HealthCheckScope, Services
 from .targets import selects
 
 CONTROLLER_NAME = "machinehealthcheck"
+CHECK_DELAY = 1.0  # seconds from a Machine or Node event to the checks' reconcile: a fleet's events coalesce
 
 
 def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *, concurrency: int = 4,
@@ -31,6 +39,7 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
     """
     add_cluster_name_index(cache, MACHINE)
     add_cluster_name_index(cache, MACHINE_HEALTH_CHECK)
+    add_provider_id_index(cache)
     services = Services(client=client, cache=cache, cluster_cache=cluster_cache,
                         unreachable_requeue_after=unreachable_requeue_after)
     reconciler = MachineHealthCheckReconciler(services)
@@ -45,23 +54,19 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
         key = ObjectKey(str(machine["metadata"].get("namespace") or ""), str(cluster_name))
         return [ObjectKey.of(m) for m in by_cluster(cache, MACHINE_HEALTH_CHECK, key) if selects(m, machine)]
 
-    controller = (Controller.builder(CONTROLLER_NAME).for_(MACHINE_HEALTH_CHECK)
-                  .watches(MACHINE, checks_of_machine)
+    controller = (Controller.builder(CONTROLLER_NAME).for_(MACHINE_HEALTH_CHECK, NOT_ONLY_STATUS_CHANGED)
+                  .watches(MACHINE, checks_of_machine, delay=CHECK_DELAY)
                   .watches(CLUSTER, checks_of_cluster)
                   .with_concurrency(concurrency)
                   .build(reconciler))
 
     def node_changed(cluster: ObjectKey, node: Object) -> None:
-        """A Node event re-checks the MachineHealthChecks of the Machine that has it (by nodeRef or providerID)."""
-        if not cache.informer(MACHINE).has_synced or not cache.informer(MACHINE_HEALTH_CHECK).has_synced:
+        """A Node event re-checks the MachineHealthChecks of the Machine that has it."""
+        if not cache.informer(MACHINE_HEALTH_CHECK).has_synced:
             return
-        name = node["metadata"].get("name")
-        provider_id = (node.get("spec") or {}).get("providerID")
-        for machine in by_cluster(cache, MACHINE, cluster, copy=False):  # read only, once per Node event
-            node_ref = ((machine.get("status") or {}).get("nodeRef") or {}).get("name")
-            if node_ref == name or (provider_id and (machine.get("spec") or {}).get("providerID") == provider_id):
-                for key in checks_of_machine(machine):
-                    controller.queue.add(key)
+        for machine in machines_of_node(cache, cluster, node):
+            for key in checks_of_machine(machine):
+                controller.queue.add_after(key, CHECK_DELAY)
 
     cluster_cache.add_node_listener(node_changed)
     return controller

@@ -9,6 +9,7 @@ from herd.controllers import conditions as cond
 from herd.controllers.kinds import MACHINE, by_cluster
 from herd.runtime import NotFound, ObjectKey, Result, Unreachable, patch_helper
 from herd.runtime.conditions import FALSE, TRUE, get_condition
+from herd.runtime.objects import deep_copy
 
 from .scope import HealthCheckScope
 from .status import remediation_decision, set_status
@@ -20,7 +21,7 @@ log = logging.getLogger("herd.controllers.machinehealthcheck")
 async def reconcile_targets(scope: HealthCheckScope) -> Result | None:
     """Collect the Machines to check and, for those with a nodeRef, their Nodes from the workload cluster."""
     io = scope.services
-    for machine in by_cluster(io.cache, MACHINE, scope.cluster_key):
+    for machine in by_cluster(io.cache, MACHINE, scope.cluster_key, copy=False):  # read only; _mark copies
         if not selects(scope.mhc, machine):
             continue
         why = skip_reason(machine)
@@ -34,7 +35,7 @@ async def reconcile_targets(scope: HealthCheckScope) -> Result | None:
         if not node_name:
             continue
         try:
-            target.node = await io.cluster_cache.get_node(scope.cluster_key, str(node_name))
+            target.node = await io.cluster_cache.get_node(scope.cluster_key, str(node_name), copy=False)
         except Unreachable as exc:  # includes ClusterNotConnected: judge nobody on what we cannot see
             log.info("machinehealthcheck %s: workload cluster %s not reachable: %s", scope.key, scope.cluster_key,
                      exc)
@@ -95,15 +96,17 @@ async def reconcile_machines(scope: HealthCheckScope) -> Result | None:
 
 async def _mark(scope: HealthCheckScope, target: Target, *, owner_remediates: bool) -> None:
     verdict = scope.verdicts[target.name]
-    async with patch_helper(scope.services.client, target.machine, kind=MACHINE,
+    if verdict.unhealthy:
+        succeeded = cond.condition(machine_api.HEALTH_CHECK_SUCCEEDED, FALSE, verdict.reason, verdict.message)
+    else:
+        succeeded = cond.condition(machine_api.HEALTH_CHECK_SUCCEEDED, TRUE, machine_api.HEALTH_CHECK_SUCCEEDED_REASON)
+    ask_owner = owner_remediates and get_condition(target.machine, machine_api.OWNER_REMEDIATED) is None
+    if not ask_owner and cond.conditions_equal(get_condition(target.machine, succeeded["type"]), succeeded):
+        return  # nothing to write: a healthy fleet costs no requests
+    async with patch_helper(scope.services.client, deep_copy(target.machine), kind=MACHINE,
                             observed_generation=False) as machine:
-        if verdict.unhealthy:
-            cond.apply(machine, cond.condition(machine_api.HEALTH_CHECK_SUCCEEDED, FALSE, verdict.reason,
-                                               verdict.message))
-        else:
-            cond.apply(machine, cond.condition(machine_api.HEALTH_CHECK_SUCCEEDED, TRUE,
-                                               machine_api.HEALTH_CHECK_SUCCEEDED_REASON))
-        if owner_remediates and get_condition(machine, machine_api.OWNER_REMEDIATED) is None:
+        cond.apply(machine, succeeded)
+        if ask_owner:
             log.info("machinehealthcheck %s: Machine %s is unhealthy (%s); asking its owner to remediate it",
                      scope.key, ObjectKey.of(machine), verdict.reason)
             cond.apply(machine, cond.condition(machine_api.OWNER_REMEDIATED, FALSE,

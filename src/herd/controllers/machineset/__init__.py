@@ -9,13 +9,14 @@ from collections.abc import Iterable
 
 from herd.controllers.external import ContractResolver
 from herd.controllers.kinds import CLUSTER, MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET, add_cluster_name_index, by_cluster
-from herd.runtime import Cache, Client, Controller, Object, ObjectKey, controller_owner
+from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller, Object, ObjectKey, controller_owner
 from herd.runtime.clustercache import ClusterCache
 
 from .controller import MachineSetReconciler
 from .scope import MachineSetScope, Services
 
 CONTROLLER_NAME = "machineset"
+AGGREGATE_DELAY = 0.2  # seconds from a Machine event to its set's reconcile (events coalesce)
 
 
 def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
@@ -42,8 +43,8 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
         return [ObjectKey.of(ms) for ms in cache.list(MACHINE_SET, namespace=namespace, copy=False)
                 if (controller_owner(ms) or {}).get("uid") == uid]
 
-    return (Controller.builder(CONTROLLER_NAME).for_(MACHINE_SET)
-            .owns(MACHINE)
+    return (Controller.builder(CONTROLLER_NAME).for_(MACHINE_SET, NOT_ONLY_STATUS_CHANGED)
+            .owns(MACHINE, delay=AGGREGATE_DELAY)
             .watches(CLUSTER, sets_of_cluster)
             .watches(MACHINE_DEPLOYMENT, sets_of_deployment)
             .with_concurrency(concurrency)

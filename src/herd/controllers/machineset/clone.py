@@ -18,6 +18,7 @@ from herd.api.cluster.labels import (
     TEMPLATE_CLONED_FROM_NAME_ANNOTATION,
     TEMPLATE_SUFFIX,
 )
+from herd.api.cluster.webhooks import default_machine
 from herd.api.webhookutil import format_label_value
 from herd.controllers.external import nested
 from herd.controllers.kinds import MACHINE
@@ -65,6 +66,16 @@ def in_place_spec(machine_set: Object) -> dict[str, Any]:
     """The Machine spec fields a MachineSet changes on its existing Machines (None: remove)."""
     spec = nested(machine_set, "spec", "template", "spec") or {}
     return {key: copy.deepcopy(spec.get(key)) for key in ("readinessGates", "deletion", "minReadySeconds")}
+
+
+def in_place_changes(machine: Object, in_place: dict[str, Any]) -> dict[str, Any]:
+    """The in-place fields whose value on the Machine differs from what it would be after the change, compared
+    once the Machine's defaulting has run (the 10 s node deletion timeout the template lacks is no change)."""
+    spec = machine.get("spec") or {}
+    if all(spec.get(key) == value for key, value in in_place.items()):
+        return {}
+    changed = default_machine({"metadata": {}, "spec": {**spec, **in_place}})["spec"]  # it copies
+    return {key: value for key, value in in_place.items() if spec.get(key) != changed.get(key)}
 
 
 def desired_machine(machine_set: Object, name: str, bootstrap_ref: dict[str, Any] | None,

@@ -22,12 +22,14 @@ from herd.controllers.kinds import MACHINE
 from herd.runtime import NotFound, Object, ObjectKey, Result, controller_owner, owner_reference
 from herd.runtime.conditions import FALSE, get_condition
 from herd.runtime.labels import Selector
+from herd.runtime.patch import patch_status_conditions
 
 from . import clone
 from .deletion import machines_to_delete
 from .scope import MachineSetScope, Template
 from .status import OWNER_REMEDIATED, machine_up_to_date_condition
 
+CREATE_CONCURRENCY = 10  # Machines created at once on a scale-up (each is three requests in a row)
 log = logging.getLogger("herd.controllers.machineset")
 
 
@@ -146,12 +148,15 @@ async def _set_owner_remediated(scope: MachineSetScope, machine: Object, reason:
     wanted = cond.condition(OWNER_REMEDIATED, FALSE, reason, message)
     if cond.conditions_equal(get_condition(machine, OWNER_REMEDIATED), wanted):
         return
-    changed = {"status": dict(machine.get("status") or {})}
-    changed["status"]["conditions"] = [dict(c) for c in (machine.get("status") or {}).get("conditions") or []]
+    await _set_condition(scope, machine, wanted)
+
+
+async def _set_condition(scope: MachineSetScope, machine: Object, wanted: cond.Condition) -> Object:
+    """Write one condition of the Machine, leaving the others' conditions as they are on the server."""
+    changed: Object = {"status": {"conditions": [dict(c) for c in nested(machine, "status", "conditions") or []]}}
     cond.apply(changed, wanted)
-    await scope.io.client.patch_status(MACHINE, machine["metadata"]["name"],
-                                       {"status": {"conditions": changed["status"]["conditions"]}},
-                                       namespace=scope.namespace)
+    new = get_condition(changed, wanted["type"])
+    return await patch_status_conditions(scope.io.client, MACHINE, machine, {}, {str(wanted["type"]): new})
 
 
 async def sync_machines(scope: MachineSetScope) -> Result | None:
@@ -162,14 +167,14 @@ async def sync_machines(scope: MachineSetScope) -> Result | None:
     in_place = clone.in_place_spec(scope.machine_set)
     up_to_date = machine_up_to_date_condition(scope)
     for index, machine in enumerate(scope.machines):
-        meta, spec = machine["metadata"], machine.get("spec") or {}
+        meta = machine["metadata"]
         patch: dict[str, Any] = {}
         if not meta.get("deletionTimestamp"):  # a deleting Machine only needs what tearing it down uses
             if any((meta.get("labels") or {}).get(k) != v for k, v in labels.items()):
                 patch.setdefault("metadata", {})["labels"] = labels
             if any((meta.get("annotations") or {}).get(k) != v for k, v in annotations.items()):
                 patch.setdefault("metadata", {})["annotations"] = annotations
-        spec_patch = {key: value for key, value in in_place.items() if spec.get(key) != value}
+        spec_patch = clone.in_place_changes(machine, in_place)
         if spec_patch:
             patch["spec"] = spec_patch
         if patch:
@@ -177,10 +182,7 @@ async def sync_machines(scope: MachineSetScope) -> Result | None:
             machine = scope.machines[index] = await scope.io.client.patch(MACHINE, meta["name"], patch,
                                                                           namespace=scope.namespace)
         if not cond.conditions_equal(get_condition(machine, up_to_date["type"]), up_to_date):
-            conditions = {"status": {"conditions": [dict(c) for c in nested(machine, "status", "conditions") or []]}}
-            cond.apply(conditions, up_to_date)
-            scope.machines[index] = await scope.io.client.patch_status(MACHINE, meta["name"], conditions,
-                                                                       namespace=scope.namespace)
+            scope.machines[index] = await _set_condition(scope, machine, up_to_date)
     return None
 
 
@@ -203,13 +205,21 @@ async def _scale_up(scope: MachineSetScope, count: int) -> Result | None:
     if scope.bootstrap_template_not_found or scope.infra_template_not_found or scope.infra_template is None:
         log.info("machineset %s: cannot create Machines: a template does not exist", scope.key)
         return Result(requeue_after=scope.io.template_wait)
-    created = []
-    for number in range(1, count + 1):
-        machine = await _create_machine(scope)
-        log.info("machineset %s: created Machine %s (scale up, %d of %d)", scope.key, machine["metadata"]["name"],
-                 number, count)
+    created: list[ObjectKey] = []
+    slots = asyncio.Semaphore(CREATE_CONCURRENCY)
+
+    async def create_one() -> None:
+        async with slots:
+            machine = await _create_machine(scope)
         created.append(ObjectKey.of(machine))
-    await _wait_for_cache(scope, lambda: all(scope.io.cache.get_by_key(MACHINE, k, copy=False) for k in created))
+        log.info("machineset %s: created Machine %s (scale up, %d of %d)", scope.key, machine["metadata"]["name"],
+                 len(created), count)
+
+    outcomes = await asyncio.gather(*(create_one() for _ in range(count)), return_exceptions=True)
+    await _wait_for_cache(scope, lambda: all(scope.io.cache.listed(MACHINE, k) for k in created))
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if failures:
+        raise failures[0]  # the Machines that were created stay; the next reconcile creates the rest
     return None
 
 
@@ -263,7 +273,7 @@ async def _scale_down(scope: MachineSetScope, surplus: int) -> None:
 
     def deleting() -> bool:
         for key in keys:
-            cached = scope.io.cache.get_by_key(MACHINE, key, copy=False)
+            cached = scope.io.cache.listed(MACHINE, key)
             if cached is not None and not cached["metadata"].get("deletionTimestamp"):
                 return False
         return True

@@ -58,10 +58,12 @@ def node_object(name: str, provider_id: str, *, control_plane: bool, plan: BootP
     }
 
 
-async def create_node(client: Client, node: Object) -> None:
-    """Register the Node; one registered before (e.g. by a restarted kubelet) is fine."""
-    with contextlib.suppress(AlreadyExists):
-        await client.create(node, kind=NODE)
+async def create_node(client: Client, node: Object) -> Object | None:
+    """Register the Node and return it; one registered before (e.g. by a restarted kubelet) is fine (None)."""
+    try:
+        return await client.create(node, kind=NODE)
+    except AlreadyExists:
+        return None
 
 
 async def publish_init_objects(client: Client, server: str, plan: BootPlan) -> None:
@@ -82,13 +84,13 @@ async def _create_config_map(client: Client, namespace: str, name: str, data: di
                              "metadata": {"name": name, "namespace": namespace}, "data": data}, kind=CONFIGMAP)
 
 
-async def join_node(server: str, plan: BootPlan, node: Object) -> None:
+async def join_node(server: str, plan: BootPlan, node: Object) -> Object | None:
     """Register the Node as `kubeadm join` would: trust the cluster CA, authenticate with the bootstrap token."""
     assert plan.token is not None
     ca_cert = plan.ca_cert or plan.discovery_ca or await discover_ca(server, plan)
     client = token_client(server, plan.token, ca_cert=ca_cert)
     try:
-        await create_node(client, node)
+        return await create_node(client, node)
     finally:
         await client.close()
 

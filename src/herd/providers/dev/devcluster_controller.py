@@ -15,7 +15,7 @@ import pydantic
 
 from herd.api.infrastructure import DevCluster
 from herd.api.infrastructure.devcluster import CLUSTER_FINALIZER, LISTENER_ANNOTATION
-from herd.runtime import Controller, Object, ObjectKey, Result, patch_helper
+from herd.runtime import NOT_ONLY_STATUS_CHANGED, Controller, Object, ObjectKey, Result, patch_helper
 
 from .kinds import (
     CLUSTER,
@@ -114,6 +114,6 @@ def build(services: Services) -> Controller:
         return [ObjectKey(namespace_of(cluster), name)] if name else []
 
     return (Controller.builder("devcluster")
-            .for_(DEV_CLUSTER)
+            .for_(DEV_CLUSTER, NOT_ONLY_STATUS_CHANGED)
             .watches(CLUSTER, for_cluster)
             .build(DevClusterReconciler(services)))

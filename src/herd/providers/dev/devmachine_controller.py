@@ -16,7 +16,16 @@ import pydantic
 from herd.api.cluster import GROUP as CLUSTER_GROUP
 from herd.api.infrastructure import DevMachine
 from herd.api.infrastructure.devmachine import MACHINE_FINALIZER, InMemoryMachineBackendSpec
-from herd.runtime import Controller, NotSynced, Object, ObjectKey, PredicateFuncs, Result, patch_helper
+from herd.runtime import (
+    NOT_ONLY_STATUS_CHANGED,
+    Controller,
+    NotSynced,
+    Object,
+    ObjectKey,
+    PredicateFuncs,
+    Result,
+    patch_helper,
+)
 
 from .deletion import reconcile_delete
 from .kinds import (
@@ -154,7 +163,7 @@ def build(services: Services, *, concurrency: int = 10) -> Controller:
                                    on_update=lambda old, new: fault(old) != fault(new),
                                    on_delete=lambda o: fault(o) is not None)
     return (Controller.builder("devmachine")
-            .for_(DEV_MACHINE)
+            .for_(DEV_MACHINE, NOT_ONLY_STATUS_CHANGED)
             .watches(MACHINE, for_machine)
             .watches(DEV_CLUSTER, for_cluster_of)
             .watches(CLUSTER, for_cluster_of, cluster_changed)

@@ -1,5 +1,8 @@
 """Simulated kubelets: one asyncio task per Node keeps it Ready and its Lease renewed, as a kubelet's heartbeat does.
 
+As a real kubelet with node leases: the Lease is renewed every beat (10 s), while the Node's status is posted
+when what it reports changes and otherwise every 5 minutes (the kubelet's nodeStatusReportFrequency).
+
 A kubelet registers its Node when it starts (after a controller restart the workload API server may have come back
 empty) and afterwards only updates it: a Node deleted by someone else stays deleted, as with a real kubelet. The
 fault mode changes what it reports: `not-ready` posts Ready=False; `gone` posts Unknown once (standing in for the
@@ -12,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -54,6 +58,7 @@ class _Kubelet:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     registered: bool = False
     node: Object | None = None  # as last written
+    reported: tuple[str, float] | None = None  # the Ready status last posted, and when (monotonic)
     reported_gone: bool = False
     last_error: str = ""
 
@@ -61,10 +66,11 @@ class _Kubelet:
 class Kubelets:
     """The simulated kubelets of this process, keyed by (cluster key, node name)."""
 
-    def __init__(self, clients: WorkloadClients, *, interval: float = 10.0,
+    def __init__(self, clients: WorkloadClients, *, interval: float = 10.0, status_report_interval: float = 300.0,
                  rng: random.Random | None = None) -> None:
         self.clients = clients
         self.interval = interval
+        self.status_report_interval = status_report_interval
         self._rng = rng or random.Random()
         self._kubelets: dict[tuple[str, str], _Kubelet] = {}
         self._closed = False
@@ -85,12 +91,14 @@ class Kubelets:
             kubelet.wake.set()
         return True
 
-    def ensure(self, spec: KubeletSpec) -> None:
-        """Start the Node's kubelet, or update its mode (a change is reported at once, not at the next beat)."""
+    def ensure(self, spec: KubeletSpec, *, registered: Object | None = None) -> None:
+        """Start the Node's kubelet, or update its mode (a change is reported at once, not at the next beat).
+
+        `registered` is the Node as just registered by the caller (kubeadm join): the kubelet need not again."""
         key = (spec.cluster_key, spec.node_name)
         if self._closed or self.set_mode(spec.cluster_key, spec.node_name, spec.mode):
             return
-        kubelet = self._kubelets[key] = _Kubelet(spec)
+        kubelet = self._kubelets[key] = _Kubelet(spec, registered=registered is not None, node=registered)
         kubelet.task = asyncio.create_task(self._run(kubelet), name=f"kubelet-{spec.cluster_key}/{spec.node_name}")
 
     async def stop(self, cluster_key: str, node_name: str) -> None:
@@ -146,30 +154,34 @@ class Kubelets:
             return  # deleted by someone else after registration: a kubelet does not bring it back
         now = datetime.now(UTC)
         ready = {"healthy": "True", "not-ready": "False", "gone": "Unknown"}[spec.mode]
-        # the Node as last written stands in for a GET: conditions are replaced whole by the merge patch anyway
-        conditions = node_conditions((kubelet.node.get("status") or {}).get("conditions") or [], ready, now)
-        try:
-            kubelet.node = await client.patch_status(NODE, spec.node_name, {"status": {"conditions": conditions}})
-        except NotFound:
-            kubelet.node = None
-            log.info("kubelet %s/%s: its Node was deleted", spec.cluster_key, spec.node_name)
-            return
+        if (kubelet.reported is None or kubelet.reported[0] != ready
+                or time.monotonic() - kubelet.reported[1] >= self.status_report_interval):
+            # the Node as last written stands in for a GET: conditions are replaced whole by the merge patch anyway
+            conditions = node_conditions((kubelet.node.get("status") or {}).get("conditions") or [], ready, now)
+            try:
+                kubelet.node = await client.patch_status(NODE, spec.node_name, {"status": {"conditions": conditions}})
+            except NotFound:
+                kubelet.node = None
+                log.info("kubelet %s/%s: its Node was deleted", spec.cluster_key, spec.node_name)
+                return
+            kubelet.reported = (ready, time.monotonic())
         if spec.mode == "gone":
             kubelet.reported_gone = True
             return
-        await self._renew_lease(client, kubelet.node, now)
+        try:
+            await self._renew_lease(client, kubelet.node, now)
+        except NotFound:
+            kubelet.node = None
+            log.info("kubelet %s/%s: its Node was deleted", spec.cluster_key, spec.node_name)
 
     async def _register(self, client: Client, kubelet: _Kubelet) -> Object:
         """The Node, created when missing (at first start, or when the API server came back empty)."""
         name = kubelet.spec.node_name
         try:
+            node = await client.create(kubelet.spec.node, kind=NODE)
+            log.info("kubelet %s/%s registered its Node", kubelet.spec.cluster_key, name)
+        except AlreadyExists:
             node = await client.get(NODE, name)
-        except NotFound:
-            try:
-                node = await client.create(kubelet.spec.node, kind=NODE)
-                log.info("kubelet %s/%s registered its Node", kubelet.spec.cluster_key, name)
-            except AlreadyExists:
-                node = await client.get(NODE, name)
         kubelet.registered = True
         return node
 
@@ -180,6 +192,7 @@ class Kubelets:
             await client.patch(LEASE, name, {"spec": {"holderIdentity": name, "renewTime": renew}},
                                namespace=NODE_LEASE_NAMESPACE)
         except NotFound:
+            node = await client.get(NODE, name)  # NotFound when the Node itself is gone: no Lease for it then
             with contextlib.suppress(AlreadyExists):
                 await client.create(node_lease(node, renew), kind=LEASE)
 

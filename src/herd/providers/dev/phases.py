@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from herd.runtime import ClientError, NotFound, Unauthorized
+from herd.runtime import ClientError, NotFound, Object, Unauthorized
 
 from .boot import create_node, join_node, node_object, publish_init_objects
 from .cloudinit import BootstrapDataError
@@ -175,7 +175,7 @@ async def reconcile_node(scope: MachineScope, services: Services) -> None:
         scope.node = Stage("waiting")
         return
     try:
-        await _register(scope, services)
+        registered = await _register(scope, services)
     except NotFound:
         scope.node = Stage("waiting", f"Waiting for the {scope.cluster_name}{KUBECONFIG_SECRET_SUFFIX} Secret")
         scope.requeue_after(RETRY_SECONDS)
@@ -196,10 +196,11 @@ async def reconcile_node(scope: MachineScope, services: Services) -> None:
         return
     scope.timeline["registered"] = scope.now
     scope.node = Stage("done")
-    services.kubelets.ensure(_kubelet_spec(scope, mode))
+    services.kubelets.ensure(_kubelet_spec(scope, mode), registered=registered)
 
 
-async def _register(scope: MachineScope, services: Services) -> None:
+async def _register(scope: MachineScope, services: Services) -> Object | None:
+    """Register the Node as kubeadm init or join does; returns it (None when it existed already)."""
     plan = scope.plan
     assert plan is not None  # loaded when the kubelet started
     node = _kubelet_spec(scope, "healthy").node
@@ -209,12 +210,11 @@ async def _register(scope: MachineScope, services: Services) -> None:
             raise BootstrapDataError("the DevCluster has no control plane endpoint")
         client = await services.clients.get(scope.namespace, scope.cluster_name)
         await publish_init_objects(client, f"https://{endpoint[0]}:{endpoint[1]}", plan)
-        await create_node(client, node)
-        return
+        return await create_node(client, node)
     server = plan.api_server_endpoint or (f"{endpoint[0]}:{endpoint[1]}" if endpoint else None)
     if server is None:
         raise BootstrapDataError("the JoinConfiguration names no API server endpoint")
-    await join_node(server if server.startswith("https://") else f"https://{server}", plan, node)
+    return await join_node(server if server.startswith("https://") else f"https://{server}", plan, node)
 
 
 def _kubelet_spec(scope: MachineScope, mode: KubeletMode) -> KubeletSpec:
