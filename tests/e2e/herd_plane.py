@@ -1,9 +1,10 @@
-"""`herd serve` in a subprocess and the real kubectl against it: helpers for end-to-end tests.
+"""`herd serve` or `herd up` in a subprocess and the real kubectl against it: helpers for end-to-end tests.
 
 A module of its own (not conftest.py) so tests can import it by a unique name."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -11,10 +12,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Self, TypeVar
 
 KUBECTL = "/usr/bin/kubectl"
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -129,3 +134,60 @@ def kubectl(kubeconfig: Path, cache: Path, *args: str, input: str | None = None,
     if check and result.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed:\n{result.stderr}")
     return result
+
+
+@dataclass
+class HerdUp:
+    """A running `herd up` and kubectl against it."""
+
+    process: Process
+    data_dir: Path
+    cache: Path
+
+    @classmethod
+    def start(cls, data_dir: Path, cache: Path) -> Self:
+        """Start `herd up --data-dir data_dir --port 0` and wait until it prints `export KUBECONFIG=`."""
+        process = Process("up", "--data-dir", str(data_dir), "--port", "0")
+        try:
+            process.wait_for(r"^export KUBECONFIG=")
+        except BaseException:
+            process.stop()
+            raise
+        return cls(process, data_dir, cache)
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.data_dir / "management.kubeconfig"
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return kubectl(self.kubeconfig, self.cache, *args, input=input, check=check)
+
+    def get(self, kind: str, name: str, namespace: str) -> dict[str, Any]:
+        obj: dict[str, Any] = json.loads(self.kubectl("get", kind, name, "-n", namespace, "-o", "json").stdout)
+        return obj
+
+    def items(self, kind: str, namespace: str, *selector: str) -> list[dict[str, Any]]:
+        listed = json.loads(self.kubectl("get", kind, "-n", namespace, "-o", "json", *selector).stdout)
+        items: list[dict[str, Any]] = listed["items"]
+        return items
+
+
+def eventually(probe: Callable[[], T], what: str, *, timeout: float, poll: float) -> T:
+    """`probe()`'s value once it stops failing an assertion, tried every `poll` seconds; fails with the last
+    assertion after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return probe()
+        except AssertionError as exc:
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"{what}: not within {timeout:.0f}s:\n{exc}") from None
+        time.sleep(poll)
+
+
+def throughout(probe: Callable[[], None], *, seconds: float, poll: float) -> None:
+    """`probe()` holds at every poll, every `poll` seconds for `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        probe()
+        time.sleep(poll)

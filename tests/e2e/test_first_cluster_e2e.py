@@ -18,13 +18,13 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import herd_plane
 import pytest
 import yaml
-from herd_plane import Process, kubectl
+from herd_plane import HerdUp
 
 from herd.apiserver.kubeconfig import build_kubeconfig, dump_kubeconfig
 from herd.apiserver.pki import CertificateAuthority
@@ -40,15 +40,7 @@ T = TypeVar("T")
 
 
 def eventually(probe: Callable[[], T], what: str, timeout: float = DEADLINE_SECONDS) -> T:
-    """`probe()`'s value once it stops failing an assertion; fails with the last assertion after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return probe()
-        except AssertionError as exc:
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"{what}: not within {timeout:.0f}s:\n{exc}") from None
-        time.sleep(POLL_SECONDS)
+    return herd_plane.eventually(probe, what, timeout=timeout, poll=POLL_SECONDS)
 
 
 def until(predicate: Callable[[], bool], what: str) -> None:
@@ -58,24 +50,8 @@ def until(predicate: Callable[[], bool], what: str) -> None:
     eventually(probe, what)
 
 
-@dataclass
-class Herd:
-    """A running `herd up` and kubectl against it."""
-
-    process: Process
-    data_dir: Path
-    cache: Path
-
-    @property
-    def kubeconfig(self) -> Path:
-        return self.data_dir / "management.kubeconfig"
-
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return kubectl(self.kubeconfig, self.cache, *args, input=input, check=check)
-
-    def get(self, kind: str, name: str, namespace: str) -> dict[str, Any]:
-        obj: dict[str, Any] = json.loads(self.kubectl("get", kind, name, "-n", namespace, "-o", "json").stdout)
-        return obj
+class Herd(HerdUp):
+    """A running `herd up`, with the kubectl commands these tests repeat."""
 
     def names(self, kinds: str, namespace: str) -> list[str]:
         return sorted(self.kubectl("get", kinds, "-n", namespace, "-o", "name").stdout.split())
@@ -90,16 +66,10 @@ class Herd:
         self.kubectl("apply", "-f", "-", input=manifest)
 
 
-def start_herd(data_dir: Path, cache: Path) -> Herd:
-    process = Process("up", "--data-dir", str(data_dir), "--port", "0")
-    process.wait_for(r"^export KUBECONFIG=")
-    return Herd(process, data_dir, cache)
-
-
 @pytest.fixture(scope="module")
 def herd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Herd]:
     base = tmp_path_factory.mktemp("herd-up")
-    running = start_herd(base / "data", base / "kubectl-cache")
+    running = Herd.start(base / "data", base / "kubectl-cache")
     yield running
     assert running.process.stop() == 0, "".join(running.process.lines)
 
@@ -364,7 +334,7 @@ def test_deleting_the_machine_then_the_cluster_leaves_nothing_behind(herd: Herd,
 def test_herd_up_killed_mid_provisioning_finishes_the_cluster_after_a_restart(tmp_path: Path) -> None:
     namespace = "crash"
     data_dir, cache = tmp_path / "data", tmp_path / "kubectl-cache"
-    first_run = start_herd(data_dir, cache)
+    first_run = Herd.start(data_dir, cache)
     try:
         first_run.create_namespace(namespace)
         first_run.apply(manifest(namespace, vm_startup="3s"))
@@ -379,7 +349,7 @@ def test_herd_up_killed_mid_provisioning_finishes_the_cluster_after_a_restart(tm
         first_run.process.stop(signal.SIGKILL)
     assert first_run.process.proc.returncode == -signal.SIGKILL
 
-    second_run = start_herd(data_dir, cache)
+    second_run = Herd.start(data_dir, cache)
     try:
         machine_running(second_run, namespace)
         kubeconfig = workload_kubeconfig(second_run, namespace, tmp_path / "workload.kubeconfig")
@@ -418,15 +388,14 @@ def test_a_paused_cluster_is_left_alone_until_unpaused(herd: Herd) -> None:
             assert paused.get("status") == "True", (kind, paused)
     eventually(reported_paused, "the Cluster and Machine report Paused")
 
-    deadline = time.monotonic() + PAUSED_WINDOW_SECONDS
-    while time.monotonic() < deadline:  # nothing moves while paused
+    def untouched() -> None:
         machine = herd.get("machine", MACHINE, namespace)
         status = machine.get("status") or {}
         assert status.get("phase") in (None, "Pending") and "nodeRef" not in status, status
         assert "dataSecretName" not in machine["spec"]["bootstrap"]
         assert "controlPlaneEndpoint" not in herd.get("devcluster", CLUSTER, namespace)["spec"]
         assert herd.names("secrets", namespace) == []
-        time.sleep(POLL_SECONDS)
+    herd_plane.throughout(untouched, seconds=PAUSED_WINDOW_SECONDS, poll=POLL_SECONDS)  # nothing moves while paused
 
     herd.kubectl("patch", "cluster", CLUSTER, "-n", namespace, "--type", "merge", "-p", '{"spec":{"paused":false}}')
     machine_running(herd, namespace)

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import herd_plane
 import pytest
 import yaml
-from herd_plane import KUBECTL, Process, kubectl
+from herd_plane import KUBECTL, HerdUp
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cluster-with-workers.yaml"
 CLUSTER, MD = "fleet", "fleet-md-0"
@@ -55,62 +56,19 @@ T = TypeVar("T")
 
 
 def eventually(probe: Callable[[], T], what: str, timeout: float = DEADLINE_SECONDS) -> T:
-    """`probe()`'s value once it stops failing an assertion; fails with the last assertion after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return probe()
-        except AssertionError as exc:
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"{what}: not within {timeout:.0f}s:\n{exc}") from None
-        time.sleep(POLL_SECONDS)
-
-
-def throughout(probe: Callable[[], None], seconds: float) -> None:
-    """`probe()` holds at every poll for `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        probe()
-        time.sleep(POLL_SECONDS)
-
-
-@dataclass
-class Herd:
-    """A running `herd up` and kubectl against it."""
-
-    process: Process
-    data_dir: Path
-    cache: Path
-
-    @property
-    def kubeconfig(self) -> Path:
-        return self.data_dir / "management.kubeconfig"
-
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return kubectl(self.kubeconfig, self.cache, *args, input=input, check=check)
-
-    def get(self, kind: str, name: str, namespace: str) -> dict[str, Any]:
-        obj: dict[str, Any] = json.loads(self.kubectl("get", kind, name, "-n", namespace, "-o", "json").stdout)
-        return obj
-
-    def items(self, kind: str, namespace: str, *selector: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = json.loads(
-            self.kubectl("get", kind, "-n", namespace, "-o", "json", *selector).stdout)["items"]
-        return items
+    return herd_plane.eventually(probe, what, timeout=timeout, poll=POLL_SECONDS)
 
 
 @pytest.fixture(scope="module")
-def herd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Herd]:
+def herd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HerdUp]:
     """`herd up` with both tests' fleets applied at once, so that they come up side by side."""
     base = tmp_path_factory.mktemp("herd-up")
-    process = Process("up", "--data-dir", str(base / "data"), "--port", "0")
+    running = HerdUp.start(base / "data", base / "kubectl-cache")
     try:
-        process.wait_for(r"^export KUBECONFIG=")
-        running = Herd(process, base / "data", base / "kubectl-cache")
         for namespace, unhealthy_limit in LIMITS.items():
             apply_fleet(running, namespace, unhealthy_limit)
     except BaseException:
-        process.stop()
+        running.process.stop()
         raise
     yield running
     assert running.process.stop() == 0, "".join(running.process.lines)
@@ -141,7 +99,7 @@ def fleet(namespace: str, unhealthy_limit: int | str) -> str:
     return yaml.safe_dump_all(documents)
 
 
-def apply_fleet(herd: Herd, namespace: str, unhealthy_limit: int | str) -> None:
+def apply_fleet(herd: HerdUp, namespace: str, unhealthy_limit: int | str) -> None:
     herd.kubectl("create", "namespace", namespace)
     herd.kubectl("apply", "-f", "-", input=fleet(namespace, unhealthy_limit))
 
@@ -169,7 +127,7 @@ def available(machine: dict[str, Any]) -> bool:
         and (machine.get("status") or {}).get("phase") == "Running"
 
 
-def worker_machines(herd: Herd, namespace: str) -> list[dict[str, Any]]:
+def worker_machines(herd: HerdUp, namespace: str) -> list[dict[str, Any]]:
     return herd.items("machines", namespace, "-l", WORKERS)
 
 
@@ -186,11 +144,11 @@ def summary(machines: list[dict[str, Any]]) -> str:
     return "\n" + "\n".join(line(m) for m in sorted(machines, key=name))
 
 
-def health_check(herd: Herd, namespace: str) -> dict[str, Any]:
+def health_check(herd: HerdUp, namespace: str) -> dict[str, Any]:
     return herd.get("machinehealthcheck", MHC, namespace)
 
 
-def healthy_fleet(herd: Herd, namespace: str, *, timeout: float = DEADLINE_SECONDS,
+def healthy_fleet(herd: HerdUp, namespace: str, *, timeout: float = DEADLINE_SECONDS,
                   never: frozenset[str] = frozenset()) -> dict[str, str]:
     """Once REPLICAS worker Machines (none named in `never`) are available and judged healthy, the
     MachineDeployment counts them available and the health check counts them all healthy with remediation
@@ -214,20 +172,20 @@ def healthy_fleet(herd: Herd, namespace: str, *, timeout: float = DEADLINE_SECON
     return eventually(probe, f"{REPLICAS} healthy workers in {namespace}", timeout)
 
 
-def paused(herd: Herd, namespace: str) -> None:
+def paused(herd: HerdUp, namespace: str) -> None:
     """The health check reports Paused=True."""
     found = condition(health_check(herd, namespace), "Paused")
     assert found.get("status") == "True", f"Paused: {found}"
 
 
-def set_fault(herd: Herd, namespace: str, machines: list[str], fault: str | None) -> None:
+def set_fault(herd: HerdUp, namespace: str, machines: list[str], fault: str | None) -> None:
     """Annotate (or, with None, clear) the DevMachines of these Machines, in one kubectl command."""
     devmachines = [herd.get("machine", m, namespace)["spec"]["infrastructureRef"]["name"] for m in machines]
     change = f"{FAIL}={fault}" if fault else f"{FAIL}-"
     herd.kubectl("annotate", "devmachine", *devmachines, "-n", namespace, "--overwrite", change)
 
 
-def workload_nodes(herd: Herd, namespace: str, path: Path) -> dict[str, str]:
+def workload_nodes(herd: HerdUp, namespace: str, path: Path) -> dict[str, str]:
     """The workload cluster's Nodes and their Ready status, through the kubeconfig Secret."""
     secret = herd.get("secret", f"{CLUSTER}-kubeconfig", namespace)
     path.write_bytes(base64.b64decode(secret["data"]["value"]))
@@ -235,7 +193,7 @@ def workload_nodes(herd: Herd, namespace: str, path: Path) -> dict[str, str]:
     return {name(n): str(condition(n, "Ready").get("status")) for n in nodes}
 
 
-def node_names(herd: Herd, namespace: str, machines: list[str]) -> list[str]:
+def node_names(herd: HerdUp, namespace: str, machines: list[str]) -> list[str]:
     return [herd.get("machine", m, namespace)["status"]["nodeRef"]["name"] for m in machines]
 
 
@@ -256,7 +214,7 @@ class MachineWatch:
     events: list[Event] = field(default_factory=list)
 
     @classmethod
-    def start(cls, herd: Herd, namespace: str) -> MachineWatch:
+    def start(cls, herd: HerdUp, namespace: str) -> MachineWatch:
         process = subprocess.Popen(
             [KUBECTL, f"--cache-dir={herd.cache}", f"--kubeconfig={herd.kubeconfig}", "get", "machines",
              "-n", namespace, "-l", WORKERS, "-w", "--output-watch-events", "-o", "json"],
@@ -299,7 +257,7 @@ def handed_over(event: Event) -> bool:
 # ----- 1. within triggerIf -----
 
 def test_failed_workers_within_trigger_if_are_replaced_by_healthy_ones_within_the_timeouts(
-        herd: Herd, tmp_path: Path) -> None:
+        herd: HerdUp, tmp_path: Path) -> None:
     namespace, failed = WITHIN, FAILED[WITHIN]
     before = healthy_fleet(herd, namespace)
     victims = sorted(before)[:failed]
@@ -356,7 +314,7 @@ def test_failed_workers_within_trigger_if_are_replaced_by_healthy_ones_within_th
 # ----- 2. beyond triggerIf -----
 
 def test_failures_beyond_trigger_if_are_left_alone_and_remediation_allowed_false_says_why(
-        herd: Herd, tmp_path: Path) -> None:
+        herd: HerdUp, tmp_path: Path) -> None:
     namespace, failed = BEYOND, FAILED[BEYOND]
     before = healthy_fleet(herd, namespace)
     victims = sorted(before)[:failed]
@@ -377,7 +335,7 @@ def test_failures_beyond_trigger_if_are_left_alone_and_remediation_allowed_false
     assert not touched, f"no Machine may be added, deleted or handed over for remediation: {touched}"
 
 
-def refused_and_left_alone(herd: Herd, namespace: str, victims: list[str]) -> None:
+def refused_and_left_alone(herd: HerdUp, namespace: str, victims: list[str]) -> None:
     """The health check judges the victims unhealthy but refuses to remediate, and holds to that."""
     failed, limit = len(victims), LIMITS[namespace]
     before = {name(m): uid(m) for m in worker_machines(herd, namespace)}
@@ -403,10 +361,10 @@ def refused_and_left_alone(herd: Herd, namespace: str, victims: list[str]) -> No
         assert not any(deleting(m) or condition(m, "OwnerRemediated") for m in machines), summary(machines)
         assert condition(health_check(herd, namespace), "RemediationAllowed").get("status") == "False", \
             "RemediationAllowed no longer False"
-    throughout(untouched, QUIET_SECONDS)
+    herd_plane.throughout(untouched, seconds=QUIET_SECONDS, poll=POLL_SECONDS)
 
 
-def recovered_while_paused(herd: Herd, namespace: str, victims: list[str], kubeconfig: Path) -> None:
+def recovered_while_paused(herd: HerdUp, namespace: str, victims: list[str], kubeconfig: Path) -> None:
     """Clear the faults with the health check paused, and resume it once every Node is Ready again.
 
     Nodes recover one by one: once no more than the limit are still failing, the health check would rightly

@@ -13,15 +13,15 @@ import re
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import herd_plane
 import pytest
 import yaml
-from herd_plane import KUBECTL, Process, kubectl
+from herd_plane import KUBECTL, HerdUp
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cluster-with-workers.yaml"
 MD = "fleet-md-0"
@@ -37,59 +37,24 @@ T = TypeVar("T")
 
 
 def eventually(probe: Callable[[], T], what: str, timeout: float = DEADLINE_SECONDS) -> T:
-    """`probe()`'s value once it stops failing an assertion; fails with the last assertion after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return probe()
-        except AssertionError as exc:
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"{what}: not within {timeout:.0f}s:\n{exc}") from None
-        time.sleep(POLL_SECONDS)
+    return herd_plane.eventually(probe, what, timeout=timeout, poll=POLL_SECONDS)
 
 
 def throughout(probe: Callable[[], None], seconds: float = QUIET_SECONDS) -> None:
-    """`probe()` holds at every poll for `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        probe()
-        time.sleep(POLL_SECONDS)
+    herd_plane.throughout(probe, seconds=seconds, poll=POLL_SECONDS)
 
 
-@dataclass
-class Herd:
-    """A running `herd up` and kubectl against it."""
-
-    process: Process
-    data_dir: Path
-    cache: Path
-
-    @property
-    def kubeconfig(self) -> Path:
-        return self.data_dir / "management.kubeconfig"
-
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return kubectl(self.kubeconfig, self.cache, *args, input=input, check=check)
-
-    def items(self, kind: str, namespace: str, *selector: str) -> list[dict[str, Any]]:
-        listed = json.loads(self.kubectl("get", kind, "-n", namespace, "-o", "json", *selector).stdout)
-        items: list[dict[str, Any]] = listed["items"]
-        return items
+class Herd(HerdUp):
+    """A running `herd up`, and its MachineDeployments patched with kubectl."""
 
     def patch_md(self, namespace: str, patch: dict[str, Any]) -> None:
         self.kubectl("patch", "machinedeployment", MD, "-n", namespace, "--type", "merge", "-p", json.dumps(patch))
 
 
-def start_herd(data_dir: Path, cache: Path) -> Herd:
-    process = Process("up", "--data-dir", str(data_dir), "--port", "0")
-    process.wait_for(r"^export KUBECONFIG=")
-    return Herd(process, data_dir, cache)
-
-
 @pytest.fixture(scope="module")
 def herd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Herd]:
     base = tmp_path_factory.mktemp("herd-up")
-    running = start_herd(base / "data", base / "kubectl-cache")
+    running = Herd.start(base / "data", base / "kubectl-cache")
     yield running
     assert running.process.stop() == 0, "".join(running.process.lines)
 
@@ -327,7 +292,7 @@ def test_a_paused_machine_deployment_freezes_its_rollout_until_resumed(herd: Her
 
 def test_herd_up_killed_mid_rollout_finishes_it_after_a_restart_without_orphans(tmp_path: Path) -> None:
     namespace = "crash"
-    first_run = start_herd(tmp_path / "data", tmp_path / "kubectl-cache")
+    first_run = Herd.start(tmp_path / "data", tmp_path / "kubectl-cache")
     try:
         apply_fleet(first_run, namespace, replicas=3, startup="1s",
                     strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}})
@@ -343,7 +308,7 @@ def test_herd_up_killed_mid_rollout_finishes_it_after_a_restart_without_orphans(
         first_run.process.stop(signal.SIGKILL)
     assert first_run.process.proc.returncode == -signal.SIGKILL
 
-    second_run = start_herd(tmp_path / "data", tmp_path / "kubectl-cache")
+    second_run = Herd.start(tmp_path / "data", tmp_path / "kubectl-cache")
     try:
         assert second_run.kubeconfig.read_text() != first_port
         converged(second_run, namespace, 3, NEW)

@@ -6,7 +6,8 @@
 
 At the end: one JSON merge patch for metadata+spec (if they changed) and one for status through the
 status subresource (if it changed). `status.observedGeneration` is set to `metadata.generation`
-only when the block exits without an exception.
+only when the block exits without an exception; when the block changed the spec itself, that is the
+generation its own patch made (so a controller's spec write costs no second status write).
 
 A merge patch replaces lists whole, and several controllers write conditions of the same object (a Machine's
 own, its MachineHealthCheck's, its MachineSet's): a status patch that changes conditions therefore carries
@@ -106,24 +107,27 @@ class PatchHelper:
     async def patch(self, obj: Object, *, succeeded: bool = True) -> Object:
         """Write the changes made to `obj` since the snapshot; `obj` is refreshed from the answer."""
         kind = self.kind or await self.client.kind_of(obj)
-        if succeeded and self.observed_generation and kind.status_subresource:
+        stamp = succeeded and self.observed_generation and kind.status_subresource
+        if stamp:
             generation = metadata(obj).get("generation")
             if generation is not None:
                 obj.setdefault("status", {})["observedGeneration"] = generation
         meta = metadata(obj)
         name, namespace = meta["name"], meta.get("namespace")
         deleting = bool(meta.get("deletionTimestamp"))
-        if kind.status_subresource:
-            main = merge_patch(_without_status(self.before), _without_status(obj))
-            status = merge_patch(self.before.get("status") or {}, obj.get("status") or {})
-        else:
-            main, status = merge_patch(self.before, obj), {}
+        main = merge_patch(_without_status(self.before), _without_status(obj)) if kind.status_subresource \
+            else merge_patch(self.before, obj)
         latest: Object | None = None
         try:
             if main:
                 if self.optimistic_lock:
                     main.setdefault("metadata", {})["resourceVersion"] = metadata(self.before).get("resourceVersion")
                 latest = await self.client.patch(kind, name, main, namespace=namespace)
+                if stamp:
+                    # this reconcile wrote the new spec itself: it has observed the generation its patch made
+                    _restamp(obj, metadata(obj).get("generation"), metadata(latest).get("generation"))
+            status = merge_patch(self.before.get("status") or {}, obj.get("status") or {}) \
+                if kind.status_subresource else {}
             if status and "conditions" in status:
                 status.pop("conditions")
                 changes = changed_conditions((self.before.get("status") or {}).get("conditions") or [],
@@ -140,6 +144,19 @@ class PatchHelper:
             obj.update(latest)
         self.before = deep_copy(obj)
         return obj
+
+
+def _restamp(obj: Object, old: Any, new: Any) -> None:
+    """Move status.observedGeneration and the conditions' observedGeneration from generation `old` to `new`."""
+    if old is None or new is None or old == new:
+        return
+    metadata(obj)["generation"] = new
+    status = obj.setdefault("status", {})
+    if status.get("observedGeneration") == old:
+        status["observedGeneration"] = new
+    for condition in status.get("conditions") or []:
+        if condition.get("observedGeneration") == old:
+            condition["observedGeneration"] = new
 
 
 @asynccontextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import datetime
 import hashlib
 import sys
 import time
@@ -350,3 +351,89 @@ async def test_tokens_reach_the_workload_cluster_through_the_kubeconfig_secret(p
     token = config["spec"]["joinConfiguration"]["discovery"]["bootstrapToken"]["token"]
     secret = await planes.workload.get(SECRET, f"bootstrap-token-{token[:6]}", "kube-system")
     assert data(secret, "token-id").decode() == token[:6]
+
+
+@pytest.mark.timeout(180)
+async def test_a_lost_join_token_is_replaced_until_the_node_joins(planes: Planes) -> None:
+    """The workload cluster loses a pending join token: a new token, and bootstrap data that carries it. Once the
+    Machine has a Node, a lost token is not replaced (and the workload cluster is no longer asked)."""
+    client, workload = planes.management, planes.workload
+    workload_calls: list[float] = []
+
+    async def workload_clients(cluster: Object) -> Client:
+        workload_calls.append(time.monotonic())
+        return workload
+
+    cluster = await client.create(cluster_object(planes.workload_port), kind=CLUSTER)
+    await client.patch_status(CLUSTER, "c1", {"status": {"initialization": {
+        "infrastructureProvisioned": True, "controlPlaneInitialized": True}}}, namespace=NS)
+    ca = certs.new_ca(algorithm="ECDSA-P256")
+    await client.create(certs.cluster_secret(cluster, "c1-ca", {"tls.crt": ca.cert, "tls.key": ca.key}), kind=SECRET)
+
+    async def config_token() -> str | None:
+        config = await client.get(KUBEADM_CONFIG, "md-0", NS)
+        if not ((config.get("status") or {}).get("initialization") or {}).get("dataSecretCreated"):
+            return None
+        token: str | None = config["spec"]["joinConfiguration"]["discovery"]["bootstrapToken"].get("token")
+        return token
+
+    async def token_secret(token: str) -> Object | None:
+        return await get_or_none(workload, SECRET, f"bootstrap-token-{token[:6]}", "kube-system")
+
+    async def bootstrap_tokens() -> set[str]:
+        secrets = (await workload.list(SECRET, namespace="kube-system")).items
+        return {s["metadata"]["name"] for s in secrets if s.get("type") == "bootstrap.kubernetes.io/token"}
+
+    manager = Manager(client, health_port=None)
+    manager.add(new_controller(client, manager.cache, workload_clients=workload_clients, token_ttl=TOKEN_TTL))
+    async with running(manager):
+        await create_machine(client, "md-0", control_plane=False, config_spec=None)
+
+        async def joined() -> bool:
+            return await config_token() is not None
+
+        await eventually(joined, message="md-0 bootstrap data")
+        first = await config_token()
+        assert first is not None
+        assert await token_secret(first) is not None, "the first token exists in the workload cluster"
+        assert first.encode() in data(await client.get(SECRET, "md-0", NS), "value")
+
+        # the workload cluster loses the token before the machine's Node exists: a new token, new bootstrap data
+        await workload.delete(SECRET, f"bootstrap-token-{first[:6]}", namespace="kube-system")
+
+        async def replaced() -> bool:
+            return await config_token() not in (None, first)
+
+        await eventually(replaced, timeout=30, message="a new token in the config")
+        second = await config_token()
+        assert second is not None and second[:6] != first[:6]
+        second_secret = await token_secret(second)
+        assert second_secret is not None, "the new token exists in the workload cluster"
+        assert data(second_secret, "token-secret").decode() == second.split(".")[1]
+        expires = datetime.datetime.fromisoformat(data(second_secret, "expiration").decode().replace("Z", "+00:00"))
+        assert expires > datetime.datetime.now(datetime.UTC), "the new token is not expired"
+        assert await token_secret(first) is None, "the lost token is not recreated"
+        data_secret = await client.get(SECRET, "md-0", NS)
+        user_data = data(data_secret, "value")
+        assert second.encode() in user_data and first.encode() not in user_data
+        (join,) = kubeadm_documents(user_data, "/run/kubeadm/kubeadm-join-config.yaml")
+        assert join["discovery"]["bootstrapToken"]["token"] == second
+        assert condition(await client.get(KUBEADM_CONFIG, "md-0", NS), "Ready") == ("True", "Ready", "")
+
+        # the Node has joined: its token is no longer kept alive, nor replaced when lost
+        await client.patch_status(MACHINE, "md-0", {"status": {"nodeRef": {"name": "md-0-node"}}}, namespace=NS)
+
+        async def node_ref_seen() -> bool:
+            machine = manager.cache.get(MACHINE, NS, "md-0") or {}
+            return bool((machine.get("status") or {}).get("nodeRef"))
+
+        await eventually(node_ref_seen, message="the controller's cache sees the nodeRef")
+        await asyncio.sleep(1.0)  # any reconcile that read the Machine before its nodeRef has finished
+        calls, tokens_before = len(workload_calls), await bootstrap_tokens()
+        await workload.delete(SECRET, f"bootstrap-token-{second[:6]}", namespace="kube-system")
+        # without the nodeRef, the controller would replace the token within one refresh interval (TOKEN_TTL / 3)
+        await asyncio.sleep(2 * TOKEN_TTL / 3 + 1.0)
+        assert await config_token() == second, "no new token once the machine has a Node"
+        assert await client.get(SECRET, "md-0", NS) == data_secret, "the bootstrap data is not written again"
+        assert await bootstrap_tokens() == tokens_before - {f"bootstrap-token-{second[:6]}"}
+        assert len(workload_calls) == calls, "the workload cluster is not asked about the token any more"

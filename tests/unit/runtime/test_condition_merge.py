@@ -188,3 +188,36 @@ async def test_patch_helper_sends_a_status_change_without_conditions_unguarded()
     obj["status"]["phase"] = "Running"
     await helper.patch(obj)
     assert client.calls == [("status", {"status": {"phase": "Running"}})]
+
+
+class GenerationBumpingClient(ConflictingClient):
+    """A spec patch raises metadata.generation by one, as the API server does for a spec change."""
+
+    async def patch(self, kind: Kind, name: str, patch: dict[str, Any], *, namespace: str | None = None,
+                    **extra: Any) -> dict[str, Any]:
+        self.fresh["metadata"]["generation"] += 1
+        return await super().patch(kind, name, patch, namespace=namespace, **extra)
+
+
+async def test_patch_helper_records_the_generation_its_own_spec_patch_made_as_observed() -> None:
+    obj = machine(10, [{**c("Ready", "False"), "observedGeneration": 3}], generation=3)
+    client = GenerationBumpingClient(deep_copy(obj))
+    helper = PatchHelper(client, obj, kind=MACHINE)  # type: ignore[arg-type]
+    obj["spec"]["version"] = "v1.33.0"
+    obj["status"]["conditions"] = [{**c("Ready", "True"), "observedGeneration": 3}]
+    await helper.patch(obj)
+    [body] = client.status_bodies()
+    assert body["status"]["observedGeneration"] == 4
+    assert [cond["observedGeneration"] for cond in body["status"]["conditions"]] == [4]
+
+
+async def test_a_failed_reconcile_does_not_record_the_new_generation() -> None:
+    obj = machine(10, [{**c("Ready", "False"), "observedGeneration": 3}], generation=3)
+    client = GenerationBumpingClient(deep_copy(obj))
+    helper = PatchHelper(client, obj, kind=MACHINE)  # type: ignore[arg-type]
+    obj["spec"]["version"] = "v1.33.0"
+    obj["status"]["conditions"] = [{**c("Ready", "True"), "observedGeneration": 3}]
+    await helper.patch(obj, succeeded=False)
+    [body] = client.status_bodies()
+    assert "observedGeneration" not in body["status"]
+    assert [cond["observedGeneration"] for cond in body["status"]["conditions"]] == [3]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from herd.api.cluster.labels import NODE_UNINITIALIZED_TAINT_EFFECT, NODE_UNINITIALIZED_TAINT_KEY
-from herd.runtime import Client, Object, Result, TerminalError
+from herd.runtime import Client, NotFound, Object, Result, TerminalError
 
 from . import certs, kinds, kubeadmtypes, status
 from .cloudinit import UserData, certificate_files, render_init, render_join
@@ -105,7 +105,16 @@ async def reconcile_existing_data(scope: Scope) -> Result:
     # a token needs extending once 1/6 of its TTL has passed: until then, Machine events cost no request
     if last_look is None or time.monotonic() - last_look >= scope.token_ttl / 6:
         workload = await scope.workload_clients(scope.cluster)
-        await refresh_token(workload, token, ttl=scope.token_ttl)
+        try:
+            await refresh_token(workload, token, ttl=scope.token_ttl)
+        except NotFound:
+            # the workload cluster lost the token (it expired, or its API server came back empty): as upstream,
+            # a new token and bootstrap data that carries it, so the machine can still join
+            log.info("%s: the bootstrap token is gone from the workload cluster; creating a new one and writing "
+                     "the bootstrap data again", scope.name)
+            scope.token_checks.pop(token, None)
+            discovery.pop("token", None)
+            return await reconcile_join(scope, control_plane=kinds.is_control_plane(scope.machine))
         scope.token_checks[token] = time.monotonic()
     return Result(requeue_after=refresh_interval(scope.token_ttl))
 
