@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from herd.api.cluster import machine as machine_api
 from herd.controllers.external import ContractResolver, ExternalTracker
 from herd.controllers.kinds import (
     CLUSTER,
@@ -18,13 +19,26 @@ from herd.controllers.kinds import (
     by_cluster,
     machines_of_node,
 )
-from herd.runtime import Cache, Client, Controller, Object, ObjectKey
+from herd.runtime import Cache, Client, Controller, Object, ObjectKey, PredicateFuncs
 from herd.runtime.clustercache import ClusterCache
 
 from .controller import MachineReconciler
 from .scope import MachineScope, Services
 
 CONTROLLER_NAME = "machine"
+# conditions other controllers write on a Machine (its health check, its MachineSet), which its summary reads
+FOREIGN_CONDITIONS = (machine_api.HEALTH_CHECK_SUCCEEDED, machine_api.OWNER_REMEDIATED, machine_api.UP_TO_DATE)
+
+
+def _not_own_status(machine: Object) -> tuple[object, ...]:
+    """All of a Machine but what only the Machine controller writes (its status, save foreign conditions)."""
+    meta = {k: v for k, v in (machine.get("metadata") or {}).items() if k not in ("resourceVersion", "managedFields")}
+    foreign = [c for c in (machine.get("status") or {}).get("conditions") or [] if c.get("type") in FOREIGN_CONDITIONS]
+    return meta, machine.get("spec"), foreign
+
+
+NOT_OWN_STATUS_WRITE = PredicateFuncs(on_update=lambda old, new: _not_own_status(old) != _not_own_status(new))
+"""Let Machine updates through unless only what the Machine controller itself wrote changed."""
 
 
 def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
@@ -47,7 +61,7 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
     def machines_of_cluster(cluster: Object) -> Iterable[ObjectKey]:
         return [ObjectKey.of(m) for m in by_cluster(cache, MACHINE, ObjectKey.of(cluster), copy=False)]
 
-    controller = (Controller.builder(CONTROLLER_NAME).for_(MACHINE)
+    controller = (Controller.builder(CONTROLLER_NAME).for_(MACHINE, NOT_OWN_STATUS_WRITE)
                   .watches(CLUSTER, machines_of_cluster, CLUSTER_STATE_CHANGED)
                   .with_concurrency(concurrency)
                   .build(reconciler))

@@ -164,7 +164,7 @@ def build(services: Services, *, concurrency: int = 10) -> Controller:
                                    on_delete=lambda o: fault(o) is not None)
     return (Controller.builder("devmachine")
             .for_(DEV_MACHINE, NOT_ONLY_STATUS_CHANGED)
-            .watches(MACHINE, for_machine)
+            .watches(MACHINE, for_machine, NOT_ONLY_STATUS_CHANGED)  # a DevMachine reads no Machine status
             .watches(DEV_CLUSTER, for_cluster_of)
             .watches(CLUSTER, for_cluster_of, cluster_changed)
             .watches(DEV_MACHINE, cluster_of_devmachine, fault_changed)
