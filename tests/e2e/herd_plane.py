@@ -191,3 +191,39 @@ def throughout(probe: Callable[[], None], *, seconds: float, poll: float) -> Non
     while time.monotonic() < deadline:
         probe()
         time.sleep(poll)
+
+
+@dataclass
+class KubectlWatch:
+    """`kubectl get KIND -w --output-watch-events -o json`, each event handed to `on_event(type, object)` from a
+    reader thread as kubectl prints it."""
+
+    process: subprocess.Popen[str]
+    on_event: Callable[[str, dict[str, Any]], None]
+
+    @classmethod
+    def start(cls, herd: HerdUp, on_event: Callable[[str, dict[str, Any]], None], kind: str,
+              *selection: str) -> KubectlWatch:
+        process = subprocess.Popen(
+            [KUBECTL, f"--cache-dir={herd.cache}", f"--kubeconfig={herd.kubeconfig}", "get", kind, *selection,
+             "-w", "--output-watch-events", "-o", "json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        watch = cls(process, on_event)
+        threading.Thread(target=watch._read, daemon=True).start()
+        return watch
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        decoder, buffer = json.JSONDecoder(), ""
+        for line in self.process.stdout:  # one event a line, or pretty-printed over several
+            buffer += line
+            try:
+                event, _ = decoder.raw_decode(buffer.strip())
+            except json.JSONDecodeError:
+                continue
+            buffer = ""
+            self.on_event(event["type"], event["object"])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +26,7 @@ from typing import Any, TypeVar
 import herd_plane
 import pytest
 import yaml
-from herd_plane import KUBECTL, HerdUp
+from herd_plane import HerdUp, KubectlWatch
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cluster-with-workers.yaml"
 CLUSTER, MD = "fleet", "fleet-md-0"
@@ -210,30 +208,17 @@ class Event:
 class MachineWatch:
     """`kubectl get machines -w --output-watch-events -o json` on the workers, every event with its time."""
 
-    process: subprocess.Popen[str]
+    watch: KubectlWatch | None = None
     events: list[Event] = field(default_factory=list)
 
     @classmethod
     def start(cls, herd: HerdUp, namespace: str) -> MachineWatch:
-        process = subprocess.Popen(
-            [KUBECTL, f"--cache-dir={herd.cache}", f"--kubeconfig={herd.kubeconfig}", "get", "machines",
-             "-n", namespace, "-l", WORKERS, "-w", "--output-watch-events", "-o", "json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        watch = cls(process)
-        threading.Thread(target=watch._read, daemon=True).start()
-        return watch
+        recorder = cls()
+        recorder.watch = KubectlWatch.start(herd, recorder._record, "machines", "-n", namespace, "-l", WORKERS)
+        return recorder
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        decoder, buffer = json.JSONDecoder(), ""
-        for line in self.process.stdout:  # one event a line, or pretty-printed over several
-            buffer += line
-            try:
-                event, _ = decoder.raw_decode(buffer.strip())
-            except json.JSONDecodeError:
-                continue
-            buffer = ""
-            self.events.append(Event(time.monotonic(), event["type"], event["object"]))
+    def _record(self, type_: str, machine: dict[str, Any]) -> None:
+        self.events.append(Event(time.monotonic(), type_, machine))
 
     def of(self, machine: str) -> list[Event]:
         return [e for e in list(self.events) if name(e.machine) == machine]
@@ -242,8 +227,8 @@ class MachineWatch:
         return next((e for e in self.of(machine) if holds(e)), None)
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        assert self.watch is not None
+        self.watch.stop()
 
 
 def judged_unhealthy(event: Event) -> bool:

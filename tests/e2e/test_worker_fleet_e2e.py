@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any, TypeVar
 import herd_plane
 import pytest
 import yaml
-from herd_plane import KUBECTL, HerdUp
+from herd_plane import HerdUp, KubectlWatch
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cluster-with-workers.yaml"
 MD = "fleet-md-0"
@@ -166,40 +164,26 @@ def test_scaling_up_and_down_converges_and_removes_annotated_machines_first(herd
 class MachineWatch:
     """`kubectl get machines -w --output-watch-events -o json`: the worker Machines after every event."""
 
-    process: subprocess.Popen[str]
+    watch: KubectlWatch | None = None
     states: list[dict[str, dict[str, Any]]] = field(default_factory=list)
+    current: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def start(cls, herd: Herd, namespace: str) -> MachineWatch:
-        process = subprocess.Popen(
-            [KUBECTL, f"--cache-dir={herd.cache}", f"--kubeconfig={herd.kubeconfig}", "get", "machines",
-             "-n", namespace, "-l", WORKERS, "-w", "--output-watch-events", "-o", "json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        watch = cls(process)
-        threading.Thread(target=watch._read, daemon=True).start()
-        return watch
+        recorder = cls()
+        recorder.watch = KubectlWatch.start(herd, recorder._record, "machines", "-n", namespace, "-l", WORKERS)
+        return recorder
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        current: dict[str, dict[str, Any]] = {}
-        decoder, buffer = json.JSONDecoder(), ""
-        for line in self.process.stdout:  # one event a line, or pretty-printed over several
-            buffer += line
-            try:
-                event, _ = decoder.raw_decode(buffer.strip())
-            except json.JSONDecodeError:
-                continue
-            buffer = ""
-            obj = event["object"]
-            if event["type"] == "DELETED":
-                current.pop(name(obj), None)
-            elif event["type"] in ("ADDED", "MODIFIED"):
-                current[name(obj)] = obj
-            self.states.append(dict(current))
+    def _record(self, type_: str, machine: dict[str, Any]) -> None:
+        if type_ == "DELETED":
+            self.current.pop(name(machine), None)
+        elif type_ in ("ADDED", "MODIFIED"):
+            self.current[name(machine)] = machine
+        self.states.append(dict(self.current))
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        assert self.watch is not None
+        self.watch.stop()
 
 
 def test_a_rolling_update_respects_max_surge_and_max_unavailable_at_every_step(herd: Herd) -> None:
