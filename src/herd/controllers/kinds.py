@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from herd.api.cluster import API_VERSION
 from herd.api.cluster.labels import CLUSTER_NAMESPACE_ANNOTATION, MACHINE_ANNOTATION
-from herd.runtime import Cache, Kind, Object, ObjectKey, PredicateFuncs, index_by_field
+from herd.runtime import Cache, Kind, Object, ObjectKey, PredicateFuncs, index_by_field, lasting_metadata
 
 CLUSTER = Kind(API_VERSION, "Cluster", "clusters")
 MACHINE = Kind(API_VERSION, "Machine", "machines")
@@ -40,7 +40,7 @@ def _cluster_watch_state(cluster: Object) -> tuple[object, ...]:
     """What Machines read of their Cluster: everything but the status, save initialization and the
     ControlPlaneInitialized and RemoteConnectionProbe conditions (the rest of the status changes with every
     Machine's). A Machine waits for the first successful probe before it reports on its Node."""
-    meta = {k: v for k, v in (cluster.get("metadata") or {}).items() if k not in ("resourceVersion", "managedFields")}
+    meta = lasting_metadata(cluster)
     status = cluster.get("status") or {}
     initialized = [(c.get("type"), c.get("status"), c.get("lastTransitionTime")) for c in status.get("conditions") or []
                    if c.get("type") in ("ControlPlaneInitialized", "RemoteConnectionProbe")]

@@ -27,7 +27,7 @@ from .errors import (
     Unauthorized,
     Unreachable,
 )
-from .handlers import GENERATION_CHANGED, NOT_ONLY_STATUS_CHANGED, Predicate, PredicateFuncs
+from .handlers import GENERATION_CHANGED, NOT_ONLY_STATUS_CHANGED, Predicate, PredicateFuncs, lasting_metadata
 from .informer import EventHandler, FuncHandler, Informer
 from .labels import Selector
 from .leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
@@ -108,6 +108,7 @@ __all__ = [
     "index_by_field",
     "index_by_label",
     "index_by_owner_uid",
+    "lasting_metadata",
     "merge_patch",
     "owner_reference",
     "patch_helper",

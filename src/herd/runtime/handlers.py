@@ -57,9 +57,14 @@ GENERATION_CHANGED = PredicateFuncs(on_update=lambda old, new: _generation(old) 
 _VOLATILE_METADATA = ("resourceVersion", "managedFields")
 
 
+def lasting_metadata(obj: Object) -> dict[str, object]:
+    """The object's metadata without what changes on every write (resourceVersion, managedFields): for
+    predicates that compare what a controller reads of an object before and after an update."""
+    return {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE_METADATA}
+
+
 def _all_but_status(obj: Object) -> tuple[object, ...]:
-    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE_METADATA}
-    return meta, {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+    return lasting_metadata(obj), {k: v for k, v in obj.items() if k not in ("metadata", "status")}
 
 
 NOT_ONLY_STATUS_CHANGED = PredicateFuncs(on_update=lambda old, new: _all_but_status(old) != _all_but_status(new))

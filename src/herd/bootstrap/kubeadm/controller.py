@@ -11,7 +11,17 @@ import logging
 from collections.abc import Iterable
 
 from herd.api.cluster.labels import CLUSTER_NAME_LABEL, PAUSED_ANNOTATION
-from herd.runtime import Cache, Client, NotSynced, Object, ObjectKey, PredicateFuncs, Result, patch_helper
+from herd.runtime import (
+    Cache,
+    Client,
+    NotSynced,
+    Object,
+    ObjectKey,
+    PredicateFuncs,
+    Result,
+    lasting_metadata,
+    patch_helper,
+)
 from herd.runtime.conditions import get_condition
 
 from . import kinds, status
@@ -102,7 +112,7 @@ CLUSTER_CHANGED = PredicateFuncs(on_update=lambda old, new: _cluster_wait_state(
 
 def _machine_read_state(machine: Object) -> tuple[object, ...]:
     """What a KubeadmConfig reads of its Machine: all but the status, save the nodeRef (token refresh stops)."""
-    meta = {k: v for k, v in (machine.get("metadata") or {}).items() if k not in ("resourceVersion", "managedFields")}
+    meta = lasting_metadata(machine)
     return meta, machine.get("spec"), (machine.get("status") or {}).get("nodeRef")
 
 

@@ -19,7 +19,7 @@ from herd.controllers.kinds import (
     by_cluster,
     machines_of_node,
 )
-from herd.runtime import Cache, Client, Controller, Object, ObjectKey, PredicateFuncs
+from herd.runtime import Cache, Client, Controller, Object, ObjectKey, PredicateFuncs, lasting_metadata
 from herd.runtime.clustercache import ClusterCache
 
 from .controller import MachineReconciler
@@ -32,7 +32,7 @@ FOREIGN_CONDITIONS = (machine_api.HEALTH_CHECK_SUCCEEDED, machine_api.OWNER_REME
 
 def _not_own_status(machine: Object) -> tuple[object, ...]:
     """All of a Machine but what only the Machine controller writes (its status, save foreign conditions)."""
-    meta = {k: v for k, v in (machine.get("metadata") or {}).items() if k not in ("resourceVersion", "managedFields")}
+    meta = lasting_metadata(machine)
     foreign = [c for c in (machine.get("status") or {}).get("conditions") or [] if c.get("type") in FOREIGN_CONDITIONS]
     return meta, machine.get("spec"), foreign
 

@@ -24,6 +24,7 @@ from herd.runtime import (
     ObjectKey,
     PredicateFuncs,
     Result,
+    lasting_metadata,
     patch_helper,
 )
 
@@ -154,9 +155,7 @@ def build(services: Services, *, concurrency: int = 10) -> Controller:
 
     def cluster_state(cluster: Object) -> tuple[object, ...]:
         # what a DevMachine reads of its Cluster; the rest of the status changes with every Machine's
-        meta = {k: v for k, v in (cluster.get("metadata") or {}).items()
-                if k not in ("resourceVersion", "managedFields")}
-        return meta, cluster.get("spec"), (cluster.get("status") or {}).get("initialization")
+        return lasting_metadata(cluster), cluster.get("spec"), (cluster.get("status") or {}).get("initialization")
 
     cluster_changed = PredicateFuncs(on_update=lambda old, new: cluster_state(old) != cluster_state(new))
     fault_changed = PredicateFuncs(on_create=lambda o: fault(o) is not None,
