@@ -1,7 +1,7 @@
-"""An async client for unstructured objects (plain dicts), a thin layer over lightkube's `AsyncClient`.
+"""An async client for unstructured objects (plain dicts), over `herd.runtime.transport`.
 
-Every kind, built-in or custom, is addressed through a lightkube generic resource class made from a
-`Kind`, so objects come back as the JSON the server sent. Errors become the typed exceptions of
+Every kind, built-in or custom, is addressed by its `Kind` (group, version, plural, scope), so
+objects come back as the JSON the server sent. Errors become the typed exceptions of
 `herd.runtime.errors`.
 """
 
@@ -9,29 +9,26 @@ from __future__ import annotations
 
 import builtins
 import random
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx2
 import lightkube
 import orjson
-from lightkube import generic_resource
-from lightkube.core import resource as lk_resource
-from lightkube.core.generic_client import ALL_NS
-from lightkube.types import CascadeType, PatchType
+from lightkube.config.kubeconfig import SingleConfig
 
 from .discovery import RESTMapper
-from .errors import ApiError, ClientError, Unreachable, error_from_status
+from .errors import ApiError, ClientError, error_from_status
 from .objects import Kind, Object, ObjectKey
+from .transport import Response, Transport
 
 PatchKind = Literal["merge", "json", "strategic", "apply"]
-_PATCH_TYPES: dict[str, PatchType] = {
-    "merge": PatchType.MERGE, "json": PatchType.JSON, "strategic": PatchType.STRATEGIC, "apply": PatchType.APPLY,
+_PATCH_CONTENT_TYPES: dict[str, str] = {
+    "merge": "application/merge-patch+json", "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json", "apply": "application/apply-patch+yaml",
 }
-_CASCADE = {"Background": CascadeType.BACKGROUND, "Foreground": CascadeType.FOREGROUND, "Orphan": CascadeType.ORPHAN}
+_JSON = "application/json"
 DEFAULT_FIELD_MANAGER = "herd"
 
 
@@ -51,21 +48,6 @@ class WatchEvent:
     object: Object
 
 
-@contextmanager
-def _translated() -> Iterator[None]:
-    """Turn lightkube/httpx failures into herd.runtime.errors."""
-    try:
-        yield
-    except lightkube.ApiError as exc:
-        if exc.response is not None:
-            raise error_from_status(exc.response.status_code, _json_or_text(exc.response.content)) from exc
-        raise error_from_status(exc.status.code or 500, exc.status.to_dict()) from exc
-    except httpx2.HTTPStatusError as exc:  # lightkube only decodes bodies served exactly as application/json
-        raise error_from_status(exc.response.status_code, _json_or_text(exc.response.content)) from exc
-    except httpx2.TransportError as exc:
-        raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
-
-
 def _json_or_text(body: bytes) -> Any:
     try:
         return orjson.loads(body)
@@ -73,9 +55,20 @@ def _json_or_text(body: bytes) -> Any:
         return body.decode(errors="replace")[:500]
 
 
-def _plain(obj: Any) -> Object:
-    """lightkube's generic objects are dict subclasses: hand out plain dicts."""
-    return dict(obj)
+def _object(response: Response) -> Object:
+    """The object a successful answer carries; raises the typed error of any other answer."""
+    if response.status >= 300:
+        raise error_from_status(response.status, _json_or_text(response.body))
+    decoded = orjson.loads(response.body)
+    if not isinstance(decoded, dict):
+        raise error_from_status(500, f"expected an object, got {type(decoded).__name__}")
+    return decoded
+
+
+def collection_path(kind: Kind, namespace: str | None) -> str:
+    """`/api/v1/namespaces/ns/pods`, `/apis/group/version/plural`, …: where a kind's objects live."""
+    base = f"/apis/{kind.api_version}" if kind.group else f"/api/{kind.version}"
+    return f"{base}/namespaces/{namespace}/{kind.plural}" if namespace else f"{base}/{kind.plural}"
 
 
 class Client:
@@ -86,13 +79,10 @@ class Client:
     apiVersion/kind need no registration.
     """
 
-    def __init__(self, lightkube_client: lightkube.AsyncClient, *, field_manager: str = DEFAULT_FIELD_MANAGER) -> None:
-        self._lk = lightkube_client
+    def __init__(self, transport: Transport, *, field_manager: str = DEFAULT_FIELD_MANAGER) -> None:
+        self.transport = transport
         self.field_manager = field_manager
-        # lightkube has no discovery nor raw watch API: those use its httpx client, with the same auth and TLS
-        self._generic: Any = lightkube_client._client
-        self.mapper = RESTMapper(self._generic._client)
-        self._classes: dict[Kind, Any] = {}
+        self.mapper = RESTMapper(transport)
         self._write_observers: list[Callable[[Kind, Object], None]] = []
 
     @classmethod
@@ -104,19 +94,31 @@ class Client:
         `trust_env` lets proxy and CA variables of the environment apply to the connection.
         """
         config = lightkube.KubeConfig.from_file(path) if path is not None else lightkube.KubeConfig.from_env()
-        single = config.get(context)
-        lk = lightkube.AsyncClient(single, timeout=httpx2.Timeout(timeout), field_manager=field_manager,
-                                   trust_env=trust_env)
-        return cls(lk, field_manager=field_manager)
+        return cls.from_config(config.get(context), field_manager=field_manager, timeout=timeout, trust_env=trust_env)
+
+    @classmethod
+    def from_kubeconfig_dict(cls, kubeconfig: dict[str, Any], *, field_manager: str = DEFAULT_FIELD_MANAGER,
+                             timeout: float = 30.0) -> Client:
+        """A client for a kubeconfig given as a dict (inline `*-data` credentials), its current context."""
+        return cls.from_config(lightkube.KubeConfig.from_dict(kubeconfig).get(), field_manager=field_manager,
+                               timeout=timeout)
+
+    @classmethod
+    def from_config(cls, config: SingleConfig | None, *, field_manager: str = DEFAULT_FIELD_MANAGER,
+                    timeout: float = 30.0, trust_env: bool = False) -> Client:
+        """A client for one context of a kubeconfig as lightkube read it."""
+        if config is None:
+            raise ValueError("the kubeconfig names no context to use")
+        return cls(Transport(config, timeout=timeout, trust_env=trust_env), field_manager=field_manager)
 
     @property
     def server(self) -> str:
         """The API server's URL."""
-        return str(self._lk.config.cluster.server)
+        return self.transport.server
 
     async def close(self) -> None:
         """Close every connection."""
-        await self._lk.close()
+        await self.transport.close()
 
     def observe_writes(self, observer: Callable[[Kind, Object], None]) -> None:
         """Call `observer(kind, object)` with what the server answered to each create, update and patch."""
@@ -128,12 +130,6 @@ class Client:
         return obj
 
     # ----- kinds -----
-
-    def _resource(self, kind: Kind) -> Any:
-        found = self._classes.get(kind)
-        if found is None:
-            found = self._classes[kind] = _generic_class(kind)
-        return found
 
     async def kind_of(self, obj: Object) -> Kind:
         """The Kind of an object, from its apiVersion and kind (discovery is cached)."""
@@ -150,12 +146,23 @@ class Client:
             raise ValueError(f"{kind} is namespaced: a namespace is required")
         return namespace
 
+    def _object_path(self, kind: Kind, name: str, namespace: str | None, subresource: str = "") -> str:
+        if not name:
+            raise ValueError(f"a {kind} needs a name")
+        path = f"{collection_path(kind, self._namespace(kind, namespace))}/{name}"
+        return f"{path}/{subresource}" if subresource else path
+
+    async def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                    body: Any = None, content_type: str = _JSON) -> Object:
+        data = None if body is None else orjson.dumps(body)
+        return _object(await self.transport.request(method, path, params=params, body=data,
+                                                    content_type=content_type if data is not None else None))
+
     # ----- reads -----
 
     async def get(self, kind: Kind, name: str, namespace: str | None = None) -> Object:
         """The object; raises NotFound."""
-        with _translated():
-            return _plain(await self._lk.get(self._resource(kind), name, namespace=self._namespace(kind, namespace)))
+        return await self._send("GET", self._object_path(kind, name, namespace))
 
     async def get_by_key(self, kind: Kind, key: ObjectKey) -> Object:
         return await self.get(kind, key.name, key.namespace or None)
@@ -166,57 +173,57 @@ class Client:
 
         Without `page_size` the list is one request: on herd, only an unpaginated list is a snapshot.
         """
-        res = self._resource(kind)
-        params = {"limit": page_size, "labelSelector": label_selector, "fieldSelector": field_selector}
-        ns = (namespace or ALL_NS) if kind.namespaced else None
-        # lightkube's list() takes selectors as dicts only; its request builder takes them verbatim
-        br = self._generic.prepare_request("list", res=res, namespace=ns, params=params)
+        path = collection_path(kind, namespace if kind.namespaced else None)
+        params: dict[str, Any] = {"limit": page_size, "labelSelector": label_selector,
+                                  "fieldSelector": field_selector}
         items: builtins.list[Object] = []
         first_rv: str | None = None
-        with _translated():
-            async for rv, chunk in self._generic.list_chunks(br):
-                if first_rv is None:  # later pages answer the first page's resourceVersion
-                    first_rv = rv or ""
-                items.extend(_plain(item) for item in chunk)
-        return ObjectList(items, first_rv or "")
+        while True:
+            page = await self._send("GET", path, params=params)
+            meta = page.get("metadata") or {}
+            if first_rv is None:  # later pages answer the first page's resourceVersion
+                first_rv = str(meta.get("resourceVersion") or "")
+            items.extend(page.get("items") or [])
+            if not meta.get("continue"):
+                return ObjectList(items, first_rv)
+            params["continue"] = meta["continue"]
 
     # ----- writes -----
+
+    def _write_params(self, *, field_manager: str | None = None, dry_run: bool = False,
+                      force: bool = False) -> dict[str, Any]:
+        return {"fieldManager": field_manager or self.field_manager, "dryRun": "All" if dry_run else None,
+                "force": True if force else None}
 
     async def create(self, obj: Object, *, kind: Kind | None = None, dry_run: bool = False) -> Object:
         """Create the object; raises AlreadyExists, Invalid, …"""
         kind = await self._kind(obj, kind)
-        self._namespace(kind, obj.get("metadata", {}).get("namespace"))  # lightkube takes it from the object
-        with _translated():
-            created = _plain(await self._lk.create(self._resource(kind)(obj), dry_run=dry_run))
+        path = collection_path(kind, self._namespace(kind, obj.get("metadata", {}).get("namespace")))
+        created = await self._send("POST", path, params=self._write_params(dry_run=dry_run), body=obj)
         return created if dry_run else self._written(kind, created)
 
     async def update(self, obj: Object, *, kind: Kind | None = None) -> Object:
         """Replace the object (PUT); its metadata.resourceVersion guards against lost updates (Conflict)."""
         kind = await self._kind(obj, kind)
-        self._namespace(kind, obj.get("metadata", {}).get("namespace"))  # lightkube takes it from the object
-        with _translated():
-            return self._written(kind, _plain(await self._lk.replace(self._resource(kind)(obj))))
+        meta = obj.get("metadata", {})
+        path = self._object_path(kind, meta.get("name", ""), meta.get("namespace"))
+        return self._written(kind, await self._send("PUT", path, params=self._write_params(), body=obj))
 
     async def update_status(self, obj: Object, *, kind: Kind | None = None) -> Object:
         """Replace the object's status through the status subresource."""
         kind = await self._kind(obj, kind)
         meta = obj.get("metadata", {})
-        namespace = self._namespace(kind, meta.get("namespace"))
-        with _translated():
-            replaced = _plain(await self._lk.replace(self._resource(kind).Status(obj), meta["name"],
-                                                     namespace=namespace))
-        return self._written(kind, replaced)
+        path = self._object_path(kind, meta.get("name", ""), meta.get("namespace"), "status")
+        return self._written(kind, await self._send("PUT", path, params=self._write_params(), body=obj))
 
     async def patch(self, kind: Kind, name: str, patch: Mapping[str, Any] | Sequence[Any], *,
                     namespace: str | None = None, patch_type: PatchKind = "merge", force: bool = False,
                     field_manager: str | None = None, status: bool = False) -> Object:
         """Patch the object (or its status subresource when `status`); `apply` is server-side apply."""
-        res = self._resource(kind)
-        with _translated():
-            patched = _plain(await self._lk.patch(
-                res.Status if status else res, name, patch, namespace=self._namespace(kind, namespace),
-                patch_type=_PATCH_TYPES[patch_type], force=force,
-                field_manager=field_manager or (self.field_manager if patch_type == "apply" else None)))
+        path = self._object_path(kind, name, namespace, "status" if status else "")
+        params = self._write_params(field_manager=field_manager, force=force and patch_type == "apply")
+        patched = await self._send("PATCH", path, params=params, body=patch,
+                                   content_type=_PATCH_CONTENT_TYPES[patch_type])
         return self._written(kind, patched)
 
     async def patch_status(self, kind: Kind, name: str, patch: Mapping[str, Any] | Sequence[Any], *,
@@ -236,10 +243,18 @@ class Client:
                      propagation_policy: Literal["Background", "Foreground", "Orphan"] | None = None,
                      grace_period: int | None = None) -> None:
         """Delete the object (finalizers may keep it, with a deletionTimestamp); raises NotFound."""
-        with _translated():
-            await self._lk.delete(self._resource(kind), name, namespace=self._namespace(kind, namespace),
-                                  grace_period=grace_period,
-                                  cascade=_CASCADE[propagation_policy] if propagation_policy else None)
+        options: dict[str, Any] = {}
+        if propagation_policy is not None:
+            options["propagationPolicy"] = propagation_policy
+        if grace_period is not None:
+            options["gracePeriodSeconds"] = grace_period
+        body = {"apiVersion": "v1", "kind": "DeleteOptions", **options} if options else None
+        await self._send("DELETE", self._object_path(kind, name, namespace), body=body)
+
+    async def create_subresource(self, kind: Kind, name: str, namespace: str | None, subresource: str,
+                                 body: Object) -> Object:
+        """POST to a subresource (a Pod's `eviction`, …)."""
+        return await self._send("POST", self._object_path(kind, name, namespace, subresource), body=body)
 
     # ----- watch -----
 
@@ -253,67 +268,25 @@ class Client:
         """
         if timeout_seconds is None:
             timeout_seconds = random.randint(300, 600)  # spread reconnects like client-go's reflector
-        params = {"resourceVersion": resource_version or None,
+        params = {"watch": "true", "resourceVersion": resource_version or None,
                   "allowWatchBookmarks": "true" if allow_bookmarks else None, "timeoutSeconds": timeout_seconds,
                   "labelSelector": label_selector, "fieldSelector": field_selector}
-        ns = (namespace or ALL_NS) if kind.namespaced else None
-        # a raw stream through lightkube's request builder: its watch() drops BOOKMARKs' meaning and params
-        br = self._generic.prepare_request("list", res=self._resource(kind), namespace=ns, watch=True, params=params)
-        br.timeout = httpx2.Timeout(10.0, read=timeout_seconds + 30.0)  # a silent half-open connection ends too
-        request = self._generic.build_adapter_request(br)
-        with _translated():
-            response = await self._generic.send(request, stream=True)
+        path = collection_path(kind, namespace if kind.namespaced else None)
+        # a silent half-open connection ends too
+        stream = self.transport.stream(path, params, read_timeout=timeout_seconds + 30.0)
         try:
-            with _translated():
-                if response.status_code != 200:
-                    raise error_from_status(response.status_code, _json_or_text(await response.aread()))
-                async for line in response.aiter_lines():
-                    if not line:
-                        continue
-                    event = orjson.loads(line)
-                    obj = event.get("object") or {}
-                    if event.get("type") == "ERROR":
-                        raise error_from_status(int(obj.get("code") or 500), obj)
-                    yield WatchEvent(event["type"], obj)
+            async for item in stream:
+                if isinstance(item, Response):
+                    if item.status != 200:
+                        raise error_from_status(item.status, _json_or_text(item.body))
+                    continue
+                event = orjson.loads(item)
+                obj = event.get("object") or {}
+                if event.get("type") == "ERROR":
+                    raise error_from_status(int(obj.get("code") or 500), obj)
+                yield WatchEvent(event["type"], obj)
         finally:
-            await response.aclose()
+            await stream.aclose()
 
 
-def _generic_class(kind: Kind) -> Any:
-    """lightkube's generic resource class for a kind (objects decode to dict subclasses)."""
-    if "." not in kind.group or kind.group.endswith(".k8s.io"):
-        # lightkube ships typed models for Kubernetes' own groups: keep its registry pointing at them
-        return _unregistered_class(kind)
-    create = (generic_resource.create_namespaced_resource if kind.namespaced
-              else generic_resource.create_global_resource)
-    try:
-        res = create(kind.group, kind.version, kind.kind, kind.plural)
-        if issubclass(res, dict):
-            return res
-    except ValueError:  # registered elsewhere in the process with another shape
-        pass
-    return _unregistered_class(kind)
-
-
-def _unregistered_class(kind: Kind) -> Any:
-    """A generic resource class kept out of lightkube's global registry."""
-    base = generic_resource.GenericNamespacedResource if kind.namespaced else generic_resource.GenericGlobalResource
-    status_base = (generic_resource.GenericNamespacedStatus if kind.namespaced
-                   else generic_resource.GenericGlobalStatus)
-    api_info = generic_resource.create_api_info(kind.group, kind.version, kind.kind, kind.plural)
-
-    # lightkube only reads `_api_info` from these classes
-    class Status(status_base):  # type: ignore[valid-type,misc]
-        _api_info = lk_resource.ApiInfo(resource=api_info.resource, parent=api_info.resource, plural=kind.plural,
-                                        verbs=["get", "patch", "put"], action="status")
-
-    class Unregistered(base):  # type: ignore[valid-type,misc]
-        pass
-
-    Unregistered._api_info = api_info
-    Unregistered.Status = Status
-    Unregistered.__name__ = Unregistered.__qualname__ = kind.kind
-    return Unregistered
-
-
-__all__ = ["ApiError", "Client", "ClientError", "ObjectList", "WatchEvent"]
+__all__ = ["ApiError", "Client", "ClientError", "ObjectList", "WatchEvent", "collection_path"]

@@ -22,13 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx2
-import lightkube
 import yaml
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Pod
 
-from .client import Client, _translated
+from .client import Client
 from .errors import ApiError, ClientError, NotFound, Unreachable
 from .informer import Backoff, FuncHandler, Informer
 from .objects import NODE, SECRET, Kind, Object, ObjectKey, deep_copy
@@ -60,7 +56,6 @@ class HealthState:
 class _Connection:
     secret_version: str
     client: Client
-    lightkube_client: lightkube.AsyncClient
     nodes: Informer
     checked_at: float = field(default_factory=time.monotonic)
 
@@ -116,24 +111,21 @@ class ClusterCache:
             conn.checked_at = time.monotonic()
             return conn
         await self._drop(cluster)  # the kubeconfig changed (new CA, new endpoint): start over
-        lk = self._lightkube_client(secret)
-        client = Client(lk)
+        client = self._workload_client(secret)
         nodes = Informer(client, NODE, backoff=Backoff(maximum=10.0))
         nodes.add_index(PROVIDER_ID_INDEX, _provider_id)
         nodes.add_handler(FuncHandler(add=lambda n: self._notify(cluster, n),
                                       update=lambda _, n: self._notify(cluster, n),
                                       delete=lambda n: self._notify(cluster, n)))
         nodes.start()
-        conn = self._connections[cluster] = _Connection(version, client, lk, nodes)
+        conn = self._connections[cluster] = _Connection(version, client, nodes)
         log.info("connected to workload cluster %s at %s", cluster, client.server)
         return conn
 
-    def _lightkube_client(self, secret: Object) -> lightkube.AsyncClient:
+    def _workload_client(self, secret: Object) -> Client:
         try:
             raw = base64.b64decode((secret.get("data") or {})[KUBECONFIG_SECRET_KEY])
-            config = lightkube.KubeConfig.from_dict(yaml.safe_load(raw))
-            return lightkube.AsyncClient(config.get(), timeout=httpx2.Timeout(self.request_timeout),
-                                         trust_env=False)
+            return Client.from_kubeconfig_dict(yaml.safe_load(raw), timeout=self.request_timeout)
         except Exception as exc:  # any malformed kubeconfig is one failure to report, not a crash
             raise ClusterNotConnected(f"invalid kubeconfig in Secret {secret['metadata']['name']}: {exc}") from exc
 
@@ -176,14 +168,11 @@ class ClusterCache:
         state = self._health.setdefault(cluster, HealthState())
         state.last_probe_time = datetime.now(UTC)
         try:
-            await self.get_client(cluster)
-            # lightkube's own httpx client: the same credentials and TLS settings as every other call
-            http = self._connections[cluster].lightkube_client._client._client
+            client = await self.get_client(cluster)
             async with asyncio.timeout(self.probe_timeout):
-                with _translated():
-                    response = await http.get("/version")
-            if response.status_code != 200:
-                raise Unreachable(f"GET /version answered {response.status_code}")
+                response = await client.transport.request("GET", "/version")
+            if response.status != 200:
+                raise Unreachable(f"GET /version answered {response.status}")
         except (ClientError, TimeoutError, KeyError) as exc:
             state.consecutive_failures += 1
             state.last_error = str(exc) or type(exc).__name__
@@ -247,11 +236,9 @@ class ClusterCache:
         --disable-eviction` would do.
         """
         client = await self.get_client(cluster)
-        lk = self._connections[cluster].lightkube_client
-        eviction = Pod.Eviction(metadata=ObjectMeta(name=name, namespace=namespace))
+        eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}}
         try:
-            with _translated():
-                await lk.create(eviction, name=name, namespace=namespace)
+            await client.create_subresource(POD, name, namespace, "eviction", eviction)
         except ApiError as exc:
             if exc.code not in (404, 405):
                 raise

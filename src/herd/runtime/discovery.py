@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx2
 import orjson
 
-from .errors import NotFound, Unreachable, error_from_status
+from .errors import NotFound, error_from_status
 from .objects import BUILTIN_KINDS, Kind
+from .transport import Transport
 
 
 class RESTMapper:
@@ -18,8 +18,8 @@ class RESTMapper:
     A miss re-reads the group/version once, so a CRD installed after the first lookup is found.
     """
 
-    def __init__(self, http: httpx2.AsyncClient) -> None:
-        self._http = http
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
         self._kinds: dict[tuple[str, str], Kind] = {(k.api_version, k.kind): k for k in BUILTIN_KINDS}
         self._fetched: set[str] = set()
         self._lock = asyncio.Lock()
@@ -44,16 +44,13 @@ class RESTMapper:
 
     async def _fetch(self, api_version: str) -> None:
         path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
-        try:
-            response = await self._http.get(path, headers={"Accept": "application/json"})
-        except httpx2.TransportError as exc:
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code == 404:
+        response = await self._transport.request("GET", path)
+        if response.status == 404:
             return
-        if response.status_code != 200:
-            raise error_from_status(response.status_code, _json(response.content))
+        if response.status != 200:
+            raise error_from_status(response.status, _json(response.body))
         self._fetched.add(api_version)
-        for kind in kinds_from_resource_list(api_version, _json(response.content)):
+        for kind in kinds_from_resource_list(api_version, _json(response.body)):
             self._kinds[(kind.api_version, kind.kind)] = kind
 
 

@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import httpx2
 import lightkube
 import yaml
 from cryptography import x509
@@ -67,9 +66,7 @@ def client_from_kubeconfig(kubeconfig: dict[str, Any], *, timeout: float = _TIME
         single = lightkube.KubeConfig.from_dict(kubeconfig).get()
     except Exception as exc:  # lightkube raises several types for malformed configs
         raise KubeconfigError(f"unusable kubeconfig: {type(exc).__name__}") from None
-    lk = lightkube.AsyncClient(single, timeout=httpx2.Timeout(timeout), field_manager=FIELD_MANAGER,
-                               trust_env=False)
-    return Client(lk, field_manager=FIELD_MANAGER)
+    return Client.from_config(single, field_manager=FIELD_MANAGER, timeout=timeout)
 
 
 def token_client(server: str, token: str, *, ca_cert: bytes | None, timeout: float = _TIMEOUT) -> Client:
