@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from herd.api.cluster.labels import MACHINE_CONTROL_PLANE_LABEL, PAUSED_ANNOTATION
@@ -131,68 +131,88 @@ def summary(obj: Object, target_type: str, for_types: Sequence[str], *, reasons:
     return condition(target_type, status, reasons.pick(top), "\n".join(messages))
 
 
-@dataclass(frozen=True)
-class _Source:
+@dataclass
+class _Group:
+    """The objects of one kind whose condition says the same message with the same priority."""
+
     kind: str
-    name: str
-    cond: Condition
-    control_plane: bool
+    message: str
+    priority: int
+    names: list[str] = field(default_factory=list)
+    control_planes: set[str] = field(default_factory=set)
 
 
 def aggregate(objects: Sequence[Object], source_type: str, target_type: str, *, reasons: Reasons,
-              negative: bool = False, priority: PriorityFunc | None = None, max_messages: int = 3) -> Condition:
+              negative: bool = False, max_messages: int = 3) -> Condition:
     """Merge one condition type over many objects (most relevant messages first, at most `max_messages`).
 
     With `negative`, the condition's normal state is False and the merged condition has negative polarity too.
     """
-    priority = priority or default_priority(*((source_type,) if negative else ()))
-    sources = []
+    # One pass that groups objects by (kind, message, priority): fleets of hundreds of Machines mostly say
+    # the same few things, and this runs on every reconcile of the sets, deployments and Clusters over them.
+    priority_of = {TRUE: ISSUE if negative else INFO, FALSE: INFO if negative else ISSUE}
+    missing = f"Condition {source_type} not yet reported"
+    groups: dict[tuple[str, str, int], _Group] = {}
+    top = INFO
     for obj in objects:
+        found = None
+        for each in (obj.get("status") or {}).get("conditions") or ():
+            if each.get("type") == source_type:
+                found = each
+                break
+        if found is None:
+            priority, message = UNKNOWN_PRIORITY, missing
+        else:
+            priority, message = priority_of.get(found.get("status"), UNKNOWN_PRIORITY), str(found.get("message") or "")
+        top = min(top, priority)
+        kind = str(obj.get("kind") or "")
+        group = groups.get((kind, message, priority))
+        if group is None:
+            group = groups[(kind, message, priority)] = _Group(kind, message, priority)
         meta = obj.get("metadata") or {}
-        found = get_condition(obj, source_type) or condition(
-            source_type, UNKNOWN, NOT_YET_REPORTED_REASON, f"Condition {source_type} not yet reported")
-        control_plane = obj.get("kind") == "Machine" and MACHINE_CONTROL_PLANE_LABEL in (meta.get("labels") or {})
-        sources.append(_Source(str(obj.get("kind") or ""), str(meta.get("name") or ""), found, control_plane))
-    top = _merged_status(priority(s.cond) for s in sources)
+        name = str(meta.get("name") or "")
+        group.names.append(name)
+        if kind == "Machine" and MACHINE_CONTROL_PLANE_LABEL in (meta.get("labels") or {}):
+            group.control_planes.add(name)
     status = (TRUE, UNKNOWN, FALSE)[top] if negative else (FALSE, UNKNOWN, TRUE)[top]
     if top == INFO:
-        messages = _aggregate_messages([s for s in sources if s.cond.get("message")], priority, max_messages,
-                                       {INFO: "with additional info"})
+        shown = [g for g in groups.values() if g.message]
+        messages = _aggregate_messages(shown, max_messages, {INFO: "with additional info"})
     else:
-        messages = _aggregate_messages([s for s in sources if priority(s.cond) != INFO], priority, max_messages,
+        shown = [g for g in groups.values() if g.priority != INFO]
+        messages = _aggregate_messages(shown, max_messages,
                                        {ISSUE: "with other issues", UNKNOWN_PRIORITY: "with status unknown"})
     return condition(target_type, status, reasons.pick(top), "\n".join(messages))
 
 
-def _aggregate_messages(sources: list[_Source], priority: PriorityFunc, budget: int,
-                        others_text: Mapping[int, str]) -> list[str]:
+def _aggregate_messages(groups: list[_Group], budget: int, others_text: Mapping[int, str]) -> list[str]:
     out: list[str] = []
-    for kind in sorted({s.kind for s in sources}):
-        by_message: dict[str, list[str]] = {}
-        message_priority: dict[str, int] = {}
-        first: dict[str, bool] = {}
-        control_planes = {s.name for s in sources if s.control_plane}
-        for source in (s for s in sources if s.kind == kind):
-            text = str(source.cond.get("message") or "")
-            by_message.setdefault(text, []).append(source.name)
-            message_priority[text] = min(message_priority.get(text, INFO), priority(source.cond))
-            first[text] = first.get(text, False) or source.control_plane
-        order = sorted(by_message, key=lambda m: (not first[m], message_priority[m], -len(by_message[m]),
-                                                  ",".join(by_message[m])))
+    for kind in sorted({g.kind for g in groups}):
+        merged: dict[str, _Group] = {}  # one entry per message, whatever the priorities behind it
+        for group in (g for g in groups if g.kind == kind):
+            entry = merged.get(group.message)
+            if entry is None:
+                merged[group.message] = entry = _Group(kind, group.message, group.priority)
+            entry.priority = min(entry.priority, group.priority)
+            entry.names.extend(group.names)
+            entry.control_planes |= group.control_planes
+        control_planes = set().union(*(g.control_planes for g in merged.values()))
+        order = sorted(merged.values(), key=lambda g: (not g.control_planes, g.priority, -len(g.names),
+                                                       ",".join(g.names)))
         plural = kind + "s"
         others: dict[int, int] = {}
-        for text in order:
-            names = sorted(by_message[text], key=lambda n: (n not in control_planes, n))
+        for entry in order:
             if budget == 0:
-                others[message_priority[text]] = others.get(message_priority[text], 0) + len(names)
+                others[entry.priority] = others.get(entry.priority, 0) + len(entry.names)
                 continue
+            names = sorted(entry.names, key=lambda n: (n not in control_planes, n))
             if len(names) == 1:
                 head = f"* {kind} {names[0]}:"
             elif len(names) <= 3:
                 head = f"* {plural} {', '.join(names)}:"
             else:
                 head = f"* {plural} {', '.join(names[:3])}, ... ({len(names) - 3} more):"
-            out.append(head + indent_if_multiline(text))
+            out.append(head + indent_if_multiline(entry.message))
             budget -= 1
         for level in (ISSUE, UNKNOWN_PRIORITY, INFO):
             count = others.get(level, 0)

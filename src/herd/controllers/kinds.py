@@ -5,6 +5,7 @@ from __future__ import annotations
 from herd.api.cluster import API_VERSION
 from herd.api.cluster.labels import CLUSTER_NAMESPACE_ANNOTATION, MACHINE_ANNOTATION
 from herd.runtime import Cache, Kind, Object, ObjectKey, PredicateFuncs, index_by_field, lasting_metadata
+from herd.runtime.objects import controller_owner, deep_copy
 
 CLUSTER = Kind(API_VERSION, "Cluster", "clusters")
 MACHINE = Kind(API_VERSION, "Machine", "machines")
@@ -27,6 +28,36 @@ def by_cluster(cache: Cache, kind: Kind, cluster: ObjectKey, *, copy: bool = Tru
     `copy=False` returns the cache's own objects, for callers that only read them."""
     return [obj for obj in cache.by_index(kind, CLUSTER_NAME_INDEX, cluster.name, copy=copy)
             if (obj.get("metadata") or {}).get("namespace") == cluster.namespace]
+
+
+CONTROLLER_INDEX = "metadata.ownerReferences.controller"
+"""Index of Machines and MachineSets by the uid of their controller owner ("" for orphans)."""
+
+
+def _controller_uid(obj: Object) -> list[str]:
+    return [str((controller_owner(obj) or {}).get("uid") or "")]
+
+
+def add_controller_index(cache: Cache, kind: Kind) -> None:
+    """Index a kind by its controller owner's uid (once, however many controllers ask)."""
+    informer = cache.informer(kind)
+    if not informer.store.has_index(CONTROLLER_INDEX):
+        informer.add_index(CONTROLLER_INDEX, _controller_uid)
+
+
+def controlled_by(cache: Cache, kind: Kind, owner: Object, *, copy: bool = True) -> list[Object]:
+    """The objects of a kind whose controller owner is `owner` (see `add_controller_index`), by key."""
+    uid = (owner.get("metadata") or {}).get("uid")
+    if not uid:
+        return []
+    return cache.by_index(kind, CONTROLLER_INDEX, str(uid), copy=copy)
+
+
+def orphans(cache: Cache, kind: Kind, namespace: str, *, copy: bool = True) -> list[Object]:
+    """The objects of a kind in the namespace with no controller owner, by key."""
+    found = [obj for obj in cache.by_index(kind, CONTROLLER_INDEX, "", copy=False)
+             if (obj.get("metadata") or {}).get("namespace") == namespace]
+    return [deep_copy(obj) for obj in found] if copy else found
 
 
 def cluster_of(obj: Object) -> list[ObjectKey]:

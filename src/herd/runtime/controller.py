@@ -12,12 +12,13 @@ import contextlib
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from .cache import Cache
 from .handlers import EnqueueForObject, EnqueueForOwner, EnqueueMapped, HandlerFactory, MapFunc, Predicate
+from .metering import Metered
 from .metrics import Metrics
 from .objects import Kind, ObjectKey
 from .ratelimit import RateLimiter
@@ -40,7 +41,7 @@ class Reconciler(Protocol):
     async def reconcile(self, key: ObjectKey) -> Result: ...
 
 
-ReconcileFunc = Callable[[ObjectKey], Awaitable[Result | None]]
+ReconcileFunc = Callable[[ObjectKey], Coroutine[Any, Any, Result | None]]
 
 
 class TerminalError(Exception):
@@ -131,8 +132,9 @@ class Controller:
             metrics.active_workers.labels(controller=self.name).inc()
         started = time.monotonic()
         outcome = "success"
+        metered: Metered[Result | None] = Metered(self._reconcile(key))
         try:
-            result = await self._reconcile(key) or Result()
+            result = await metered or Result()
         except asyncio.CancelledError:
             raise
         except TerminalError:
@@ -155,6 +157,7 @@ class Controller:
             else:
                 self.queue.forget(key)
         finally:
+            self.queue.record_busy(key, metered.busy)
             if metrics is not None:
                 metrics.active_workers.labels(controller=self.name).dec()
                 metrics.reconcile_time.labels(controller=self.name).observe(time.monotonic() - started)

@@ -85,9 +85,10 @@ class _KeyHandler:
         raise NotImplementedError
 
     def enqueue(self, key: ObjectKey) -> None:
-        """Queue now, or after `delay`: events arriving meanwhile join that one pending reconcile."""
+        """Queue now, or after `delay` (longer for a key whose reconciles are slow: see `WorkQueue.add_paced`):
+        events arriving meanwhile join that one pending reconcile."""
         if self.delay > 0:
-            self.queue.add_after(key, self.delay)
+            self.queue.add_paced(key, self.delay)
         else:
             self.queue.add(key)
 

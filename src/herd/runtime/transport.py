@@ -82,10 +82,8 @@ class Transport:
 
     def __init__(self, config: SingleConfig, *, timeout: float = 30.0, trust_env: bool = False) -> None:
         self.server = str(config.cluster.server).rstrip("/")
-        self._ssl: ssl.SSLContext | bool = False
-        if self.server.startswith("https:"):
-            assert config.user is not None
-            self._ssl = verify_cluster(config.cluster, config.user, config.abs_file, trust_env=trust_env)
+        self._ssl: ssl.SSLContext | bool = _tls_context(config, trust_env) if self.server.startswith("https:") \
+            else False
         self._credentials = _Credentials(user_auth(config.user), self.server)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._trust_env = trust_env
@@ -160,6 +158,27 @@ class Transport:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+_TLS_CONTEXTS: dict[tuple[Any, ...], ssl.SSLContext] = {}
+_TLS_CONTEXTS_KEPT = 256
+
+
+def _tls_context(config: SingleConfig, trust_env: bool) -> ssl.SSLContext:
+    """lightkube's TLS context for the cluster's CA and the user's client certificate, made once per distinct
+    inline CA and certificate: loading them costs more than a request, and the clients of one workload cluster
+    (every joining node's) share them. The context is configuration only; each client keeps its connections."""
+    cluster, user = config.cluster, config.user
+    assert user is not None
+    if cluster.certificate_auth or user.client_cert or user.client_key:  # files may change: read them each time
+        return verify_cluster(cluster, user, config.abs_file, trust_env=trust_env)
+    key = (cluster.certificate_auth_data, cluster.insecure, user.client_cert_data, user.client_key_data, trust_env)
+    found = _TLS_CONTEXTS.get(key)
+    if found is None:
+        if len(_TLS_CONTEXTS) >= _TLS_CONTEXTS_KEPT:
+            _TLS_CONTEXTS.clear()
+        found = _TLS_CONTEXTS[key] = verify_cluster(cluster, user, config.abs_file, trust_env=trust_env)
+    return found
 
 
 def _query_value(value: Any) -> str:

@@ -21,6 +21,11 @@ from .ratelimit import RateLimiter, default_controller_rate_limiter
 K = TypeVar("K", bound=Hashable)
 
 
+PACE_FACTOR = 40.0  # add_paced: a key waits at least 40 times the CPU its last processing took …
+PACE_CAP = 5.0  # … but never more than this many seconds
+_BUSY_KEYS_KEPT = 100_000
+
+
 class ShutDown(Exception):
     """The queue was shut down and is empty: the worker should exit."""
 
@@ -72,6 +77,7 @@ class WorkQueue(Generic[K]):
         self._processing: dict[K, float] = {}  # key -> when a worker took it
         self._enqueued_at: dict[K, float] = {}
         self._waiting: dict[K, tuple[float, asyncio.TimerHandle]] = {}  # add_after: when ready, timer
+        self._busy: dict[K, float] = {}  # key -> CPU seconds its last processing took (for add_paced)
         self._ready = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -144,6 +150,20 @@ class WorkQueue(Generic[K]):
         handle = asyncio.get_running_loop().call_later(delay, self._delay_over, item)
         self._waiting[item] = (ready_at, handle)
         self._idle.clear()
+
+    def add_paced(self, item: K, delay: float) -> None:
+        """Queue a key after `delay`, or after PACE_FACTOR times the CPU its last processing took (at most
+        PACE_CAP seconds) if that is longer: for coalescing the many child events of a key whose processing
+        grows with its children (a deployment of a thousand Machines), so that it takes a bounded share of
+        the process however large it grows, while a small one keeps the short delay."""
+        paced = min(self._busy.get(item, 0.0) * PACE_FACTOR, PACE_CAP)
+        self.add_after(item, max(delay, paced))
+
+    def record_busy(self, item: K, seconds: float) -> None:
+        """How much CPU the key's processing just took (see `add_paced`)."""
+        if len(self._busy) > _BUSY_KEYS_KEPT:
+            self._busy.clear()  # mostly keys of objects long gone; a fresh start only shortens delays once
+        self._busy[item] = seconds
 
     def _delay_over(self, item: K) -> None:
         self._waiting.pop(item, None)

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from herd.api.cluster.labels import MACHINE_DEPLOYMENT_NAME_LABEL
-from herd.controllers.kinds import CLUSTER, MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET, add_cluster_name_index, by_cluster
+from herd.controllers.kinds import (
+    CLUSTER,
+    MACHINE,
+    MACHINE_DEPLOYMENT,
+    MACHINE_SET,
+    add_cluster_name_index,
+    add_controller_index,
+    by_cluster,
+)
 from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller, Object, ObjectKey
 from herd.runtime.clustercache import ClusterCache
 
@@ -32,12 +40,12 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
     """
     del cluster_cache
     add_cluster_name_index(cache, MACHINE_DEPLOYMENT)
-    cache.informer(MACHINE_SET)
-    cache.informer(MACHINE)
+    add_controller_index(cache, MACHINE_SET)
+    add_controller_index(cache, MACHINE)
     reconciler = MachineDeploymentReconciler(Services(client=client, cache=cache), cluster_wait=cluster_wait)
 
     def deployments_of_cluster(cluster: Object) -> Iterable[ObjectKey]:
-        return [ObjectKey.of(md) for md in by_cluster(cache, MACHINE_DEPLOYMENT, ObjectKey.of(cluster))]
+        return [ObjectKey.of(md) for md in by_cluster(cache, MACHINE_DEPLOYMENT, ObjectKey.of(cluster), copy=False)]
 
     def deployment_of_machine(machine: Object) -> Iterable[ObjectKey]:
         meta = machine.get("metadata") or {}

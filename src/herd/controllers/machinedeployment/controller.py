@@ -7,10 +7,9 @@ import logging
 from herd.api.cluster.labels import CLUSTER_NAME_LABEL, MACHINE_DEPLOYMENT_FINALIZER
 from herd.controllers import conditions as cond
 from herd.controllers.external import nested
-from herd.controllers.kinds import CLUSTER, MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET
+from herd.controllers.kinds import CLUSTER, MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET, controlled_by, orphans
 from herd.controllers.runner import run_phases
 from herd.runtime import Conflict, Object, ObjectKey, Result, Selector, patch_helper
-from herd.runtime.objects import controller_owner
 
 from . import status
 from .phases import PHASES, adopt_orphans, creation_order, reconcile_delete
@@ -73,21 +72,12 @@ class MachineDeploymentReconciler:
         """The MachineDeployment's MachineSets and Machines from the cache, and orphans it may adopt."""
         io = self.services
         namespace = str(md["metadata"].get("namespace") or "")
-        uid = md["metadata"].get("uid")
         selector = Selector.from_label_selector(nested(md, "spec", "selector"))
-        owned: list[Object] = []
-        orphans: list[Object] = []
-        for ms in io.cache.list(MACHINE_SET, namespace=namespace):
-            owner = controller_owner(ms)
-            if owner is not None and owner.get("uid") == uid:
-                owned.append(ms)
-            elif owner is None and not selector.empty and selector.matches_object(ms) \
-                    and nested(ms, "spec", "clusterName") == nested(md, "spec", "clusterName"):
-                orphans.append(ms)
-        owned.sort(key=creation_order)
-        set_uids = {ms["metadata"].get("uid") for ms in owned}
+        owned = sorted(controlled_by(io.cache, MACHINE_SET, md), key=creation_order)
+        adoptable = [ms for ms in orphans(io.cache, MACHINE_SET, namespace)
+                     if not selector.empty and selector.matches_object(ms)
+                     and nested(ms, "spec", "clusterName") == nested(md, "spec", "clusterName")]
         # the cache's own objects: the deployment only counts and reads its Machines
-        machines = [m for m in io.cache.list(MACHINE, namespace=namespace, copy=False)
-                    if (controller_owner(m) or {}).get("uid") in set_uids]
+        machines = [m for ms in owned for m in controlled_by(io.cache, MACHINE, ms, copy=False)]
         scope = MachineDeploymentScope(md=md, cluster=cluster, machine_sets=owned, machines=machines, services=io)
-        return scope, orphans
+        return scope, adoptable

@@ -45,14 +45,15 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
     reconciler = MachineHealthCheckReconciler(services)
 
     def checks_of_cluster(cluster: Object) -> Iterable[ObjectKey]:
-        return [ObjectKey.of(m) for m in by_cluster(cache, MACHINE_HEALTH_CHECK, ObjectKey.of(cluster))]
+        return [ObjectKey.of(m) for m in by_cluster(cache, MACHINE_HEALTH_CHECK, ObjectKey.of(cluster), copy=False)]
 
     def checks_of_machine(machine: Object) -> list[ObjectKey]:
         cluster_name = (machine.get("spec") or {}).get("clusterName")
         if not cluster_name:
             return []
         key = ObjectKey(str(machine["metadata"].get("namespace") or ""), str(cluster_name))
-        return [ObjectKey.of(m) for m in by_cluster(cache, MACHINE_HEALTH_CHECK, key) if selects(m, machine)]
+        return [ObjectKey.of(m) for m in by_cluster(cache, MACHINE_HEALTH_CHECK, key, copy=False)
+                if selects(m, machine)]
 
     controller = (Controller.builder(CONTROLLER_NAME).for_(MACHINE_HEALTH_CHECK, NOT_ONLY_STATUS_CHANGED)
                   .watches(MACHINE, checks_of_machine, delay=CHECK_DELAY)
@@ -66,7 +67,7 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
             return
         for machine in machines_of_node(cache, cluster, node):
             for key in checks_of_machine(machine):
-                controller.queue.add_after(key, CHECK_DELAY)
+                controller.queue.add_paced(key, CHECK_DELAY)
 
     cluster_cache.add_node_listener(node_changed)
     return controller

@@ -8,8 +8,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from herd.controllers.external import ContractResolver
-from herd.controllers.kinds import CLUSTER, MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET, add_cluster_name_index, by_cluster
-from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller, Object, ObjectKey, controller_owner
+from herd.controllers.kinds import (
+    CLUSTER,
+    MACHINE,
+    MACHINE_DEPLOYMENT,
+    MACHINE_SET,
+    add_cluster_name_index,
+    add_controller_index,
+    by_cluster,
+    controlled_by,
+)
+from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller, Object, ObjectKey
 from herd.runtime.clustercache import ClusterCache
 
 from .controller import MachineSetReconciler
@@ -30,18 +39,17 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
     """
     del cluster_cache
     add_cluster_name_index(cache, MACHINE_SET)
+    add_controller_index(cache, MACHINE_SET)
+    add_controller_index(cache, MACHINE)
     services = Services(client=client, cache=cache, resolver=resolver or ContractResolver(client),
                         template_wait=template_wait, cache_wait=cache_wait)
     reconciler = MachineSetReconciler(services)
 
     def sets_of_cluster(cluster: Object) -> Iterable[ObjectKey]:
-        return [ObjectKey.of(ms) for ms in by_cluster(cache, MACHINE_SET, ObjectKey.of(cluster))]
+        return [ObjectKey.of(ms) for ms in by_cluster(cache, MACHINE_SET, ObjectKey.of(cluster), copy=False)]
 
     def sets_of_deployment(deployment: Object) -> Iterable[ObjectKey]:
-        uid = deployment["metadata"].get("uid")
-        namespace = deployment["metadata"].get("namespace")
-        return [ObjectKey.of(ms) for ms in cache.list(MACHINE_SET, namespace=namespace, copy=False)
-                if (controller_owner(ms) or {}).get("uid") == uid]
+        return [ObjectKey.of(ms) for ms in controlled_by(cache, MACHINE_SET, deployment, copy=False)]
 
     return (Controller.builder(CONTROLLER_NAME).for_(MACHINE_SET, NOT_ONLY_STATUS_CHANGED)
             .owns(MACHINE, delay=AGGREGATE_DELAY)

@@ -18,7 +18,7 @@ from herd.api.cluster.labels import (
 from herd.api.cluster.machineset import MACHINE_REMEDIATION_DEFERRED_REASON, MACHINE_REMEDIATION_MACHINE_DELETING_REASON
 from herd.controllers import conditions as cond
 from herd.controllers.external import nested
-from herd.controllers.kinds import MACHINE
+from herd.controllers.kinds import MACHINE, controlled_by, orphans
 from herd.runtime import NotFound, Object, ObjectKey, Result, controller_owner, owner_reference
 from herd.runtime.conditions import FALSE, get_condition
 from herd.runtime.labels import Selector
@@ -70,15 +70,14 @@ async def _fetch_template(scope: MachineSetScope, ref: dict[str, Any]) -> Templa
 async def adopt_machines(scope: MachineSetScope) -> Result | None:
     """List the Machines the selector matches in the cluster; orphans among them become ours."""
     selector = Selector.from_label_selector(scope.spec.get("selector"))
-    uid = scope.meta.get("uid")
     found = []
-    for machine in scope.io.cache.list(MACHINE, namespace=scope.namespace):
+    # ours, and orphans we may adopt, as the cache holds them: read only (writes replace them in the list)
+    candidates = [*controlled_by(scope.io.cache, MACHINE, scope.machine_set, copy=False),
+                  *orphans(scope.io.cache, MACHINE, scope.namespace, copy=False)]
+    for machine in sorted(candidates, key=lambda m: str(m["metadata"].get("name"))):
         if not selector.matches_object(machine) or nested(machine, "spec", "clusterName") != scope.cluster_name:
             continue
-        owner = controller_owner(machine)
-        if owner is not None and owner.get("uid") != uid:
-            continue  # someone else's: not ours to count
-        if owner is None:
+        if controller_owner(machine) is None:
             if machine["metadata"].get("deletionTimestamp"):
                 continue
             refs = [*(machine["metadata"].get("ownerReferences") or []), owner_reference(scope.machine_set)]
@@ -106,7 +105,7 @@ def _max_in_flight(scope: MachineSetScope, unhealthy: int) -> tuple[int, str]:
 def _in_flight(scope: MachineSetScope) -> int:
     """Remediations under way: Machines (of the whole deployment) deleting after OwnerRemediated went False."""
     if scope.deployment_name:
-        machines = [m for m in scope.io.cache.list(MACHINE, namespace=scope.namespace)
+        machines = [m for m in scope.io.cache.list(MACHINE, namespace=scope.namespace, copy=False)
                     if (m["metadata"].get("labels") or {}).get(MACHINE_DEPLOYMENT_NAME_LABEL) == scope.deployment_name]
     else:
         machines = scope.machines

@@ -16,7 +16,7 @@ import yaml
 
 from herd.runtime import CONFIGMAP, NODE, AlreadyExists, Client, Object
 
-from .cloudinit import BootPlan, BootstrapDataError
+from .cloudinit import SAFE_LOADER, BootPlan, BootstrapDataError
 from .kinds import MACHINE_ADDRESS
 from .status import node_conditions
 from .workload import ca_cert_hash, token_client
@@ -107,7 +107,7 @@ async def discover_ca(server: str, plan: BootPlan) -> bytes:
     finally:
         await client.close()
     try:
-        kubeconfig = yaml.safe_load((config_map.get("data") or {}).get("kubeconfig") or "")
+        kubeconfig = yaml.load((config_map.get("data") or {}).get("kubeconfig") or "", Loader=SAFE_LOADER)
         ca_cert = base64.b64decode(kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"])
         found = ca_cert_hash(ca_cert)
     except (KeyError, IndexError, TypeError, ValueError, yaml.YAMLError):
