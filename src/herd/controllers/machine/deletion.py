@@ -52,9 +52,9 @@ async def node_deletion_blocker(scope: MachineScope) -> str:
                 scope.status["nodeRef"] = {"name": node["metadata"]["name"]}
     if not scope.node_ref_name:
         return "no node"
-    machines = [m for m in by_cluster(scope.io.cache, MACHINE, scope.cluster_key)
-                if not (m.get("metadata") or {}).get("deletionTimestamp")]
-    control_plane = [m for m in machines if MACHINE_CONTROL_PLANE_LABEL in (m["metadata"].get("labels") or {})]
+    control_plane = any(MACHINE_CONTROL_PLANE_LABEL in (m["metadata"].get("labels") or {})
+                        and not m["metadata"].get("deletionTimestamp")
+                        for m in by_cluster(scope.io.cache, MACHINE, scope.cluster_key, copy=False))
     if not control_plane and (scope.is_control_plane or not (scope.cluster.get("spec") or {}).get("controlPlaneRef")):
         return "last control plane member"  # its API server is the one we would talk to
     return ""
