@@ -52,11 +52,11 @@ class KubeadmConfigReconciler:
         machine_name = kinds.owner_machine_name(config)
         if machine_name is None:
             return Result()  # the Machine controller sets the owner; its event brings us back
-        machine = self.cache.get(MACHINE, key.namespace, machine_name)
+        machine = self.cache.get(MACHINE, key.namespace, machine_name, copy=False)  # read only
         if machine is None:
             return Result()
         cluster_name = (machine.get("spec") or {}).get("clusterName") or ""
-        cluster = self.cache.get(CLUSTER, key.namespace, cluster_name) if cluster_name else None
+        cluster = self.cache.get(CLUSTER, key.namespace, cluster_name, copy=False) if cluster_name else None
         if cluster is None:
             return Result()  # the Cluster's creation enqueues its configs
         # list items may come without type information; owner references need it

@@ -41,7 +41,7 @@ class MachineReconciler:
         if machine is None:
             return Result()
         cluster_name = str((machine.get("spec") or {}).get("clusterName") or "")
-        cluster = io.cache.get(CLUSTER, key.namespace, cluster_name)
+        cluster = io.cache.get(CLUSTER, key.namespace, cluster_name, copy=False)  # read only
         deleting = bool(machine["metadata"].get("deletionTimestamp"))
         if cluster is None and not deleting:  # created before its Cluster: the Cluster's creation wakes us
             log.info("machine %s: waiting for Cluster %s", key, cluster_name)

@@ -79,9 +79,9 @@ class DevMachineReconciler:
         if backend is None:
             return Result()
         machine_name = owner_named(devmachine, CLUSTER_GROUP, "Machine")
-        machine = cache.get(MACHINE, key.namespace, machine_name) if machine_name else None
+        machine = cache.get(MACHINE, key.namespace, machine_name, copy=False) if machine_name else None  # read only
         cluster_name = (machine.get("spec") or {}).get("clusterName") if machine else None
-        cluster = cache.get(CLUSTER, key.namespace, cluster_name) if cluster_name else None
+        cluster = cache.get(CLUSTER, key.namespace, cluster_name, copy=False) if cluster_name else None
         if machine is None or cluster is None:
             if is_deleting(devmachine):  # the Machine or Cluster went first: clean up with what is known
                 async with patch_helper(self.services.client, devmachine, kind=DEV_MACHINE,
@@ -90,7 +90,7 @@ class DevMachineReconciler:
                                            node_name=machine_name)
             return Result()  # waiting for the Machine controller to set the owner reference
         devcluster_name = refers_to(cluster, "infrastructureRef", DEV_CLUSTER)
-        devcluster = cache.get(DEV_CLUSTER, key.namespace, devcluster_name) if devcluster_name else None
+        devcluster = cache.get(DEV_CLUSTER, key.namespace, devcluster_name, copy=False) if devcluster_name else None
         async with patch_helper(self.services.client, devmachine, kind=DEV_MACHINE,
                                 observed_generation=False) as obj:
             paused = is_paused(cluster, obj)
