@@ -98,6 +98,9 @@ class ContractResolver:
                 self._kinds[(provider_kind.kind.group, provider_kind.kind.kind)] = provider_kind
 
 
+PROVIDER_EVENT_DELAY = 0.05  # seconds from a provider object's event to its owner's reconcile (events coalesce)
+
+
 class ExternalTracker:
     """Watches provider kinds as they are met; an event enqueues the object's controller owner of kind `owner`."""
 
@@ -117,7 +120,8 @@ class ExternalTracker:
         if kind in self._watched or self.queue is None:
             return
         self._watched.add(kind)
-        self.cache.informer(kind).add_handler(EnqueueForOwner(self.queue, self.owner))
+        # a provider writes its object's spec and then its status: one reconcile of the owner for both
+        self.cache.informer(kind).add_handler(EnqueueForOwner(self.queue, self.owner, delay=PROVIDER_EVENT_DELAY))
 
     async def get(self, kind: Kind, namespace: str, name: str) -> Object | None:
         """The object (from the cache once its informer has synced, else from the server), or None."""
