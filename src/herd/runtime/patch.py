@@ -123,9 +123,10 @@ class PatchHelper:
                 if self.optimistic_lock:
                     main.setdefault("metadata", {})["resourceVersion"] = metadata(self.before).get("resourceVersion")
                 latest = await self.client.patch(kind, name, main, namespace=namespace)
-                if stamp:
+                if succeeded and kind.status_subresource:
                     # this reconcile wrote the new spec itself: it has observed the generation its patch made
-                    _restamp(obj, metadata(obj).get("generation"), metadata(latest).get("generation"))
+                    _restamp(obj, metadata(obj).get("generation"), metadata(latest).get("generation"),
+                             observed_generation=stamp)
             status = merge_patch(self.before.get("status") or {}, obj.get("status") or {}) \
                 if kind.status_subresource else {}
             if status and "conditions" in status:
@@ -146,13 +147,14 @@ class PatchHelper:
         return obj
 
 
-def _restamp(obj: Object, old: Any, new: Any) -> None:
-    """Move status.observedGeneration and the conditions' observedGeneration from generation `old` to `new`."""
+def _restamp(obj: Object, old: Any, new: Any, *, observed_generation: bool = True) -> None:
+    """Move the conditions' observedGeneration (and status.observedGeneration, with `observed_generation`) from
+    generation `old` to `new`."""
     if old is None or new is None or old == new:
         return
     metadata(obj)["generation"] = new
     status = obj.setdefault("status", {})
-    if status.get("observedGeneration") == old:
+    if observed_generation and status.get("observedGeneration") == old:
         status["observedGeneration"] = new
     for condition in status.get("conditions") or []:
         if condition.get("observedGeneration") == old:

@@ -221,3 +221,16 @@ async def test_a_failed_reconcile_does_not_record_the_new_generation() -> None:
     [body] = client.status_bodies()
     assert "observedGeneration" not in body["status"]
     assert [cond["observedGeneration"] for cond in body["status"]["conditions"]] == [3]
+
+
+async def test_without_observed_generation_the_conditions_still_follow_the_generation_its_spec_patch_made() -> None:
+    # a provider object with no status.observedGeneration (a DevMachine): its conditions are stamped all the same
+    obj = machine(10, [{**c("Ready", "False"), "observedGeneration": 3}], generation=3)
+    client = GenerationBumpingClient(deep_copy(obj))
+    helper = PatchHelper(client, obj, kind=MACHINE, observed_generation=False)  # type: ignore[arg-type]
+    obj["spec"]["providerID"] = "in-memory://ns/m"
+    obj["status"]["conditions"] = [{**c("Ready", "True"), "observedGeneration": 3}]
+    await helper.patch(obj)
+    [body] = client.status_bodies()
+    assert "observedGeneration" not in body["status"]
+    assert [cond["observedGeneration"] for cond in body["status"]["conditions"]] == [4]
