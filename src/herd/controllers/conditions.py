@@ -150,20 +150,16 @@ def aggregate(objects: Sequence[Object], source_type: str, target_type: str, *, 
     """
     # One pass that groups objects by (kind, message, priority): fleets of hundreds of Machines mostly say
     # the same few things, and this runs on every reconcile of the sets, deployments and Clusters over them.
-    priority_of = {TRUE: ISSUE if negative else INFO, FALSE: INFO if negative else ISSUE}
+    priority_of = default_priority(*((source_type,) if negative else ()))
     missing = f"Condition {source_type} not yet reported"
     groups: dict[tuple[str, str, int], _Group] = {}
     top = INFO
     for obj in objects:
-        found = None
-        for each in (obj.get("status") or {}).get("conditions") or ():
-            if each.get("type") == source_type:
-                found = each
-                break
+        found = get_condition(obj, source_type)
         if found is None:
             priority, message = UNKNOWN_PRIORITY, missing
         else:
-            priority, message = priority_of.get(found.get("status"), UNKNOWN_PRIORITY), str(found.get("message") or "")
+            priority, message = priority_of(found), str(found.get("message") or "")
         top = min(top, priority)
         kind = str(obj.get("kind") or "")
         group = groups.get((kind, message, priority))

@@ -6,6 +6,7 @@ from herd.api.cluster import API_VERSION
 from herd.api.cluster.labels import CLUSTER_NAMESPACE_ANNOTATION, MACHINE_ANNOTATION
 from herd.runtime import Cache, Kind, Object, ObjectKey, PredicateFuncs, index_by_field, lasting_metadata
 from herd.runtime.objects import controller_owner, deep_copy
+from herd.runtime.store import IndexFunc
 
 CLUSTER = Kind(API_VERSION, "Cluster", "clusters")
 MACHINE = Kind(API_VERSION, "Machine", "machines")
@@ -16,11 +17,16 @@ CLUSTER_NAME_INDEX = "spec.clusterName"
 """Index of Machines, MachineSets and MachineDeployments by the Cluster they belong to."""
 
 
+def _index_once(cache: Cache, kind: Kind, name: str, func: IndexFunc) -> None:
+    """Add the named index on a kind unless it is there already (several controllers ask for the same)."""
+    informer = cache.informer(kind)
+    if not informer.store.has_index(name):
+        informer.add_index(name, func)
+
+
 def add_cluster_name_index(cache: Cache, kind: Kind) -> None:
     """Index a kind by `spec.clusterName` (once, however many controllers ask)."""
-    informer = cache.informer(kind)
-    if not informer.store.has_index(CLUSTER_NAME_INDEX):
-        informer.add_index(CLUSTER_NAME_INDEX, index_by_field("spec.clusterName"))
+    _index_once(cache, kind, CLUSTER_NAME_INDEX, index_by_field("spec.clusterName"))
 
 
 def by_cluster(cache: Cache, kind: Kind, cluster: ObjectKey, *, copy: bool = True) -> list[Object]:
@@ -40,9 +46,7 @@ def _controller_uid(obj: Object) -> list[str]:
 
 def add_controller_index(cache: Cache, kind: Kind) -> None:
     """Index a kind by its controller owner's uid (once, however many controllers ask)."""
-    informer = cache.informer(kind)
-    if not informer.store.has_index(CONTROLLER_INDEX):
-        informer.add_index(CONTROLLER_INDEX, _controller_uid)
+    _index_once(cache, kind, CONTROLLER_INDEX, _controller_uid)
 
 
 def controlled_by(cache: Cache, kind: Kind, owner: Object, *, copy: bool = True) -> list[Object]:
@@ -90,9 +94,7 @@ PROVIDER_ID_INDEX = "spec.providerID"
 
 def add_provider_id_index(cache: Cache) -> None:
     """Index Machines by `spec.providerID` (once, however many controllers ask)."""
-    informer = cache.informer(MACHINE)
-    if not informer.store.has_index(PROVIDER_ID_INDEX):
-        informer.add_index(PROVIDER_ID_INDEX, index_by_field("spec.providerID"))
+    _index_once(cache, MACHINE, PROVIDER_ID_INDEX, index_by_field("spec.providerID"))
 
 
 def machines_of_node(cache: Cache, cluster: ObjectKey, node: Object) -> list[Object]:
