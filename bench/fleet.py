@@ -12,13 +12,15 @@ startup duration at 0s and the MachineDeployment at 0 replicas; once the control
 3. rollout: a rolling update (maxSurge, maxUnavailable 0) triggered by a new template version; seconds until the
    MachineDeployment reports every replica up to date and available and the old MachineSet is at 0.
 
-Prints one figure per line, and the peak RSS (VmHWM) of `herd up` and its API server process together.
+Prints one figure per line: the seconds above, the CPU time `herd up` and its API server process each used per
+worker during the scale-up, and their peak RSS (VmHWM) together.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import shutil
 import subprocess
@@ -69,6 +71,17 @@ def peak_rss_mib(pid: int) -> float:
         match = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{each}/status").read_text())
         total += int(match.group(1)) / 1024 if match else 0.0
     return total
+
+
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time (user + system) used so far by `herd up` ("manager") and its API server child ("apiserver")."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    used = {}
+    for name, each in (("manager", pid), *(("apiserver", int(c)) for c in children[:1])):
+        fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+        used[name] = (int(fields[11]) + int(fields[12])) / tick
+    return used
 
 
 def fleet_objects() -> list[dict[str, Any]]:
@@ -132,7 +145,8 @@ async def md_settled(client: Client, replicas: int) -> bool:
                 and status.get("availableReplicas") == replicas and status.get("upToDateReplicas") == replicas)
 
 
-async def phase_scale_up(client: Client, workers: int, timeout: float) -> None:
+async def phase_scale_up(client: Client, workers: int, timeout: float, herd_pid: int) -> None:
+    cpu_before = cpu_seconds(herd_pid)
     started = time.perf_counter()
     await scale(client, workers)
     running_at: float | None = None
@@ -151,6 +165,9 @@ async def phase_scale_up(client: Client, workers: int, timeout: float) -> None:
     print(f"workers_running_seconds: {running_at:.1f}")
     print(f"workers_running_per_second: {workers / (running_at or 1):.1f}")
     print(f"md_available_seconds: {time.perf_counter() - started:.1f}")
+    cpu_after = cpu_seconds(herd_pid)
+    for name, seconds in cpu_after.items():  # steadier than the wall clock on a shared machine
+        print(f"{name}_cpu_ms_per_worker: {(seconds - cpu_before.get(name, 0.0)) * 1000 / workers:.0f}")
 
 
 async def phase_scale_down(client: Client, replicas: int, timeout: float) -> None:
@@ -203,13 +220,13 @@ async def bench(workers: int, rollout_workers: int, max_surge: int, timeout: flo
         await wait_for("the control plane Machine", control_plane_running, 120)
         print(f"control_plane_running_seconds: {time.perf_counter() - started:.1f}", flush=True)
         if workers:
-            await phase_scale_up(client, workers, timeout)
+            await phase_scale_up(client, workers, timeout, process.pid)
             print(f"herd_peak_rss_mib_after_scale_up: {peak_rss_mib(process.pid):.0f}", flush=True)
         if rollout_workers:
             if workers > rollout_workers:
                 await phase_scale_down(client, rollout_workers, timeout)
             elif workers < rollout_workers:
-                await phase_scale_up(client, rollout_workers, timeout)
+                await phase_scale_up(client, rollout_workers, timeout, process.pid)
             await phase_rollout(client, rollout_workers, max_surge, timeout)
         print(f"herd_peak_rss_mib: {peak_rss_mib(process.pid):.0f}")
     finally:

@@ -50,6 +50,7 @@ from .objects import (
 )
 from .patch import PatchHelper, merge_patch, patch_helper
 from .store import Indexer, index_by_controller_uid, index_by_field, index_by_label, index_by_owner_uid
+from .transport import ConnectionPool
 from .workqueue import WorkQueue
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "Client",
     "ClientError",
     "Conflict",
+    "ConnectionPool",
     "Controller",
     "EventHandler",
     "Expired",

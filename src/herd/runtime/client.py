@@ -21,7 +21,7 @@ from lightkube.config.kubeconfig import SingleConfig
 from .discovery import RESTMapper
 from .errors import ApiError, ClientError, error_from_status
 from .objects import Kind, Object, ObjectKey
-from .transport import Response, Transport
+from .transport import ConnectionPool, Response, Transport
 
 PatchKind = Literal["merge", "json", "strategic", "apply"]
 _PATCH_CONTENT_TYPES: dict[str, str] = {
@@ -105,11 +105,12 @@ class Client:
 
     @classmethod
     def from_config(cls, config: SingleConfig | None, *, field_manager: str = DEFAULT_FIELD_MANAGER,
-                    timeout: float = 30.0, trust_env: bool = False) -> Client:
-        """A client for one context of a kubeconfig as lightkube read it."""
+                    timeout: float = 30.0, trust_env: bool = False, pool: ConnectionPool | None = None) -> Client:
+        """A client for one context of a kubeconfig as lightkube read it; with `pool`, its connections are
+        shared with the pool's other clients (see `ConnectionPool`)."""
         if config is None:
             raise ValueError("the kubeconfig names no context to use")
-        return cls(Transport(config, timeout=timeout, trust_env=trust_env), field_manager=field_manager)
+        return cls(Transport(config, timeout=timeout, trust_env=trust_env, pool=pool), field_manager=field_manager)
 
     @property
     def server(self) -> str:

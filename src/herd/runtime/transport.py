@@ -77,23 +77,53 @@ class _Credentials:
             return self._header != rejected
 
 
-class Transport:
-    """Requests to the API server of one kubeconfig context, over a pool of keep-alive HTTPS connections."""
+class ConnectionPool:
+    """Keep-alive connections shared by the clients given it, for clients that come and go in numbers.
 
-    def __init__(self, config: SingleConfig, *, timeout: float = 30.0, trust_env: bool = False) -> None:
+    A connection is reused only by a client of the same server with the same TLS settings (CA, client
+    certificate): aiohttp keys its pooled connections by host, port and TLS context. Bearer tokens travel
+    with each request, so clients with different tokens may share connections, as one HTTP client with
+    per-request credentials would. Belongs to the event loop that first uses it.
+    """
+
+    def __init__(self, *, per_server: int = _MAX_CONNECTIONS) -> None:
+        self._per_server = per_server
+        self._connector: aiohttp.TCPConnector | None = None
+
+    def connector(self) -> aiohttp.TCPConnector:
+        if self._connector is None or self._connector.closed:
+            self._connector = aiohttp.TCPConnector(limit=0, limit_per_host=self._per_server)
+        return self._connector
+
+    async def close(self) -> None:
+        """Close every pooled connection (clients using the pool fail afterwards until it is used again)."""
+        if self._connector is not None:
+            await self._connector.close()
+            self._connector = None
+
+
+class Transport:
+    """Requests to the API server of one kubeconfig context, over a pool of keep-alive HTTPS connections
+    (its own, or a `ConnectionPool` shared with other transports)."""
+
+    def __init__(self, config: SingleConfig, *, timeout: float = 30.0, trust_env: bool = False,
+                 pool: ConnectionPool | None = None) -> None:
         self.server = str(config.cluster.server).rstrip("/")
         self._ssl: ssl.SSLContext | bool = _tls_context(config, trust_env) if self.server.startswith("https:") \
             else False
         self._credentials = _Credentials(user_auth(config.user), self.server)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._trust_env = trust_env
+        self._pool = pool
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:
         # made on first use: a session belongs to the event loop that runs it
         if self._session is None or self._session.closed:
+            connector = self._pool.connector() if self._pool is not None else \
+                aiohttp.TCPConnector(limit=_MAX_CONNECTIONS)
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=self._ssl, limit=_MAX_CONNECTIONS),
+                connector=connector, connector_owner=self._pool is None,
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"}, trust_env=self._trust_env)
         return self._session
 
@@ -118,7 +148,7 @@ class Transport:
         for attempt in range(2):
             headers = await self._headers(content_type)
             try:
-                async with self._http().request(method, url, data=body, headers=headers,
+                async with self._http().request(method, url, data=body, headers=headers, ssl=self._ssl,
                                                 timeout=self._timeout) as response:
                     answer = Response(response.status, response.content_type, await response.read())
             except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError) as exc:
@@ -136,7 +166,8 @@ class Transport:
         headers = await self._headers(None)
         timeout = aiohttp.ClientTimeout(total=None, connect=10.0, sock_read=read_timeout)
         try:
-            async with self._http().get(self._url(path, params), headers=headers, timeout=timeout) as response:
+            async with self._http().get(self._url(path, params), headers=headers, ssl=self._ssl,
+                                        timeout=timeout) as response:
                 if response.status != 200:
                     yield Response(response.status, response.content_type, await response.read())
                     return

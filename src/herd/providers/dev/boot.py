@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from herd.runtime import CONFIGMAP, NODE, AlreadyExists, Client, Object
+from herd.runtime import CONFIGMAP, NODE, AlreadyExists, Client, ConnectionPool, Object
 
 from .cloudinit import SAFE_LOADER, BootPlan, BootstrapDataError
 from .kinds import MACHINE_ADDRESS
@@ -84,24 +84,26 @@ async def _create_config_map(client: Client, namespace: str, name: str, data: di
                              "metadata": {"name": name, "namespace": namespace}, "data": data}, kind=CONFIGMAP)
 
 
-async def join_node(server: str, plan: BootPlan, node: Object) -> Object | None:
-    """Register the Node as `kubeadm join` would: trust the cluster CA, authenticate with the bootstrap token."""
+async def join_node(server: str, plan: BootPlan, node: Object, *, pool: ConnectionPool | None = None,
+                    ) -> Object | None:
+    """Register the Node as `kubeadm join` would: trust the cluster CA, authenticate with the bootstrap token.
+    `pool` shares connections among joining nodes (see `token_client`)."""
     assert plan.token is not None
-    ca_cert = plan.ca_cert or plan.discovery_ca or await discover_ca(server, plan)
-    client = token_client(server, plan.token, ca_cert=ca_cert)
+    ca_cert = plan.ca_cert or plan.discovery_ca or await discover_ca(server, plan, pool=pool)
+    client = token_client(server, plan.token, ca_cert=ca_cert, pool=pool)
     try:
         return await create_node(client, node)
     finally:
         await client.close()
 
 
-async def discover_ca(server: str, plan: BootPlan) -> bytes:
+async def discover_ca(server: str, plan: BootPlan, *, pool: ConnectionPool | None = None) -> bytes:
     """The cluster CA from `cluster-info`, accepted only if it matches a pinned hash (or pinning is waived)."""
     if not plan.ca_cert_hashes and not plan.unsafe_skip_ca_verification:
         raise BootstrapDataError("token discovery without discovery.bootstrapToken.caCertHashes is refused unless "
                                  "unsafeSkipCAVerification is set, as kubeadm does")
     assert plan.token is not None
-    client = token_client(server, plan.token, ca_cert=None)  # unverified until the pin is checked below
+    client = token_client(server, plan.token, ca_cert=None, pool=pool)  # unverified until the pin is checked below
     try:
         config_map = await client.get(CONFIGMAP, CLUSTER_INFO[1], CLUSTER_INFO[0])
     finally:

@@ -214,7 +214,8 @@ async def _register(scope: MachineScope, services: Services) -> Object | None:
     server = plan.api_server_endpoint or (f"{endpoint[0]}:{endpoint[1]}" if endpoint else None)
     if server is None:
         raise BootstrapDataError("the JoinConfiguration names no API server endpoint")
-    return await join_node(server if server.startswith("https://") else f"https://{server}", plan, node)
+    return await join_node(server if server.startswith("https://") else f"https://{server}", plan, node,
+                           pool=services.clients.joins)
 
 
 def _kubelet_spec(scope: MachineScope, mode: KubeletMode) -> KubeletSpec:

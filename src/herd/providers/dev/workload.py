@@ -20,7 +20,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from herd.runtime import SECRET, Client
+from herd.runtime import SECRET, Client, ConnectionPool
 
 from .kinds import BOOTSTRAP_DATA_KEY, KUBECONFIG_SECRET_SUFFIX
 
@@ -60,18 +60,25 @@ class KubeconfigError(ValueError):
     """The `<cluster>-kubeconfig` Secret cannot be used."""
 
 
-def client_from_kubeconfig(kubeconfig: dict[str, Any], *, timeout: float = _TIMEOUT) -> Client:
-    """A runtime Client for a kubeconfig given as a dict (inline `*-data` credentials)."""
+def client_from_kubeconfig(kubeconfig: dict[str, Any], *, timeout: float = _TIMEOUT,
+                           pool: ConnectionPool | None = None) -> Client:
+    """A runtime Client for a kubeconfig given as a dict (inline `*-data` credentials); with `pool`, over its
+    shared connections."""
     try:
         single = lightkube.KubeConfig.from_dict(kubeconfig).get()
     except Exception as exc:  # lightkube raises several types for malformed configs
         raise KubeconfigError(f"unusable kubeconfig: {type(exc).__name__}") from None
-    return Client.from_config(single, field_manager=FIELD_MANAGER, timeout=timeout)
+    return Client.from_config(single, field_manager=FIELD_MANAGER, timeout=timeout, pool=pool)
 
 
-def token_client(server: str, token: str, *, ca_cert: bytes | None, timeout: float = _TIMEOUT) -> Client:
+def token_client(server: str, token: str, *, ca_cert: bytes | None, timeout: float = _TIMEOUT,
+                 pool: ConnectionPool | None = None) -> Client:
     """A client authenticating with a bearer token; without `ca_cert` the server's certificate is not verified
-    (kubeadm's discovery step, which then checks the CA it finds against the pinned hashes)."""
+    (kubeadm's discovery step, which then checks the CA it finds against the pinned hashes).
+
+    Joining nodes pass the provider's `pool`: a thousand simulated machines joining one cluster then share a few
+    connections (each verified against the CA it was opened with) instead of each paying two TLS handshakes in
+    this process, while the server still authenticates every request by its own token."""
     cluster: dict[str, Any] = {"server": server}
     if ca_cert is not None:
         cluster["certificate-authority-data"] = base64.b64encode(ca_cert).decode("ascii")
@@ -81,7 +88,7 @@ def token_client(server: str, token: str, *, ca_cert: bytes | None, timeout: flo
         "apiVersion": "v1", "kind": "Config", "clusters": [{"name": "workload", "cluster": cluster}],
         "users": [{"name": "bootstrap", "user": {"token": token}}],
         "contexts": [{"name": "bootstrap", "context": {"cluster": "workload", "user": "bootstrap"}}],
-        "current-context": "bootstrap"}, timeout=timeout)
+        "current-context": "bootstrap"}, timeout=timeout, pool=pool)
 
 
 def ca_cert_hash(ca_cert_pem: bytes) -> str:
@@ -101,6 +108,7 @@ class WorkloadClients:
 
     def __init__(self, management: Client) -> None:
         self.management = management
+        self.joins = ConnectionPool()  # for the bootstrap-token clients of joining nodes (see token_client)
         self._clients: dict[str, Client] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -128,6 +136,7 @@ class WorkloadClients:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await _close_quietly(client)
+        await self.joins.close()
 
 
 def parse_kubeconfig_secret(secret: dict[str, Any]) -> dict[str, Any]:
