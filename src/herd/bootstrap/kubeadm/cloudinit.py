@@ -161,7 +161,11 @@ def _kubeadm_command(command: str, config_path: str, verbosity: int | None) -> s
 
 # ----- documents -----
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter when PyYAML was built with it: the pure-Python one costs several milliseconds per document
+_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_SafeDumper):  # type: ignore[valid-type,misc]
     """Multi-line strings (certificates, kubeadm documents) as literal blocks, so the user data stays readable."""
 
 

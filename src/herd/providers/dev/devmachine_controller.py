@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 import pydantic
 
 from herd.api.cluster import GROUP as CLUSTER_GROUP
-from herd.api.infrastructure import DevMachine
-from herd.api.infrastructure.devmachine import MACHINE_FINALIZER, InMemoryMachineBackendSpec
+from herd.api.infrastructure.devmachine import MACHINE_FINALIZER, DevMachineSpec, InMemoryMachineBackendSpec
 from herd.runtime import (
     NOT_ONLY_STATUS_CHANGED,
     Controller,
@@ -55,9 +54,9 @@ log = logging.getLogger("herd.providers.dev")
 
 def in_memory_backend(devmachine: Object) -> InMemoryMachineBackendSpec | None:
     """The machine's inMemory settings, or None when another backend (or an unreadable spec) is set."""
-    try:
-        model: DevMachine = DevMachine.from_dict(devmachine)
-        return model.spec.backend.in_memory
+    try:  # only the spec: the whole object (status, conditions) costs several times as much to parse
+        spec: DevMachineSpec = DevMachineSpec.from_dict(devmachine.get("spec") or {})
+        return spec.backend.in_memory
     except pydantic.ValidationError as exc:
         log.warning("DevMachine %s/%s has an unreadable spec: %s", namespace_of(devmachine), name_of(devmachine),
                     exc.errors()[0].get("msg") if exc.errors() else exc)

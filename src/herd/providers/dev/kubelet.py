@@ -60,6 +60,7 @@ class _Kubelet:
     node: Object | None = None  # as last written
     reported: tuple[str, float] | None = None  # the Ready status last posted, and when (monotonic)
     reported_gone: bool = False
+    lease_created: bool = False  # by this kubelet: until then the first renewal creates it
     last_error: str = ""
 
 
@@ -99,6 +100,8 @@ class Kubelets:
         if self._closed or self.set_mode(spec.cluster_key, spec.node_name, spec.mode):
             return
         kubelet = self._kubelets[key] = _Kubelet(spec, registered=registered is not None, node=registered)
+        if registered is not None:
+            kubelet.reported = _reported_at_registration(registered)
         kubelet.task = asyncio.create_task(self._run(kubelet), name=f"kubelet-{spec.cluster_key}/{spec.node_name}")
 
     async def stop(self, cluster_key: str, node_name: str) -> None:
@@ -169,7 +172,7 @@ class Kubelets:
             kubelet.reported_gone = True
             return
         try:
-            await self._renew_lease(client, kubelet.node, now)
+            await self._renew_lease(client, kubelet, now)
         except NotFound:
             kubelet.node = None
             log.info("kubelet %s/%s: its Node was deleted", spec.cluster_key, spec.node_name)
@@ -179,15 +182,25 @@ class Kubelets:
         name = kubelet.spec.node_name
         try:
             node = await client.create(kubelet.spec.node, kind=NODE)
+            kubelet.reported = _reported_at_registration(node)
             log.info("kubelet %s/%s registered its Node", kubelet.spec.cluster_key, name)
         except AlreadyExists:
             node = await client.get(NODE, name)
         kubelet.registered = True
         return node
 
-    async def _renew_lease(self, client: Client, node: Object, now: datetime) -> None:
+    async def _renew_lease(self, client: Client, kubelet: _Kubelet, now: datetime) -> None:
+        node = kubelet.node
+        assert node is not None
         name = node["metadata"]["name"]
         renew = format_time(now)
+        if not kubelet.lease_created and node["metadata"].get("uid"):
+            # a kubelet's first renewal creates its Lease; one left from before (a restart) is renewed below
+            with contextlib.suppress(AlreadyExists):
+                await client.create(node_lease(node, renew), kind=LEASE)
+                kubelet.lease_created = True
+                return
+            kubelet.lease_created = True
         try:
             await client.patch(LEASE, name, {"spec": {"holderIdentity": name, "renewTime": renew}},
                                namespace=NODE_LEASE_NAMESPACE)
@@ -195,6 +208,14 @@ class Kubelets:
             node = await client.get(NODE, name)  # NotFound when the Node itself is gone: no Lease for it then
             with contextlib.suppress(AlreadyExists):
                 await client.create(node_lease(node, renew), kind=LEASE)
+
+
+def _reported_at_registration(node: Object) -> tuple[str, float] | None:
+    """The Ready status a just-registered Node carries, as if posted now: the first beat need not post it again."""
+    for condition in (node.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return str(condition.get("status")), time.monotonic()
+    return None
 
 
 def node_lease(node: Object, renew_time: str) -> Object:
