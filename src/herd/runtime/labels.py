@@ -81,10 +81,24 @@ class Selector:
     def from_label_selector(cls, selector: Mapping[str, Any] | None) -> Selector:
         """The `metav1.LabelSelector` object form: matchLabels and matchExpressions.
 
-        A missing selector matches everything, as for a MachineSet whose selector is empty.
+        A missing selector matches everything, as for a MachineSet whose selector is empty. Parsed selectors are
+        kept (they are immutable): controllers match one owner's selector against each of its many children.
         """
         if not selector:
             return cls()
+        try:
+            key = _selector_key(selector)
+            found = _PARSED.get(key)
+        except (TypeError, AttributeError):  # malformed (unhashable values…): parse it to raise the right error
+            return cls._parse_label_selector(selector)
+        if found is None:
+            if len(_PARSED) >= _PARSED_KEPT:
+                _PARSED.clear()
+            found = _PARSED[key] = cls._parse_label_selector(selector)
+        return found
+
+    @classmethod
+    def _parse_label_selector(cls, selector: Mapping[str, Any]) -> Selector:
         requirements = list(cls.from_labels(selector.get("matchLabels") or {}).requirements)
         for expr in selector.get("matchExpressions") or []:
             op = expr.get("operator")
@@ -100,6 +114,17 @@ class Selector:
             else:
                 raise ValueError(f"unknown label selector operator {op!r}")
         return cls(tuple(requirements))
+
+
+_PARSED: dict[tuple[Any, ...], Selector] = {}
+_PARSED_KEPT = 1024
+
+
+def _selector_key(selector: Mapping[str, Any]) -> tuple[Any, ...]:
+    labels = tuple(sorted((selector.get("matchLabels") or {}).items()))
+    expressions = tuple((e.get("key"), e.get("operator"), tuple(e.get("values") or ()))
+                        for e in selector.get("matchExpressions") or ())
+    return labels, expressions
 
 
 def as_selector(selector: str | Mapping[str, str] | Selector | None) -> Selector:

@@ -64,3 +64,15 @@ def test_as_selector_accepts_strings_maps_and_none() -> None:
     assert not as_selector("app=db").matches(LABELS)
     selector = Selector.parse("app")
     assert as_selector(selector) is selector
+
+
+def test_an_object_selector_is_parsed_once_and_equal_ones_share_the_result() -> None:
+    first = Selector.from_label_selector({"matchLabels": {"app": "web"},
+                                          "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a"]}]})
+    again = Selector.from_label_selector({"matchLabels": {"app": "web"},
+                                          "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a"]}]})
+    other = Selector.from_label_selector({"matchLabels": {"app": "web"},
+                                          "matchExpressions": [{"key": "tier", "operator": "In", "values": ["b"]}]})
+    assert again is first
+    assert other is not first
+    assert first.matches({"app": "web", "tier": "a"}) and not other.matches({"app": "web", "tier": "a"})
