@@ -71,21 +71,27 @@ def cluster_of(obj: Object) -> list[ObjectKey]:
     return [ObjectKey(namespace, str(name))] if name else []
 
 
+_WATCHED_CLUSTER_CONDITIONS = ("ControlPlaneInitialized", "InfrastructureReady", "RemoteConnectionProbe")
+
+
 def _cluster_watch_state(cluster: Object) -> tuple[object, ...]:
-    """What Machines read of their Cluster: everything but the status, save initialization and the
-    ControlPlaneInitialized and RemoteConnectionProbe conditions (the rest of the status changes with every
-    Machine's). A Machine waits for the first successful probe before it reports on its Node."""
+    """What the controllers of a Cluster's machines (Machine, MachineSet, MachineDeployment, MachineHealthCheck)
+    read of it: everything but the status, save initialization and the ControlPlaneInitialized,
+    InfrastructureReady and RemoteConnectionProbe conditions (the rest of the status changes with every
+    Machine's). A Machine waits for the first successful probe before it reports on its Node; a health check
+    times a Node's start from the first two."""
     meta = lasting_metadata(cluster)
     status = cluster.get("status") or {}
-    initialized = [(c.get("type"), c.get("status"), c.get("lastTransitionTime")) for c in status.get("conditions") or []
-                   if c.get("type") in ("ControlPlaneInitialized", "RemoteConnectionProbe")]
-    return meta, cluster.get("spec"), status.get("initialization"), initialized
+    watched = [(c.get("type"), c.get("status"), c.get("lastTransitionTime")) for c in status.get("conditions") or []
+               if c.get("type") in _WATCHED_CLUSTER_CONDITIONS]
+    return meta, cluster.get("spec"), status.get("initialization"), watched
 
 
 CLUSTER_STATE_CHANGED = PredicateFuncs(
     on_update=lambda old, new: _cluster_watch_state(old) != _cluster_watch_state(new))
-"""Let Cluster updates through unless only status fields a Machine does not read changed: a watch that
-enqueues every Machine of the Cluster would otherwise reconcile the whole fleet on each Machine's change."""
+"""Let Cluster updates through unless only status fields the machines' controllers do not read changed: a watch
+that enqueues every Machine (or the deployment and health check summing them up) would otherwise run again on
+each Machine's change, through the Cluster's status that counts it."""
 
 
 PROVIDER_ID_INDEX = "spec.providerID"

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from herd.api.cluster.labels import MACHINE_DEPLOYMENT_NAME_LABEL
 from herd.controllers.kinds import (
     CLUSTER,
+    CLUSTER_STATE_CHANGED,
     MACHINE,
     MACHINE_DEPLOYMENT,
     MACHINE_SET,
@@ -55,7 +56,7 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
     return (Controller.builder(CONTROLLER_NAME).for_(MACHINE_DEPLOYMENT, NOT_ONLY_STATUS_CHANGED)
             .owns(MACHINE_SET, delay=AGGREGATE_DELAY)
             .watches(MACHINE, deployment_of_machine, delay=AGGREGATE_DELAY)
-            .watches(CLUSTER, deployments_of_cluster)
+            .watches(CLUSTER, deployments_of_cluster, CLUSTER_STATE_CHANGED)
             .with_concurrency(concurrency)
             .build(reconciler))
 

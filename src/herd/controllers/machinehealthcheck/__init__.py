@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from herd.controllers.kinds import (
     CLUSTER,
+    CLUSTER_STATE_CHANGED,
     MACHINE,
     add_cluster_name_index,
     add_provider_id_index,
@@ -57,7 +58,7 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
 
     controller = (Controller.builder(CONTROLLER_NAME).for_(MACHINE_HEALTH_CHECK, NOT_ONLY_STATUS_CHANGED)
                   .watches(MACHINE, checks_of_machine, delay=CHECK_DELAY)
-                  .watches(CLUSTER, checks_of_cluster)
+                  .watches(CLUSTER, checks_of_cluster, CLUSTER_STATE_CHANGED)
                   .with_concurrency(concurrency)
                   .build(reconciler))
 

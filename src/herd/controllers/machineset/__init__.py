@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from herd.controllers.external import ContractResolver
 from herd.controllers.kinds import (
     CLUSTER,
+    CLUSTER_STATE_CHANGED,
     MACHINE,
     MACHINE_DEPLOYMENT,
     MACHINE_SET,
@@ -53,7 +54,7 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
 
     return (Controller.builder(CONTROLLER_NAME).for_(MACHINE_SET, NOT_ONLY_STATUS_CHANGED)
             .owns(MACHINE, delay=AGGREGATE_DELAY)
-            .watches(CLUSTER, sets_of_cluster)
+            .watches(CLUSTER, sets_of_cluster, CLUSTER_STATE_CHANGED)
             .watches(MACHINE_DEPLOYMENT, sets_of_deployment)
             .with_concurrency(concurrency)
             .build(reconciler))
