@@ -161,6 +161,7 @@ class Controller:
             if metrics is not None:
                 metrics.active_workers.labels(controller=self.name).dec()
                 metrics.reconcile_time.labels(controller=self.name).observe(time.monotonic() - started)
+                metrics.reconcile_cpu.labels(controller=self.name).inc(metered.busy)
         if metrics is not None:
             metrics.reconcile_total.labels(controller=self.name, result=outcome).inc()
             if outcome == "error":

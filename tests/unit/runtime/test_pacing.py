@@ -10,6 +10,7 @@ import pytest
 
 from herd.runtime.controller import Controller, Result
 from herd.runtime.metering import Metered
+from herd.runtime.metrics import Metrics
 from herd.runtime.objects import ObjectKey
 from herd.runtime.workqueue import PACE_CAP, PACE_FACTOR, WorkQueue
 
@@ -106,3 +107,18 @@ async def test_the_controller_records_each_reconciles_cpu_for_its_key() -> None:
     await controller.reconcile_handler(KEY)
     busy = controller.queue._busy[KEY]
     assert 0.02 <= busy < 0.04
+
+
+async def test_the_controllers_cpu_is_reported_as_a_metric() -> None:
+    async def reconcile(key: ObjectKey) -> Result:
+        spin(0.02)
+        await asyncio.sleep(0.05)
+        return Result()
+
+    controller = Controller("paced", reconcile, [])
+    metrics = Metrics()
+    controller._metrics = metrics
+    await controller.reconcile_handler(KEY)
+    await controller.reconcile_handler(KEY)
+    used = metrics.registry.get_sample_value("herd_reconcile_cpu_seconds_total", {"controller": "paced"})
+    assert used is not None and 0.04 <= used < 0.08, "two reconciles' CPU, not the 0.1 s they slept"

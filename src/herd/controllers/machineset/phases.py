@@ -181,8 +181,19 @@ async def sync_machines(scope: MachineSetScope) -> Result | None:
             machine = scope.machines[index] = await scope.io.client.patch(MACHINE, meta["name"], patch,
                                                                           namespace=scope.namespace)
         if not cond.conditions_equal(get_condition(machine, up_to_date["type"]), up_to_date):
-            scope.machines[index] = await _set_condition(scope, machine, up_to_date)
+            # the cache's copy, newer than the list this reconcile began with when that took long (a large
+            # scale-up): writing over a stale resourceVersion would only meet a Conflict and read it again
+            latest = machine if patch else _cached(scope, machine)
+            scope.machines[index] = await _set_condition(scope, latest, up_to_date)
     return None
+
+
+def _cached(scope: MachineSetScope, machine: Object) -> Object:
+    """The cache's copy of a Machine read earlier from it (the cache only moves forward), if it is the same one."""
+    cached = scope.io.cache.get(MACHINE, scope.namespace, machine["metadata"]["name"], copy=False)
+    if cached is None or cached["metadata"].get("uid") != machine["metadata"].get("uid"):
+        return machine
+    return cached
 
 
 async def sync_replicas(scope: MachineSetScope) -> Result | None:
