@@ -21,6 +21,7 @@ from .handlers import EnqueueForObject, EnqueueForOwner, EnqueueMapped, HandlerF
 from .metering import Metered
 from .metrics import Metrics
 from .objects import Kind, ObjectKey
+from .ownwrites import OwnWrites
 from .ratelimit import RateLimiter
 from .workqueue import ShutDown, WorkQueue
 
@@ -60,7 +61,8 @@ class Controller:
     """Work queue + workers + the watches that feed the queue."""
 
     def __init__(self, name: str, reconciler: Reconciler | ReconcileFunc, watches: Sequence[Watch], *,
-                 max_concurrent_reconciles: int = 1, rate_limiter: RateLimiter | None = None) -> None:
+                 max_concurrent_reconciles: int = 1, rate_limiter: RateLimiter | None = None,
+                 own_writes: OwnWrites | None = None) -> None:
         if max_concurrent_reconciles < 1:
             raise ValueError("max_concurrent_reconciles must be at least 1")
         self.name = name
@@ -70,6 +72,8 @@ class Controller:
         self._reconcile = _as_func(reconciler)
         self._metrics: Metrics | None = None
         self._workers: list[asyncio.Task[None]] = []
+        self.own_writes = own_writes  # see Builder.for_(skip_own_writes=True)
+        self._observing_writes = False
 
     @staticmethod
     def builder(name: str) -> Builder:
@@ -97,6 +101,9 @@ class Controller:
             for result in ("success", "error", "requeue", "requeue_after"):  # series exist from the start
                 metrics.reconcile_total.labels(controller=self.name, result=result)
             metrics.reconcile_errors.labels(controller=self.name)
+        if self.own_writes is not None and cache.client is not None and not self._observing_writes:
+            cache.client.observe_writes(self.own_writes.observe)
+            self._observing_writes = True
         for watch in self.watches:
             cache.informer(watch.kind).add_handler(watch.handler(self.queue))
         self._workers = [asyncio.create_task(self._worker(), name=f"{self.name}-worker-{i}")
@@ -134,7 +141,8 @@ class Controller:
         outcome = "success"
         metered: Metered[Result | None] = Metered(self._reconcile(key))
         try:
-            result = await metered or Result()
+            with self.own_writes.reconciling() if self.own_writes is not None else contextlib.nullcontext():
+                result = await metered or Result()
         except asyncio.CancelledError:
             raise
         except TerminalError:
@@ -184,15 +192,23 @@ class Builder:
     def __init__(self, name: str) -> None:
         self._name = name
         self._for: Kind | None = None
+        self._own_writes: OwnWrites | None = None
         self._watches: list[Watch] = []
         self._concurrency = 1
         self._rate_limiter: RateLimiter | None = None
 
-    def for_(self, kind: Kind, *predicates: Predicate) -> Builder:
-        """The kind this controller reconciles: its objects' own keys are enqueued."""
+    def for_(self, kind: Kind, *predicates: Predicate, skip_own_writes: bool = False) -> Builder:
+        """The kind this controller reconciles: its objects' own keys are enqueued.
+
+        `skip_own_writes`: the update events of the objects' versions this controller's reconciles wrote do not
+        queue them again (see `herd.runtime.ownwrites`); only for reconciles that finish their work in one pass.
+        """
         if self._for is not None:
             raise ValueError("for_() may be called only once")
         self._for = kind
+        if skip_own_writes:
+            own = self._own_writes = OwnWrites(kind)
+            predicates = (own.predicate, *predicates)
         self._watches.insert(0, Watch(kind, lambda q: EnqueueForObject(q, predicates)))
         return self
 
@@ -228,4 +244,4 @@ class Builder:
         if self._for is None and not self._watches:
             raise ValueError(f"controller {self._name} watches nothing: call for_() or watches()")
         return Controller(self._name, reconciler, self._watches, max_concurrent_reconciles=self._concurrency,
-                          rate_limiter=self._rate_limiter)
+                          rate_limiter=self._rate_limiter, own_writes=self._own_writes)

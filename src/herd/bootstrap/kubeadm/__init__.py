@@ -35,7 +35,7 @@ def new_controller(client: Client, cache: Cache, *, workload_clients: WorkloadCl
     reconciler = KubeadmConfigReconciler(client, cache, workload_clients=workload_clients
                                          or KubeconfigWorkloadClients(client), token_ttl=token_ttl)
     return (Controller.builder(name)
-            .for_(KUBEADM_CONFIG, NOT_ONLY_STATUS_CHANGED)
+            .for_(KUBEADM_CONFIG, NOT_ONLY_STATUS_CHANGED, skip_own_writes=True)  # each reconcile finishes its work
             .watches(MACHINE, reconciler.machine_to_config, MACHINE_CHANGED)
             .watches(CLUSTER, reconciler.cluster_to_configs, CLUSTER_CHANGED)
             .with_concurrency(max_concurrent_reconciles)

@@ -161,7 +161,7 @@ def build(services: Services, *, concurrency: int = 10) -> Controller:
                                    on_update=lambda old, new: fault(old) != fault(new),
                                    on_delete=lambda o: fault(o) is not None)
     return (Controller.builder("devmachine")
-            .for_(DEV_MACHINE, NOT_ONLY_STATUS_CHANGED)
+            .for_(DEV_MACHINE, NOT_ONLY_STATUS_CHANGED, skip_own_writes=True)  # each reconcile finishes its work
             .watches(MACHINE, for_machine, NOT_ONLY_STATUS_CHANGED)  # a DevMachine reads no Machine status
             .watches(DEV_CLUSTER, for_cluster_of)
             .watches(CLUSTER, for_cluster_of, cluster_changed)
