@@ -12,8 +12,8 @@ startup duration at 0s and the MachineDeployment at 0 replicas; once the control
 3. rollout: a rolling update (maxSurge, maxUnavailable 0) triggered by a new template version; seconds until the
    MachineDeployment reports every replica up to date and available and the old MachineSet is at 0.
 
-Prints one figure per line: the seconds above, the CPU time `herd up` and its API server process each used per
-worker during the scale-up, and their peak RSS (VmHWM) together.
+Prints one figure per line: the seconds above, the CPU time `herd up` and its child processes (API server,
+simulated workload API servers) each used per worker during the scale-up, and their peak RSS (VmHWM) together.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def start_herd(data_dir: Path) -> tuple[subprocess.Popen[str], Path]:
 
 
 def peak_rss_mib(pid: int) -> float:
-    """Peak RSS (VmHWM) of the process and its children (`herd up` runs its API server as a child)."""
+    """Peak RSS (VmHWM) of the process and its children (`herd up` runs its API server and the workload clusters'
+    API servers as children)."""
     total = 0.0
     children = Path(f"/proc/{pid}/task/{pid}/children")
     for each in [pid, *(int(c) for c in children.read_text().split())]:
@@ -74,13 +75,15 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def cpu_seconds(pid: int) -> dict[str, float]:
-    """CPU time (user + system) used so far by `herd up` ("manager") and its API server child ("apiserver")."""
+    """CPU time (user + system) used so far by `herd up` ("manager"), its API server child ("apiserver") and the
+    child serving the simulated workload clusters ("workloads")."""
     tick = os.sysconf("SC_CLK_TCK")
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     used = {}
-    for name, each in (("manager", pid), *(("apiserver", int(c)) for c in children[:1])):
+    for each in [pid, *(int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]:
+        command = Path(f"/proc/{each}/cmdline").read_bytes().split(b"\0")
+        name = "manager" if each == pid else "workloads" if b"herd.cli.workload_host" in command else "apiserver"
         fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
-        used[name] = (int(fields[11]) + int(fields[12])) / tick
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
     return used
 
 

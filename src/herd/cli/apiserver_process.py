@@ -37,7 +37,7 @@ def serve_arguments(options: ServeOptions) -> list[str]:
     return argv
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """In the child, before exec: be killed when the parent dies (Linux; elsewhere the child outlives it)."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -62,7 +62,7 @@ class APIServerProcess:
         parent = os.getpid()
         process = await asyncio.create_subprocess_exec(
             *serve_arguments(options), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, preexec_fn=lambda: _die_with_parent(parent))
+            stderr=asyncio.subprocess.STDOUT, preexec_fn=lambda: die_with_parent(parent))
         assert process.stdout is not None
         url, port, kubeconfig, last = "", 0, None, ""
         try:

@@ -15,14 +15,14 @@ from herd.api.registry import all_crds
 from herd.apiserver.pki import CertificateAuthority, write_file_atomic
 from herd.bootstrap.kubeadm import new_controller as new_kubeadm_config_controller
 from herd.controllers import cluster, machine, machinedeployment, machinehealthcheck, machineset
-from herd.providers.dev import DevProvider
+from herd.providers.dev import DevProvider, WorkloadAPIServers
 from herd.runtime import CRD, Client, Manager, NotFound, ObjectKey
 from herd.runtime.clustercache import ClusterCache
 from herd.runtime.objects import Kind
 from herd.runtime.webhook import WebhookServer
 
 from .webhooks import capi_webhook_routes, register_routes, webhook_configurations
-from .workload_servers import WorkloadServers
+from .workload_host import WorkloadHostProcess
 
 log = logging.getLogger("herd.cli")
 
@@ -123,7 +123,8 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
     host = f"[{options.webhook_host}]" if ":" in options.webhook_host else options.webhook_host
     await register_webhooks(client, ca.cert_pem, f"https://{host}:{webhooks.port}")
     manager = Manager(client, leader_elect=options.leader_elect, health_port=options.health_port)
-    servers = WorkloadServers()
+    servers = WorkloadHostProcess()  # the simulated machines' API servers: a process (and a core) of their own
+    await servers.spawn()
     cluster_cache = ClusterCache(client)
     add_controllers(manager, client, servers, cluster_cache)
     task = asyncio.ensure_future(manager.run())
@@ -147,7 +148,8 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
         await servers.close()
 
 
-def add_controllers(manager: Manager, client: Client, servers: WorkloadServers, cluster_cache: ClusterCache) -> None:
+def add_controllers(manager: Manager, client: Client, servers: WorkloadAPIServers,
+                    cluster_cache: ClusterCache) -> None:
     """Every controller herd has: Cluster, Machine, MachineSet, MachineDeployment, MachineHealthCheck, kubeadm
     bootstrap and the Dev provider (inMemory backend)."""
     manager.add(cluster.new_controller(client, cluster_cache, manager.cache))
