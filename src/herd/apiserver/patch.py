@@ -6,7 +6,6 @@ as the `StatusError` kube-apiserver would answer with, so the REST layer can rai
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,7 @@ import jsonpatch
 import jsonpointer
 
 from herd.apiserver.errors import StatusError, bad_request
+from herd.apiserver.schema.defaulting import deep_copy_json
 
 __all__ = ["STRATEGIC_MERGE_KINDS", "json_patch", "merge_patch", "strategic_merge_patch"]
 
@@ -55,7 +55,7 @@ def _unprocessable(message: str) -> StatusError:
 def _merge(target: object, patch: object) -> object:
     # RFC 7386 section 2, applied to copies so callers keep their originals.
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return deep_copy_json(patch)
     result: dict[str, Any] = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -73,7 +73,7 @@ def merge_patch(target: dict[str, Any], patch: object) -> dict[str, Any]:
     """
     if not isinstance(patch, dict):
         raise bad_request("Invalid JSON Patch")
-    merged = _merge(copy.deepcopy(target), patch)
+    merged = _merge(deep_copy_json(target), patch)
     assert isinstance(merged, dict)  # a dict patch always yields a dict
     return merged
 
@@ -322,4 +322,4 @@ def strategic_merge_patch(target: dict[str, Any], patch: object, kind: str) -> d
     if not isinstance(patch, dict):
         raise _cannot_unmarshal(patch, "map[string]interface {}")
     schema = {**_OBJECT_META, **_KIND_SCHEMAS.get(kind, {})}
-    return _merge_map(copy.deepcopy(target), copy.deepcopy(patch), schema, "")
+    return _merge_map(deep_copy_json(target), deep_copy_json(patch), schema, "")
