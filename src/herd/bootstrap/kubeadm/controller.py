@@ -19,7 +19,6 @@ from herd.runtime import (
     ObjectKey,
     PredicateFuncs,
     Result,
-    lasting_metadata,
     patch_helper,
 )
 from herd.runtime.conditions import get_condition
@@ -111,9 +110,13 @@ CLUSTER_CHANGED = PredicateFuncs(on_update=lambda old, new: _cluster_wait_state(
 
 
 def _machine_read_state(machine: Object) -> tuple[object, ...]:
-    """What a KubeadmConfig reads of its Machine: all but the status, save the nodeRef (token refresh stops)."""
-    meta = lasting_metadata(machine)
-    return meta, machine.get("spec"), (machine.get("status") or {}).get("nodeRef")
+    """What a KubeadmConfig reads of its Machine: its labels and annotations, whether it is deleting, its spec
+    but for the providerID the infrastructure provider reports, and its nodeRef (token refresh stops). Not
+    its finalizers, owners or the rest of its status, which change as it provisions."""
+    meta = machine.get("metadata") or {}
+    spec = {k: v for k, v in (machine.get("spec") or {}).items() if k != "providerID"}
+    return (meta.get("labels"), meta.get("annotations"), meta.get("deletionTimestamp"), spec,
+            (machine.get("status") or {}).get("nodeRef"))
 
 
 MACHINE_CHANGED = PredicateFuncs(on_update=lambda old, new: _machine_read_state(old) != _machine_read_state(new))

@@ -156,13 +156,21 @@ def build(services: Services, *, concurrency: int = 10) -> Controller:
         # what a DevMachine reads of its Cluster; the rest of the status changes with every Machine's
         return lasting_metadata(cluster), cluster.get("spec"), (cluster.get("status") or {}).get("initialization")
 
+    def machine_state(machine: Object) -> tuple[object, ...]:
+        # what a DevMachine reads of its Machine: not the providerID it reported itself, nor the finalizers,
+        # owners and status the Machine's own controller writes as it provisions
+        meta = machine.get("metadata") or {}
+        spec = {k: v for k, v in (machine.get("spec") or {}).items() if k != "providerID"}
+        return meta.get("labels"), meta.get("annotations"), meta.get("deletionTimestamp"), spec
+
+    machine_changed = PredicateFuncs(on_update=lambda old, new: machine_state(old) != machine_state(new))
     cluster_changed = PredicateFuncs(on_update=lambda old, new: cluster_state(old) != cluster_state(new))
     fault_changed = PredicateFuncs(on_create=lambda o: fault(o) is not None,
                                    on_update=lambda old, new: fault(old) != fault(new),
                                    on_delete=lambda o: fault(o) is not None)
     return (Controller.builder("devmachine")
             .for_(DEV_MACHINE, NOT_ONLY_STATUS_CHANGED, skip_own_writes=True)  # each reconcile finishes its work
-            .watches(MACHINE, for_machine, NOT_ONLY_STATUS_CHANGED)  # a DevMachine reads no Machine status
+            .watches(MACHINE, for_machine, machine_changed)
             .watches(DEV_CLUSTER, for_cluster_of)
             .watches(CLUSTER, for_cluster_of, cluster_changed)
             .watches(DEV_MACHINE, cluster_of_devmachine, fault_changed)
