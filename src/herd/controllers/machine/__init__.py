@@ -42,7 +42,7 @@ NOT_OWN_STATUS_WRITE = PredicateFuncs(on_update=lambda old, new: _not_own_status
 
 
 def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
-                   resolver: ContractResolver | None = None, concurrency: int = 8,
+                   resolver: ContractResolver | None = None, concurrency: int = 32,
                    remote_conditions_grace_seconds: float = 300.0, external_ready_wait: float = 10.0,
                    node_wait: float = 10.0, drain_requeue_after: float = 5.0) -> Controller:
     """The Machine controller, ready for `manager.add(...)`; `cache` must be that manager's cache.
