@@ -29,7 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonpatch
+import orjson
 from aiohttp import web
+
+from .objects import deep_copy
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +312,7 @@ class WebhookServer:
             return web.json_response(_denied("", WebhookDenied(
                 f"content type {request.content_type!r} is not supported, expected application/json", 400)))
         try:
-            review = json.loads(await request.read())
+            review = orjson.loads(await request.read())
         except ValueError:
             return web.json_response(_denied("", WebhookDenied("the request body is not JSON", 400)))
         req = review.get("request") if isinstance(review, dict) else None
@@ -318,7 +321,7 @@ class WebhookServer:
             return web.json_response(_denied("", WebhookDenied(
                 f"expected an AdmissionReview of {REVIEW_API_VERSION} with a request", 400)))
         uid = str(req.get("uid") or "")
-        return web.json_response(self.review(path, uid, req))
+        return web.Response(body=orjson.dumps(self.review(path, uid, req)), content_type="application/json")
 
     def review(self, path: str, uid: str, req: dict[str, Any]) -> dict[str, Any]:
         """The AdmissionReview answer to one request (exposed for tests that need no sockets)."""
@@ -341,7 +344,7 @@ class WebhookServer:
         # As in controller-runtime, defaulting never runs on DELETE (there is nothing to store).
         if req.get("operation") == "DELETE" or not isinstance(obj, dict):
             return {"allowed": True}
-        original = json.loads(json.dumps(obj))  # the defaulter may change `obj`; diff against a private copy
+        original = deep_copy(obj)  # the defaulter may change `obj`; diff against a private copy
         defaulted = fn(obj, req)
         if defaulted == original:  # the usual case, and a dict comparison costs a fraction of a diff
             return {"allowed": True}

@@ -13,7 +13,6 @@ change, and the "control plane / MachineDeployments still upgrading" checks of a
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 import re
 from typing import Any
@@ -40,6 +39,7 @@ from herd.api.webhookutil import (
     text,
     version_errors,
 )
+from herd.runtime.objects import deep_copy
 from herd.runtime.webhook import FieldError, WebhookDenied
 
 from . import labels as L
@@ -133,7 +133,7 @@ def _default_machine_group(obj: Obj, old: Obj | None, kind: str, name_label: str
 
 def default_machine_deployment(md: Obj, old: Obj | None = None) -> Obj:
     """Labels, replicas, selector and template labels, rollout strategy and version, as upstream defaults them."""
-    md = copy.deepcopy(md)
+    md = deep_copy(md)
     _default_machine_group(md, old, "MachineDeployment", L.MACHINE_DEPLOYMENT_NAME_LABEL,
                            text(get(md, "metadata", "name")))
     strategy = ensure(md, "spec", "rollout", "strategy")
@@ -148,7 +148,7 @@ def default_machine_deployment(md: Obj, old: Obj | None = None) -> Obj:
 
 def default_machine_set(ms: Obj, old: Obj | None = None) -> Obj:
     """Labels, replicas, selector and template labels and version, as upstream defaults them."""
-    ms = copy.deepcopy(ms)
+    ms = deep_copy(ms)
     name = text(get(ms, "metadata", "name"))
     return _default_machine_group(ms, old, "MachineSet", L.MACHINE_SET_NAME_LABEL, format_label_value(name))
 
@@ -209,7 +209,7 @@ def validate_machine_set(ms: Obj, old: Obj | None = None, gates: FeatureGates = 
 
 def default_machine(machine: Obj, old: Obj | None = None) -> Obj:
     """The cluster-name label, the "v" of the version and the 10 s node deletion timeout."""
-    machine = copy.deepcopy(machine)
+    machine = deep_copy(machine)
     _cluster_name_label(machine)
     normalize_version(ensure(machine, "spec"))
     deletion = ensure(machine, "spec", "deletion")
@@ -234,7 +234,7 @@ def validate_machine(machine: Obj, old: Obj | None = None, gates: FeatureGates =
 
 def default_machine_health_check(mhc: Obj, old: Obj | None = None) -> Obj:
     """The cluster-name label and the 600 s node startup timeout."""
-    mhc = copy.deepcopy(mhc)
+    mhc = deep_copy(mhc)
     _cluster_name_label(mhc)
     checks = ensure(mhc, "spec", "checks")
     if checks is not None:
@@ -270,7 +270,7 @@ def validate_machine_health_check(mhc: Obj, old: Obj | None = None) -> list[Fiel
 
 def default_cluster(cluster: Obj, old: Obj | None = None) -> Obj:
     """The "v" of a managed topology's version; a topology needs a class."""
-    cluster = copy.deepcopy(cluster)
+    cluster = deep_copy(cluster)
     topology = get(cluster, "spec", "topology")
     if defined(topology):
         normalize_version(topology, always=True)
