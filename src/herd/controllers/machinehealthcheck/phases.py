@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from herd.api.cluster import machine as machine_api
@@ -16,6 +17,7 @@ from .status import remediation_decision, set_status
 from .targets import Target, evaluate, is_healthy, selects, skip_reason
 
 log = logging.getLogger("herd.controllers.machinehealthcheck")
+MARK_CONCURRENCY = 10  # Machines marked at once (a fleet coming up is a thousand HealthCheckSucceeded writes)
 
 
 async def reconcile_targets(scope: HealthCheckScope) -> Result | None:
@@ -79,14 +81,19 @@ async def reconcile_machines(scope: HealthCheckScope) -> Result | None:
         log.warning("machinehealthcheck %s: remediation.templateRef is set; external remediation is not "
                     "supported, the unhealthy Machines are only marked", scope.key)
     errors: list[Exception] = []
-    for target in scope.healthy + scope.unhealthy:
+    slots = asyncio.Semaphore(MARK_CONCURRENCY)
+
+    async def mark(target: Target) -> None:
         verdict = scope.verdicts[target.name]
         try:
-            await _mark(scope, target, owner_remediates=remediate and not external and verdict.unhealthy)
+            async with slots:
+                await _mark(scope, target, owner_remediates=remediate and not external and verdict.unhealthy)
         except NotFound:
-            continue  # deleted meanwhile: nothing to mark
+            pass  # deleted meanwhile: nothing to mark
         except Exception as exc:
             errors.append(exc)
+
+    await asyncio.gather(*(mark(target) for target in scope.healthy + scope.unhealthy))
     if len(errors) == 1:
         raise errors[0]
     if errors:

@@ -30,6 +30,7 @@ from .scope import MachineSetScope, Template
 from .status import OWNER_REMEDIATED, machine_up_to_date_condition
 
 CREATE_CONCURRENCY = 10  # Machines created at once on a scale-up (each is three requests in a row)
+SYNC_CONCURRENCY = 10  # existing Machines written at once (labels, in-place fields, UpToDate)
 log = logging.getLogger("herd.controllers.machineset")
 
 
@@ -159,13 +160,16 @@ async def _set_condition(scope: MachineSetScope, machine: Object, wanted: cond.C
 
 
 async def sync_machines(scope: MachineSetScope) -> Result | None:
-    """Carry the template's labels, annotations and in-place spec fields, and UpToDate, to existing Machines."""
+    """Carry the template's labels, annotations and in-place spec fields, and UpToDate, to existing Machines
+    (up to SYNC_CONCURRENCY at once: a thousand of them one by one would hold the MachineSet's status back)."""
     if not scope.machines_listed:
         return None
     labels, annotations = clone.machine_labels(scope.machine_set), clone.machine_annotations(scope.machine_set)
     in_place = clone.in_place_spec(scope.machine_set)
     up_to_date = machine_up_to_date_condition(scope)
-    for index, machine in enumerate(scope.machines):
+    slots = asyncio.Semaphore(SYNC_CONCURRENCY)
+
+    async def sync_one(index: int, machine: Object) -> None:
         meta = machine["metadata"]
         patch: dict[str, Any] = {}
         if not meta.get("deletionTimestamp"):  # a deleting Machine only needs what tearing it down uses
@@ -176,15 +180,25 @@ async def sync_machines(scope: MachineSetScope) -> Result | None:
         spec_patch = clone.in_place_changes(machine, in_place)
         if spec_patch:
             patch["spec"] = spec_patch
-        if patch:
-            patch.setdefault("metadata", {})["resourceVersion"] = meta["resourceVersion"]
-            machine = scope.machines[index] = await scope.io.client.patch(MACHINE, meta["name"], patch,
-                                                                          namespace=scope.namespace)
-        if not cond.conditions_equal(get_condition(machine, up_to_date["type"]), up_to_date):
-            # the cache's copy, newer than the list this reconcile began with when that took long (a large
-            # scale-up): writing over a stale resourceVersion would only meet a Conflict and read it again
-            latest = machine if patch else _cached(scope, machine)
-            scope.machines[index] = await _set_condition(scope, latest, up_to_date)
+        stale = not cond.conditions_equal(get_condition(machine, up_to_date["type"]), up_to_date)
+        if not patch and not stale:
+            return
+        async with slots:
+            if patch:
+                patch.setdefault("metadata", {})["resourceVersion"] = meta["resourceVersion"]
+                machine = scope.machines[index] = await scope.io.client.patch(MACHINE, meta["name"], patch,
+                                                                              namespace=scope.namespace)
+            if stale:
+                # the cache's copy, newer than the list this reconcile began with when that took long (a large
+                # scale-up): writing over a stale resourceVersion would only meet a Conflict and read it again
+                latest = machine if patch else _cached(scope, machine)
+                scope.machines[index] = await _set_condition(scope, latest, up_to_date)
+
+    outcomes = await asyncio.gather(*(sync_one(i, m) for i, m in enumerate(list(scope.machines))),
+                                    return_exceptions=True)
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if failures:
+        raise failures[0]  # the others are written; the next reconcile retries the rest
     return None
 
 
