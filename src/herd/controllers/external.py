@@ -123,11 +123,12 @@ class ExternalTracker:
         # a provider writes its object's spec and then its status: one reconcile of the owner for both
         self.cache.informer(kind).add_handler(EnqueueForOwner(self.queue, self.owner, delay=PROVIDER_EVENT_DELAY))
 
-    async def get(self, kind: Kind, namespace: str, name: str) -> Object | None:
-        """The object (from the cache once its informer has synced, else from the server), or None."""
+    async def get(self, kind: Kind, namespace: str, name: str, *, copy: bool = True) -> Object | None:
+        """The object (from the cache once its informer has synced, else from the server), or None;
+        `copy=False` for a read-only view of the cache's copy."""
         self.watch(kind)
         if self.cache.informer(kind).has_synced:
-            return self.cache.get(kind, namespace, name)
+            return self.cache.get(kind, namespace, name, copy=copy)
         try:
             return await self.client.get(kind, name, namespace)
         except NotFound:

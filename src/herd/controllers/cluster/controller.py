@@ -92,7 +92,7 @@ class ClusterReconciler:
             provider_kind = await self.services.resolver.resolve(ref)
         except NotFound:
             return None, None  # no CRD serves the kind: no such object can exist
-        obj = await self.services.tracker.get(provider_kind.kind, namespace, ref["name"])
+        obj = await self.services.tracker.get(provider_kind.kind, namespace, ref["name"], copy=False)  # read only
         return provider_kind, obj
 
 

@@ -94,7 +94,8 @@ class MachineReconciler:
             provider_kind = await self.services.resolver.resolve(ref)
         except NotFound:
             return None, None  # no CRD serves the kind: no such object can exist
-        return provider_kind, await self.services.tracker.get(provider_kind.kind, namespace, ref["name"])
+        return provider_kind, await self.services.tracker.get(provider_kind.kind, namespace, ref["name"],
+                                                                     copy=False)  # read only
 
 
 def _adopt(machine: Object, cluster: Object) -> None:
