@@ -24,6 +24,7 @@ import itertools
 import json
 import logging
 import os
+import signal
 import sys
 from typing import Any
 
@@ -195,12 +196,15 @@ async def serve_requests() -> None:
 
 
 def main() -> None:
+    # the parent decides when the servers stop (it closes stdin; if it dies, PR_SET_PDEATHSIG ends this
+    # process): a Ctrl-C or SIGTERM sent to the whole process group must not take them away first
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     setup_logging()
     from .serve import install_uvloop
 
     install_uvloop()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_requests())
+    asyncio.run(serve_requests())
 
 
 if __name__ == "__main__":
