@@ -64,6 +64,15 @@ def orphans(cache: Cache, kind: Kind, namespace: str, *, copy: bool = True) -> l
     return [deep_copy(obj) for obj in found] if copy else found
 
 
+def latest_in_cache(cache: Cache, kind: Kind, obj: Object) -> Object:
+    """The cache's current copy (read only) of an object read earlier from it, if it is still the same object
+    (same uid), else `obj`. The cache only moves forward: a write that starts from this copy after a long
+    reconcile does not meet a Conflict just because the reconcile's own list has grown stale."""
+    meta = obj["metadata"]
+    cached = cache.get(kind, meta.get("namespace") or "", meta["name"], copy=False)
+    return cached if cached is not None and cached["metadata"].get("uid") == meta.get("uid") else obj
+
+
 def cluster_of(obj: Object) -> list[ObjectKey]:
     """The key of the Cluster an object names in `spec.clusterName` (for watches)."""
     name = (obj.get("spec") or {}).get("clusterName")

@@ -97,25 +97,22 @@ async def test_the_pace_is_capped() -> None:
     queue.shutdown()
 
 
-async def test_the_controller_records_each_reconciles_cpu_for_its_key() -> None:
-    async def reconcile(key: ObjectKey) -> Result:
-        spin(0.02)
-        await asyncio.sleep(0.05)
-        return Result()
+async def spinning_reconcile(key: ObjectKey) -> Result:
+    """20 ms of CPU around 50 ms asleep."""
+    spin(0.02)
+    await asyncio.sleep(0.05)
+    return Result()
 
-    controller = Controller("paced", reconcile, [])
+
+async def test_the_controller_records_each_reconciles_cpu_for_its_key() -> None:
+    controller = Controller("paced", spinning_reconcile, [])
     await controller.reconcile_handler(KEY)
     busy = controller.queue._busy[KEY]
     assert 0.02 <= busy < 0.04
 
 
 async def test_the_controllers_cpu_is_reported_as_a_metric() -> None:
-    async def reconcile(key: ObjectKey) -> Result:
-        spin(0.02)
-        await asyncio.sleep(0.05)
-        return Result()
-
-    controller = Controller("paced", reconcile, [])
+    controller = Controller("paced", spinning_reconcile, [])
     metrics = Metrics()
     controller._metrics = metrics
     await controller.reconcile_handler(KEY)

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from .certs import CLUSTER_CA, DEFAULT_CERTIFICATES_DIR, ETCD_CA, FRONT_PROXY_CA, SERVICE_ACCOUNT, KeyPair, Purpose
-from .kubeadmtypes import dump
+from .kubeadmtypes import SAFE_DUMPER, dump
 
 # The `## template: jinja` line lets users put cloud-init instance data (e.g. {{ ds.meta_data.local_hostname }})
 # into their kubeadm settings, as upstream allows.
@@ -161,11 +161,7 @@ def _kubeadm_command(command: str, config_path: str, verbosity: int | None) -> s
 
 # ----- documents -----
 
-# libyaml's emitter when PyYAML was built with it: the pure-Python one costs several milliseconds per document
-_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _Dumper(_SafeDumper):  # type: ignore[valid-type,misc]
+class _Dumper(SAFE_DUMPER):  # type: ignore[valid-type,misc]
     """Multi-line strings (certificates, kubeadm documents) as literal blocks, so the user data stays readable."""
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-_SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter: several times faster
+# libyaml's emitter when PyYAML was built with it: the pure-Python one costs several milliseconds per document
+SAFE_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 KUBEADM_API_VERSION = "kubeadm.k8s.io/v1beta4"
 DEFAULT_API_SERVER_PORT = 6443
@@ -117,5 +118,5 @@ def join_configuration(spec: dict[str, Any] | None) -> dict[str, Any]:
 
 def dump(*documents: dict[str, Any]) -> str:
     """One YAML stream, each document starting with `---`."""
-    return "".join("---\n" + yaml.dump(doc, Dumper=_SAFE_DUMPER, sort_keys=False, default_flow_style=False)
+    return "".join("---\n" + yaml.dump(doc, Dumper=SAFE_DUMPER, sort_keys=False, default_flow_style=False)
                    for doc in documents)

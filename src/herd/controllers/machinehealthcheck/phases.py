@@ -7,8 +7,8 @@ import logging
 
 from herd.api.cluster import machine as machine_api
 from herd.controllers import conditions as cond
-from herd.controllers.kinds import MACHINE, by_cluster
-from herd.runtime import NotFound, Object, ObjectKey, Result, Unreachable, patch_helper
+from herd.controllers.kinds import MACHINE, by_cluster, latest_in_cache
+from herd.runtime import NotFound, ObjectKey, Result, Unreachable, patch_helper
 from herd.runtime.conditions import FALSE, TRUE, get_condition
 from herd.runtime.objects import deep_copy
 
@@ -110,8 +110,9 @@ async def _mark(scope: HealthCheckScope, target: Target, *, owner_remediates: bo
     ask_owner = owner_remediates and get_condition(target.machine, machine_api.OWNER_REMEDIATED) is None
     if not ask_owner and cond.conditions_equal(get_condition(target.machine, succeeded["type"]), succeeded):
         return  # nothing to write: a healthy fleet costs no requests
-    async with patch_helper(scope.services.client, deep_copy(_latest(scope, target.machine)), kind=MACHINE,
-                            observed_generation=False) as machine:
+    # the cache's current copy: marking a large fleet takes a while, and an older one would meet a Conflict
+    latest = deep_copy(latest_in_cache(scope.services.cache, MACHINE, target.machine))
+    async with patch_helper(scope.services.client, latest, kind=MACHINE, observed_generation=False) as machine:
         cond.apply(machine, succeeded)
         if ask_owner:
             log.info("machinehealthcheck %s: Machine %s is unhealthy (%s); asking its owner to remediate it",
@@ -119,14 +120,6 @@ async def _mark(scope: HealthCheckScope, target: Target, *, owner_remediates: bo
             cond.apply(machine, cond.condition(machine_api.OWNER_REMEDIATED, FALSE,
                                                machine_api.OWNER_REMEDIATED_WAITING_FOR_REMEDIATION_REASON,
                                                "Waiting for remediation"))
-
-
-def _latest(scope: HealthCheckScope, machine: Object) -> Object:
-    """The cache's current copy of a target (marking a large fleet takes a while: an older copy would only meet
-    a Conflict on writing)."""
-    meta = machine["metadata"]
-    cached = scope.services.cache.get(MACHINE, meta.get("namespace") or "", meta["name"], copy=False)
-    return cached if cached is not None and cached["metadata"].get("uid") == meta.get("uid") else machine
 
 
 PHASES = (reconcile_targets, reconcile_health, reconcile_machines)

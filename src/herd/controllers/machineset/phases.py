@@ -18,7 +18,7 @@ from herd.api.cluster.labels import (
 from herd.api.cluster.machineset import MACHINE_REMEDIATION_DEFERRED_REASON, MACHINE_REMEDIATION_MACHINE_DELETING_REASON
 from herd.controllers import conditions as cond
 from herd.controllers.external import nested
-from herd.controllers.kinds import MACHINE, controlled_by, orphans
+from herd.controllers.kinds import MACHINE, controlled_by, latest_in_cache, orphans
 from herd.runtime import NotFound, Object, ObjectKey, Result, controller_owner, owner_reference
 from herd.runtime.conditions import FALSE, get_condition
 from herd.runtime.labels import Selector
@@ -189,9 +189,9 @@ async def sync_machines(scope: MachineSetScope) -> Result | None:
                 machine = scope.machines[index] = await scope.io.client.patch(MACHINE, meta["name"], patch,
                                                                               namespace=scope.namespace)
             if stale:
-                # the cache's copy, newer than the list this reconcile began with when that took long (a large
-                # scale-up): writing over a stale resourceVersion would only meet a Conflict and read it again
-                latest = machine if patch else _cached(scope, machine)
+                # after a patch its answer is the latest; else the cache's copy, newer than the list this
+                # reconcile began with when that took long (a large scale-up)
+                latest = machine if patch else latest_in_cache(scope.io.cache, MACHINE, machine)
                 scope.machines[index] = await _set_condition(scope, latest, up_to_date)
 
     outcomes = await asyncio.gather(*(sync_one(i, m) for i, m in enumerate(list(scope.machines))),
@@ -200,14 +200,6 @@ async def sync_machines(scope: MachineSetScope) -> Result | None:
     if failures:
         raise failures[0]  # the others are written; the next reconcile retries the rest
     return None
-
-
-def _cached(scope: MachineSetScope, machine: Object) -> Object:
-    """The cache's copy of a Machine read earlier from it (the cache only moves forward), if it is the same one."""
-    cached = scope.io.cache.get(MACHINE, scope.namespace, machine["metadata"]["name"], copy=False)
-    if cached is None or cached["metadata"].get("uid") != machine["metadata"].get("uid"):
-        return machine
-    return cached
 
 
 async def sync_replicas(scope: MachineSetScope) -> Result | None:
