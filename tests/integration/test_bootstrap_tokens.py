@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from herd.apiserver.admission import AdmissionAttributes, NoAdmission
+from herd.apiserver.admission.base import AdmissionAttributes, NoAdmission
 from herd.apiserver.auth import Authenticator, UserInfo
 from herd.apiserver.bootstrap_tokens import authenticate
 from herd.apiserver.builtins import NODES, SECRETS

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
-from herd.apiserver.admission import AdmissionAttributes, NoAdmission
+from herd.apiserver.admission.base import AdmissionAttributes, NoAdmission
 from herd.apiserver.auth import Authenticator
 from herd.apiserver.builtins import BUILTIN_TYPES, CONFIGMAPS, CRDS, NAMESPACES, NODES
+from herd.apiserver.controllers.gc import GC_USER
 from herd.apiserver.deletion import FOREGROUND, delete_object, remove_finalizer
 from herd.apiserver.errors import conflict
-from herd.apiserver.gc import GC_USER
 from herd.apiserver.objects import Objects, WriteOptions
 from herd.apiserver.registry import Registry
 from herd.apiserver.resources import ResourceType

@@ -14,8 +14,8 @@ import yaml
 
 from herd.apiserver.auth import Authenticator, TokenFile, UserInfo
 from herd.apiserver.builtins import BUILTIN_TYPES, CONFIGMAPS, CRDS, NAMESPACES, SECRETS
+from herd.apiserver.controllers.namespaces import ContentReport, updated_conditions
 from herd.apiserver.deletion import delete_object, remove_finalizer
-from herd.apiserver.namespace_controller import ContentReport, updated_conditions
 from herd.apiserver.objects import Objects, WriteOptions
 from herd.apiserver.registry import Registry
 from herd.apiserver.resources import ResourceType

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import errors
-from .admission import AdmissionAttributes
+from .admission.base import AdmissionAttributes
 from .builtins import CRDS, NAMESPACES
 from .objectmeta import now_rfc3339
 from .objects import Objects, WriteOptions, has_generation, served

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import errors
-from .admission import Admission, AdmissionAttributes, NoAdmission
+from .admission.base import Admission, AdmissionAttributes, NoAdmission
 from .auth import UserInfo
 from .builtins import CRDS, NAMESPACES, prepare_builtin_create, prepare_builtin_update
 from .crds import CLEANUP_FINALIZER, crd_status, name_conflicts

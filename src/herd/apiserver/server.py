@@ -16,20 +16,20 @@ from typing import Any
 from aiohttp import web
 
 from . import discovery, errors, openapi
-from .admission import Admission
+from .admission.base import Admission
+from .admission.webhooks import WebhookAdmission
 from .auth import Authenticator, UserInfo
 from .bootstrap_tokens import bootstrap_token_lookup, is_bootstrap_user
 from .builtins import BUILTIN_TYPES, INITIAL_NAMESPACES, NAMESPACES
 from .codec import json_response, status_response
-from .crd_lifecycle import CRDLifecycle
-from .gc import GarbageCollector
+from .controllers.crd_lifecycle import CRDLifecycle
+from .controllers.gc import GarbageCollector
+from .controllers.namespaces import NamespaceController
 from .handlers import ResourceHandlers
-from .namespace_controller import NamespaceController
 from .objects import Objects, WriteOptions
 from .registry import Registry
 from .routing import GroupPath, ResourcePath, parse_path
 from .storage.store import Store
-from .webhooks import WebhookAdmission
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,17 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from herd.apiserver.admission import AdmissionAttributes
+from herd.apiserver.admission.base import AdmissionAttributes
+from herd.apiserver.admission.webhook_client import WebhookClient, verify_response
+from herd.apiserver.admission.webhook_rules import (
+    Webhook,
+    namespace_selected,
+    object_selected,
+    parse_configuration,
+    request_namespace,
+    rules_match,
+)
+from herd.apiserver.admission.webhooks import WebhookAdmission, admission_review, denied
 from herd.apiserver.auth import UserInfo
 from herd.apiserver.builtins import (
     BUILTIN_TYPES,
@@ -38,16 +48,6 @@ from herd.apiserver.pki import CertificateAuthority
 from herd.apiserver.registry import Registry
 from herd.apiserver.resources import ResourceType
 from herd.apiserver.storage import MemoryBackend, Store
-from herd.apiserver.webhook_client import WebhookClient, verify_response
-from herd.apiserver.webhook_rules import (
-    Webhook,
-    namespace_selected,
-    object_selected,
-    parse_configuration,
-    request_namespace,
-    rules_match,
-)
-from herd.apiserver.webhooks import WebhookAdmission, admission_review, denied
 
 WIDGETS = ResourceType(group="example.com", version="v1", kind="Widget", plural="widgets", singular="widget",
                        namespaced=True, builtin=False, status_subresource=True)

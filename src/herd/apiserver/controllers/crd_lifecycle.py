@@ -7,12 +7,12 @@ import contextlib
 import logging
 from typing import Any
 
-from .builtins import CRDS
-from .crds import CLEANUP_FINALIZER, is_established, types_from_crd
-from .deletion import delete_object, remove_finalizer
-from .errors import StatusError
-from .objects import Objects, WriteOptions
-from .registry import Registry
+from ..builtins import CRDS
+from ..crds import CLEANUP_FINALIZER, is_established, types_from_crd
+from ..deletion import delete_object, remove_finalizer
+from ..errors import StatusError
+from ..objects import Objects, WriteOptions
+from ..registry import Registry
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import errors
-from .admission import AdmissionAttributes
-from .errors import StatusError
-from .resources import ResourceType
-from .selectors import LabelSelector
+from .. import errors
+from ..errors import StatusError
+from ..resources import ResourceType
+from ..selectors import LabelSelector
+from .base import AdmissionAttributes
 
 ALL = "*"
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")

@@ -18,14 +18,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .auth import UserInfo
-from .builtins import NAMESPACES
-from .deletion import delete_object
-from .errors import StatusError
-from .objectmeta import now_rfc3339
-from .objects import Objects, WriteOptions
-from .registry import Registry
-from .storage.base import CompactedError, StorageError, WatchEvent
+from ..auth import UserInfo
+from ..builtins import NAMESPACES
+from ..deletion import delete_object
+from ..errors import StatusError
+from ..objectmeta import now_rfc3339
+from ..objects import Objects, WriteOptions
+from ..registry import Registry
+from ..storage.base import CompactedError, StorageError, WatchEvent
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .auth import UserInfo
-from .resources import ResourceType
+from ..auth import UserInfo
+from ..resources import ResourceType
 
 
 @dataclass

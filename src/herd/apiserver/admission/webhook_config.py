@@ -14,9 +14,9 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import Cause, StatusError
-from .objectmeta import name_problem
-from .selectors import LabelSelector
+from ..errors import Cause, StatusError
+from ..objectmeta import name_problem
+from ..selectors import LabelSelector
 from .webhook_rules import ALL, FAIL, IGNORE, MAX_TIMEOUT_SECONDS, OPERATIONS, SCOPES, SIDE_EFFECT_FREE, url_problem
 
 _REVIEW_VERSIONS = ("v1", "v1beta1")

@@ -22,13 +22,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .auth import UserInfo
-from .deletion import FOREGROUND, ORPHAN, delete_object
-from .errors import StatusError
-from .objects import Objects, WriteOptions
-from .registry import Registry
-from .resources import ResourceType
-from .storage.base import CompactedError, StorageError, WatchEvent
+from ..auth import UserInfo
+from ..deletion import FOREGROUND, ORPHAN, delete_object
+from ..errors import StatusError
+from ..objects import Objects, WriteOptions
+from ..registry import Registry
+from ..resources import ResourceType
+from ..storage.base import CompactedError, StorageError, WatchEvent
 
 log = logging.getLogger(__name__)
 

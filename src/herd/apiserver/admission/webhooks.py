@@ -24,13 +24,13 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
-from . import errors
-from .admission import AdmissionAttributes
-from .auth import UserInfo
-from .builtins import MUTATING_WEBHOOKS, NAMESPACES, VALIDATING_WEBHOOKS
-from .errors import Cause, StatusError
-from .schema.defaulting import deep_copy_json
-from .storage.store import Store
+from .. import errors
+from ..auth import UserInfo
+from ..builtins import MUTATING_WEBHOOKS, NAMESPACES, VALIDATING_WEBHOOKS
+from ..errors import Cause, StatusError
+from ..schema.defaulting import deep_copy_json
+from ..storage.store import Store
+from .base import AdmissionAttributes
 from .webhook_client import JSON_PATCH, REVIEW_API_VERSION, REVIEW_KIND, ReviewResult, WebhookCallError, WebhookClient
 from .webhook_config import apply_defaults, configuration_causes
 from .webhook_rules import (

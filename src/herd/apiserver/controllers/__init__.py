@@ -1,0 +1,1 @@
+"""The server's own control loops: garbage collection, namespace termination and the CRD lifecycle."""
