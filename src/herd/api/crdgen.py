@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from herd.runtime.objects import Kind
+
 CONTRACT_LABEL = {"cluster.x-k8s.io/v1beta2": "v1beta2"}
 _DROP = frozenset({"title", "$defs", "additionalProperties_false"})
 
@@ -35,6 +37,12 @@ class CRDSpec:
     scale: dict[str, str] | None = None
     description: str = ""
     labels: dict[str, str] = field(default_factory=lambda: dict(CONTRACT_LABEL))
+
+
+def kind_of(spec: CRDSpec) -> Kind:
+    """The runtime's handle on a kind (REST path, scope, whether status goes through `/status`), from its CRD."""
+    return Kind(f"{spec.group}/{spec.version}", spec.kind, spec.plural, namespaced=spec.scope == "Namespaced",
+                status_subresource=spec.status_subresource)
 
 
 def structural_schema(model: type[BaseModel]) -> dict[str, Any]:

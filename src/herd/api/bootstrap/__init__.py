@@ -5,7 +5,7 @@ Condition types and reasons live beside the kind, in `herd.api.bootstrap.kubeadm
 v1beta1 ones in `v1beta1_conditions`. Every part of KubeadmConfigSpec is importable from `kubeadm_types`.
 """
 
-from herd.api.crdgen import CRDSpec
+from herd.api.crdgen import CRDSpec, kind_of
 
 from .kubeadm_types import KubeadmConfigSpec
 from .kubeadmconfig import API_VERSION, GROUP, KUBEADM_CONFIG_CRD, VERSION, KubeadmConfig, KubeadmConfigStatus
@@ -13,7 +13,12 @@ from .kubeadmconfigtemplate import KUBEADM_CONFIG_TEMPLATE_CRD, KubeadmConfigTem
 
 CRDS: list[CRDSpec] = [KUBEADM_CONFIG_CRD, KUBEADM_CONFIG_TEMPLATE_CRD]
 
+# The kinds as the runtime addresses them.
+KUBEADM_CONFIG = kind_of(KUBEADM_CONFIG_CRD)
+KUBEADM_CONFIG_TEMPLATE = kind_of(KUBEADM_CONFIG_TEMPLATE_CRD)
+
 __all__ = [
-    "API_VERSION", "CRDS", "GROUP", "KUBEADM_CONFIG_CRD", "KUBEADM_CONFIG_TEMPLATE_CRD", "VERSION", "KubeadmConfig",
+    "API_VERSION", "CRDS", "GROUP", "KUBEADM_CONFIG", "KUBEADM_CONFIG_CRD", "KUBEADM_CONFIG_TEMPLATE",
+    "KUBEADM_CONFIG_TEMPLATE_CRD", "VERSION", "KubeadmConfig",
     "KubeadmConfigSpec", "KubeadmConfigStatus", "KubeadmConfigTemplate",
 ]

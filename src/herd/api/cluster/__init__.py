@@ -6,7 +6,7 @@ well-known labels, annotations and finalizers; `shared` holds the types several 
 
 from __future__ import annotations
 
-from herd.api.crdgen import CRDSpec
+from herd.api.crdgen import CRDSpec, kind_of
 
 from .cluster import CLUSTER_CRD, Cluster, ClusterSpec, ClusterStatus
 from .machine import MACHINE_CRD, Machine, MachineStatus
@@ -28,14 +28,26 @@ from .shared import API_VERSION, GROUP, VERSION, Bootstrap, LabelSelector, Machi
 # The CustomResourceDefinitions of this group, in the order they can be installed.
 CRDS: list[CRDSpec] = [CLUSTER_CRD, MACHINE_CRD, MACHINE_SET_CRD, MACHINE_DEPLOYMENT_CRD, MACHINE_HEALTH_CHECK_CRD]
 
+# The kinds as the runtime addresses them.
+CLUSTER = kind_of(CLUSTER_CRD)
+MACHINE = kind_of(MACHINE_CRD)
+MACHINE_SET = kind_of(MACHINE_SET_CRD)
+MACHINE_DEPLOYMENT = kind_of(MACHINE_DEPLOYMENT_CRD)
+MACHINE_HEALTH_CHECK = kind_of(MACHINE_HEALTH_CHECK_CRD)
+
 __all__ = [
     "API_VERSION",
+    "CLUSTER",
     "CLUSTER_CRD",
     "CRDS",
     "GROUP",
+    "MACHINE",
     "MACHINE_CRD",
+    "MACHINE_DEPLOYMENT",
     "MACHINE_DEPLOYMENT_CRD",
+    "MACHINE_HEALTH_CHECK",
     "MACHINE_HEALTH_CHECK_CRD",
+    "MACHINE_SET",
     "MACHINE_SET_CRD",
     "VERSION",
     "Bootstrap",

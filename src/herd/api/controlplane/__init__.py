@@ -5,7 +5,7 @@ Condition types and reasons, annotations and the finalizer live beside the kind,
 `herd.api.controlplane.kubeadmcontrolplane`; the deprecated v1beta1 ones in `v1beta1_conditions`.
 """
 
-from herd.api.crdgen import CRDSpec
+from herd.api.crdgen import CRDSpec, kind_of
 
 from .kubeadmcontrolplane import (
     API_VERSION,
@@ -20,7 +20,12 @@ from .kubeadmcontrolplanetemplate import KUBEADM_CONTROL_PLANE_TEMPLATE_CRD, Kub
 
 CRDS: list[CRDSpec] = [KUBEADM_CONTROL_PLANE_CRD, KUBEADM_CONTROL_PLANE_TEMPLATE_CRD]
 
+# The kinds as the runtime addresses them.
+KUBEADM_CONTROL_PLANE = kind_of(KUBEADM_CONTROL_PLANE_CRD)
+KUBEADM_CONTROL_PLANE_TEMPLATE = kind_of(KUBEADM_CONTROL_PLANE_TEMPLATE_CRD)
+
 __all__ = [
-    "API_VERSION", "CRDS", "GROUP", "KUBEADM_CONTROL_PLANE_CRD", "KUBEADM_CONTROL_PLANE_TEMPLATE_CRD", "VERSION",
+    "API_VERSION", "CRDS", "GROUP", "KUBEADM_CONTROL_PLANE", "KUBEADM_CONTROL_PLANE_CRD",
+    "KUBEADM_CONTROL_PLANE_TEMPLATE", "KUBEADM_CONTROL_PLANE_TEMPLATE_CRD", "VERSION",
     "KubeadmControlPlane", "KubeadmControlPlaneSpec", "KubeadmControlPlaneStatus", "KubeadmControlPlaneTemplate",
 ]
