@@ -1,8 +1,8 @@
-"""Types shared by every Cluster API group: conditions, references, template metadata."""
+"""Types shared by every Cluster API group: the object envelope, conditions, references, template metadata."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from pydantic import Field
 
@@ -72,3 +72,70 @@ class V1Beta1Condition(APIModel):
                                description="A CamelCase word saying why the condition last changed.")
     message: str | None = Field(default=None, min_length=1, max_length=10240,
                                 description="A human readable explanation of the last change.")
+
+
+# --- the object envelope --------------------------------------------------------------------------------------
+
+
+def api_version_field(api_version: str) -> Any:
+    """The apiVersion field of a kind, defaulting to its group/version."""
+    return Field(default=api_version, description="The versioned schema of this object.")
+
+
+def kind_field(kind: str) -> Any:
+    """The kind field of a kind, defaulting to its name."""
+    return Field(default=kind, description="The REST resource this object represents.")
+
+
+def metadata_field() -> Any:
+    """The standard object metadata, kept as wire data."""
+    return Field(default_factory=dict, description="The object's name, namespace, labels, annotations, owner "
+                 "references and the other standard object metadata.")
+
+
+class APIObject(APIModel):
+    """A top-level object of any group: type information, standard metadata and read-only views of its usual parts.
+
+    Each group subclasses it once to default `apiVersion`; each kind sets `kind`. (The CRD schema of apiVersion,
+    kind and metadata is the standard one whatever these fields say; see herd.api.crdgen.)
+    """
+
+    api_version: str = api_version_field("")
+    kind: str = kind_field("")
+    metadata: dict[str, Any] = metadata_field()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Parse wire data (as the API server returns it)."""
+        return cls.model_validate(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire data; an empty status is left out (a status schema may want at least one field when present)."""
+        data = super().to_dict()
+        if data.get("status") == {}:
+            del data["status"]
+        return data
+
+    @property
+    def name(self) -> str:
+        """metadata.name, or "" when unset."""
+        return str(self.metadata.get("name") or "")
+
+    @property
+    def namespace(self) -> str:
+        """metadata.namespace, or "" when unset."""
+        return str(self.metadata.get("namespace") or "")
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """A copy of metadata.labels, empty when unset: change labels through `metadata`, not through this."""
+        return _string_map(self.metadata.get("labels"))
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        """A copy of metadata.annotations, empty when unset: change them through `metadata`, not through this."""
+        return _string_map(self.metadata.get("annotations"))
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    return dict(value) if isinstance(value, dict) else {}

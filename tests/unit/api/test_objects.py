@@ -1,4 +1,4 @@
-"""The Cluster-API-wide object helpers and the kinds each API group exports."""
+"""The object envelope every group shares, the Cluster-API-wide object helpers and the kinds each group exports."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from herd.api import bootstrap, cluster, controlplane, infrastructure
+from herd.api.bootstrap import KubeadmConfig
+from herd.api.cluster import Machine
 from herd.api.cluster.labels import PAUSED_ANNOTATION
+from herd.api.common import APIObject
+from herd.api.controlplane import KubeadmControlPlane
+from herd.api.infrastructure import DevMachine, DevMachineTemplate
 from herd.api.objects import is_paused, nested, parse_time, rfc3339
 from herd.api.registry import all_crd_specs
 
@@ -66,3 +71,30 @@ def test_kinds_carry_the_rest_details_of_their_crd() -> None:
     assert machine.status_subresource
     assert not infrastructure.DEV_CLUSTER_TEMPLATE.status_subresource  # a template has no status to write
     assert bootstrap.KUBEADM_CONFIG.group_kind == ("bootstrap.cluster.x-k8s.io", "KubeadmConfig")
+
+
+@pytest.mark.parametrize("model", [Machine, KubeadmConfig, KubeadmControlPlane, DevMachine, DevMachineTemplate])
+def test_every_group_shares_one_object_envelope(model: type[APIObject]) -> None:
+    wire = {"apiVersion": model.model_fields["api_version"].default, "kind": model.__name__,
+            "metadata": {"name": "m1", "namespace": "default", "labels": {"a": "1"}, "annotations": {"b": "2"}}}
+    if model is Machine:
+        wire["spec"] = {"clusterName": "c1", "bootstrap": {"dataSecretName": "s"},
+                        "infrastructureRef": {"apiGroup": "infrastructure.cluster.x-k8s.io", "kind": "DevMachine",
+                                              "name": "m1"}}
+    if model is KubeadmControlPlane:
+        wire["spec"] = {"version": "v1.31.0", "machineTemplate": {"spec": {"infrastructureRef": {
+            "apiGroup": "infrastructure.cluster.x-k8s.io", "kind": "DevMachineTemplate", "name": "t"}}}}
+    obj = model.from_dict({**wire, "status": {}})
+    assert isinstance(obj, model)
+    assert (obj.name, obj.namespace, obj.labels, obj.annotations) == ("m1", "default", {"a": "1"}, {"b": "2"})
+    obj.labels["a"] = "changed"  # a copy: the object itself only changes through metadata
+    assert obj.metadata["labels"] == {"a": "1"}
+    assert "status" not in obj.to_dict()  # an empty status is left out, whatever the group
+    assert obj.to_dict()["apiVersion"] == wire["apiVersion"]
+
+
+def test_an_envelope_without_metadata_reads_empty() -> None:
+    machine = DevMachine()
+    assert (machine.name, machine.namespace, machine.labels, machine.annotations) == ("", "", {}, {})
+    assert machine.api_version == "infrastructure.cluster.x-k8s.io/v1beta2"
+    assert machine.kind == "DevMachine"

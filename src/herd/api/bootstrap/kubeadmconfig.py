@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import ConfigDict, Field
 
+from herd.api import conditions
 from herd.api.base import APIModel, k8s
-from herd.api.common import Condition, V1Beta1Condition, conditions_field
+from herd.api.columns import CLUSTER_NAME_LABEL_COLUMN, PROVIDER_PAUSED_COLUMN, provider_age_column, provider_column
+from herd.api.common import APIObject, Condition, V1Beta1Condition, api_version_field, conditions_field, kind_field
 from herd.api.crdgen import CRDSpec
 
-from . import envelope as _core
-from .envelope import APIObject, api_version_field, kind_field
 from .fields import INT64
 from .kubeadm_types import KubeadmConfigSpec
 
@@ -20,25 +18,25 @@ VERSION = "v1beta2"
 API_VERSION = f"{GROUP}/{VERSION}"
 
 # Ready: the KubeadmConfig is not being deleted and both DataSecretAvailable and CertificatesAvailable hold.
-KUBEADM_CONFIG_READY_CONDITION = _core.READY_CONDITION
-KUBEADM_CONFIG_READY_REASON = _core.READY_REASON
-KUBEADM_CONFIG_NOT_READY_REASON = _core.NOT_READY_REASON
-KUBEADM_CONFIG_READY_UNKNOWN_REASON = _core.READY_UNKNOWN_REASON
+KUBEADM_CONFIG_READY_CONDITION = conditions.READY_CONDITION
+KUBEADM_CONFIG_READY_REASON = conditions.READY_REASON
+KUBEADM_CONFIG_NOT_READY_REASON = conditions.NOT_READY_REASON
+KUBEADM_CONFIG_READY_UNKNOWN_REASON = conditions.READY_UNKNOWN_REASON
 
 # CertificatesAvailable: the cluster certificates needed to write the bootstrap data exist.
 KUBEADM_CONFIG_CERTIFICATES_AVAILABLE_CONDITION = "CertificatesAvailable"
-KUBEADM_CONFIG_CERTIFICATES_AVAILABLE_REASON = _core.AVAILABLE_REASON
-KUBEADM_CONFIG_CERTIFICATES_AVAILABLE_INTERNAL_ERROR_REASON = _core.INTERNAL_ERROR_REASON
+KUBEADM_CONFIG_CERTIFICATES_AVAILABLE_REASON = conditions.AVAILABLE_REASON
+KUBEADM_CONFIG_CERTIFICATES_AVAILABLE_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
 # DataSecretAvailable: the bootstrap data Secret has been written.
 KUBEADM_CONFIG_DATA_SECRET_AVAILABLE_CONDITION = "DataSecretAvailable"
-KUBEADM_CONFIG_DATA_SECRET_AVAILABLE_REASON = _core.AVAILABLE_REASON
-KUBEADM_CONFIG_DATA_SECRET_NOT_AVAILABLE_REASON = _core.NOT_AVAILABLE_REASON
+KUBEADM_CONFIG_DATA_SECRET_AVAILABLE_REASON = conditions.AVAILABLE_REASON
+KUBEADM_CONFIG_DATA_SECRET_NOT_AVAILABLE_REASON = conditions.NOT_AVAILABLE_REASON
 
 # Paused: reconciliation of the KubeadmConfig (or of its Cluster) is paused.
-KUBEADM_CONFIG_PAUSED_CONDITION = _core.PAUSED_CONDITION
-KUBEADM_CONFIG_PAUSED_REASON = _core.PAUSED_REASON
-KUBEADM_CONFIG_NOT_PAUSED_REASON = _core.NOT_PAUSED_REASON
+KUBEADM_CONFIG_PAUSED_CONDITION = conditions.PAUSED_CONDITION
+KUBEADM_CONFIG_PAUSED_REASON = conditions.PAUSED_REASON
+KUBEADM_CONFIG_NOT_PAUSED_REASON = conditions.NOT_PAUSED_REASON
 
 
 class KubeadmConfigInitializationStatus(APIModel):
@@ -104,22 +102,13 @@ class KubeadmConfig(APIObject):
                                                "and produced.")
 
 
-CLUSTER_NAME_COLUMN: dict[str, Any] = {
-    "name": "Cluster", "type": "string", "description": "The Cluster this object belongs to.",
-    "jsonPath": r".metadata.labels['cluster\.x-k8s\.io/cluster-name']"}
-AGE_COLUMN: dict[str, Any] = {"name": "Age", "type": "date", "description": "How long ago the object was created.",
-                              "jsonPath": ".metadata.creationTimestamp"}
-PAUSED_COLUMN: dict[str, Any] = {
-    "name": "Paused", "type": "string", "priority": 10, "description": "Whether reconciliation is paused.",
-    "jsonPath": '.status.conditions[?(@.type=="Paused")].status'}
-
 KUBEADM_CONFIG_CRD = CRDSpec(
     model=KubeadmConfig, group=GROUP, kind="KubeadmConfig", plural="kubeadmconfigs", singular="kubeadmconfig",
     printer_columns=(
-        CLUSTER_NAME_COLUMN,
-        PAUSED_COLUMN,
-        {"name": "Data secret created", "type": "string", "description": "Whether the bootstrap data Secret exists.",
-         "jsonPath": ".status.initialization.dataSecretCreated"},
-        AGE_COLUMN,
+        CLUSTER_NAME_LABEL_COLUMN,
+        PROVIDER_PAUSED_COLUMN,
+        provider_column("Data secret created", "string", "Whether the bootstrap data Secret exists.",
+                        ".status.initialization.dataSecretCreated"),
+        provider_age_column(),
     ),
 )

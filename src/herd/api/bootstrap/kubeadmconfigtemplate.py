@@ -6,12 +6,12 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from herd.api.base import APIModel, k8s
-from herd.api.common import ObjectMeta
+from herd.api.columns import owner_column, provider_age_column
+from herd.api.common import APIObject, ObjectMeta, api_version_field, kind_field
 from herd.api.crdgen import CRDSpec
 
-from .envelope import APIObject, api_version_field, kind_field
 from .kubeadm_types import KubeadmConfigSpec
-from .kubeadmconfig import AGE_COLUMN, API_VERSION, GROUP
+from .kubeadmconfig import API_VERSION, GROUP
 
 
 class KubeadmConfigTemplateResource(APIModel):
@@ -42,14 +42,8 @@ class KubeadmConfigTemplate(APIObject):
                                                    "Machine.")
 
 
-OWNER_COLUMNS = (
-    {"name": "ClusterClass", "type": "string", "description": "The ClusterClass that owns this template.",
-     "jsonPath": '.metadata.ownerReferences[?(@.kind=="ClusterClass")].name'},
-    {"name": "Cluster", "type": "string", "description": "The Cluster that owns this template.",
-     "jsonPath": '.metadata.ownerReferences[?(@.kind=="Cluster")].name'},
-)
-
 KUBEADM_CONFIG_TEMPLATE_CRD = CRDSpec(
     model=KubeadmConfigTemplate, group=GROUP, kind="KubeadmConfigTemplate", plural="kubeadmconfigtemplates",
-    singular="kubeadmconfigtemplate", status_subresource=False, printer_columns=(*OWNER_COLUMNS, AGE_COLUMN),
+    singular="kubeadmconfigtemplate", status_subresource=False,
+    printer_columns=(owner_column("ClusterClass"), owner_column("Cluster"), provider_age_column()),
 )

@@ -6,8 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
+from herd.api import conditions
 from herd.api.base import APIModel
-from herd.api.common import DNS_SUBDOMAIN, Condition, V1Beta1Condition, conditions_field
+from herd.api.columns import CLUSTER_NAME_COLUMN, PAUSED_COLUMN, age_column, column, condition_column
+from herd.api.common import DNS_SUBDOMAIN, Condition, V1Beta1Condition, conditions_field, kind_field
 from herd.api.crdgen import CRDSpec
 
 from . import shared
@@ -16,10 +18,7 @@ from .shared import (
     VERSION,
     ClusterAPIObject,
     MachineSpec,
-    age_column,
     atomic_list,
-    column,
-    condition_column,
     deprecated_field,
     failure_message_field,
     failure_reason_field,
@@ -32,18 +31,18 @@ from .shared import (
 # --- conditions -----------------------------------------------------------------------------------------------
 
 # Available: Ready for at least spec.minReadySeconds.
-AVAILABLE = shared.AVAILABLE_CONDITION
+AVAILABLE = conditions.AVAILABLE_CONDITION
 WAITING_FOR_MIN_READY_SECONDS_REASON = "WaitingForMinReadySeconds"
-AVAILABLE_REASON = shared.AVAILABLE_REASON
-AVAILABLE_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+AVAILABLE_REASON = conditions.AVAILABLE_REASON
+AVAILABLE_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
 # Ready: not deleting, and BootstrapConfigReady, InfrastructureReady, NodeHealthy, HealthCheckSucceeded (if
 # present) and every readiness gate hold; Updating is not true.
-READY = shared.READY_CONDITION
-READY_REASON = shared.READY_REASON
-NOT_READY_REASON = shared.NOT_READY_REASON
-READY_UNKNOWN_REASON = shared.READY_UNKNOWN_REASON
-READY_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+READY = conditions.READY_CONDITION
+READY_REASON = conditions.READY_REASON
+NOT_READY_REASON = conditions.NOT_READY_REASON
+READY_UNKNOWN_REASON = conditions.READY_UNKNOWN_REASON
+READY_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
 # UpToDate: the Machine matches its owner's (e.g. MachineDeployment's) current spec; set by the owner.
 UP_TO_DATE = "UpToDate"
@@ -58,23 +57,23 @@ IN_PLACE_UPDATING_REASON = "InPlaceUpdating"
 IN_PLACE_UPDATE_FAILED_REASON = "InPlaceUpdateFailed"
 
 # BootstrapConfigReady: mirrors the bootstrap config's Ready condition.
-BOOTSTRAP_CONFIG_READY = shared.BOOTSTRAP_CONFIG_READY_CONDITION
+BOOTSTRAP_CONFIG_READY = conditions.BOOTSTRAP_CONFIG_READY_CONDITION
 BOOTSTRAP_DATA_SECRET_PROVIDED_REASON = "DataSecretProvided"
-BOOTSTRAP_CONFIG_READY_REASON = shared.READY_REASON
-BOOTSTRAP_CONFIG_NOT_READY_REASON = shared.NOT_READY_REASON
-BOOTSTRAP_CONFIG_INVALID_CONDITION_REPORTED_REASON = shared.INVALID_CONDITION_REPORTED_REASON
-BOOTSTRAP_CONFIG_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
-BOOTSTRAP_CONFIG_DOES_NOT_EXIST_REASON = shared.OBJECT_DOES_NOT_EXIST_REASON
-BOOTSTRAP_CONFIG_DELETED_REASON = shared.OBJECT_DELETED_REASON
+BOOTSTRAP_CONFIG_READY_REASON = conditions.READY_REASON
+BOOTSTRAP_CONFIG_NOT_READY_REASON = conditions.NOT_READY_REASON
+BOOTSTRAP_CONFIG_INVALID_CONDITION_REPORTED_REASON = conditions.INVALID_CONDITION_REPORTED_REASON
+BOOTSTRAP_CONFIG_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
+BOOTSTRAP_CONFIG_DOES_NOT_EXIST_REASON = conditions.OBJECT_DOES_NOT_EXIST_REASON
+BOOTSTRAP_CONFIG_DELETED_REASON = conditions.OBJECT_DELETED_REASON
 
 # InfrastructureReady: mirrors the infrastructure machine's Ready condition.
-INFRASTRUCTURE_READY = shared.INFRASTRUCTURE_READY_CONDITION
-INFRASTRUCTURE_READY_REASON = shared.READY_REASON
-INFRASTRUCTURE_NOT_READY_REASON = shared.NOT_READY_REASON
-INFRASTRUCTURE_INVALID_CONDITION_REPORTED_REASON = shared.INVALID_CONDITION_REPORTED_REASON
-INFRASTRUCTURE_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
-INFRASTRUCTURE_DOES_NOT_EXIST_REASON = shared.OBJECT_DOES_NOT_EXIST_REASON
-INFRASTRUCTURE_DELETED_REASON = shared.OBJECT_DELETED_REASON
+INFRASTRUCTURE_READY = conditions.INFRASTRUCTURE_READY_CONDITION
+INFRASTRUCTURE_READY_REASON = conditions.READY_REASON
+INFRASTRUCTURE_NOT_READY_REASON = conditions.NOT_READY_REASON
+INFRASTRUCTURE_INVALID_CONDITION_REPORTED_REASON = conditions.INVALID_CONDITION_REPORTED_REASON
+INFRASTRUCTURE_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
+INFRASTRUCTURE_DOES_NOT_EXIST_REASON = conditions.OBJECT_DOES_NOT_EXIST_REASON
+INFRASTRUCTURE_DELETED_REASON = conditions.OBJECT_DELETED_REASON
 
 # NodeHealthy (Node ready, no memory/disk/PID pressure) and NodeReady (mirrors the Node's Ready condition).
 NODE_HEALTHY = "NodeHealthy"
@@ -85,11 +84,11 @@ NODE_READY_UNKNOWN_REASON = "NodeReadyUnknown"
 NODE_HEALTHY_REASON = "NodeHealthy"
 NODE_NOT_HEALTHY_REASON = "NodeNotHealthy"
 NODE_HEALTH_UNKNOWN_REASON = "NodeHealthyUnknown"
-NODE_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+NODE_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 NODE_DOES_NOT_EXIST_REASON = "NodeDoesNotExist"
 NODE_DELETED_REASON = "NodeDeleted"
-NODE_INSPECTION_FAILED_REASON = shared.INSPECTION_FAILED_REASON
-NODE_CONNECTION_DOWN_REASON = shared.CONNECTION_DOWN_REASON
+NODE_INSPECTION_FAILED_REASON = conditions.INSPECTION_FAILED_REASON
+NODE_CONNECTION_DOWN_REASON = conditions.CONNECTION_DOWN_REASON
 
 # HealthCheckSucceeded: set by MachineHealthChecks targeting the Machine.
 HEALTH_CHECK_SUCCEEDED = "HealthCheckSucceeded"
@@ -111,10 +110,10 @@ EXTERNALLY_REMEDIATED_REMEDIATION_TEMPLATE_NOT_FOUND_REASON = "RemediationTempla
 EXTERNALLY_REMEDIATED_REMEDIATION_REQUEST_CREATION_FAILED_REASON = "RemediationRequestCreationFailed"
 
 # Deleting: progress of the deletion workflow.
-DELETING = shared.DELETING_CONDITION
-NOT_DELETING_REASON = shared.NOT_DELETING_REASON
-DELETING_REASON = shared.DELETING_REASON
-DELETING_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+DELETING = conditions.DELETING_CONDITION
+NOT_DELETING_REASON = conditions.NOT_DELETING_REASON
+DELETING_REASON = conditions.DELETING_REASON
+DELETING_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 DELETING_WAITING_FOR_PRE_DRAIN_HOOK_REASON = "WaitingForPreDrainHook"
 DELETING_DRAINING_NODE_REASON = "DrainingNode"
 DELETING_WAITING_FOR_VOLUME_DETACH_REASON = "WaitingForVolumeDetach"
@@ -122,12 +121,12 @@ DELETING_WAITING_FOR_PRE_TERMINATE_HOOK_REASON = "WaitingForPreTerminateHook"
 DELETING_WAITING_FOR_INFRASTRUCTURE_DELETION_REASON = "WaitingForInfrastructureDeletion"
 DELETING_WAITING_FOR_BOOTSTRAP_DELETION_REASON = "WaitingForBootstrapDeletion"
 DELETING_DELETING_NODE_REASON = "DeletingNode"
-DELETING_DELETION_COMPLETED_REASON = shared.DELETION_COMPLETED_REASON
+DELETING_DELETION_COMPLETED_REASON = conditions.DELETION_COMPLETED_REASON
 
 # Paused: reconciliation is paused (Cluster spec.paused or the paused annotation).
-PAUSED = shared.PAUSED_CONDITION
-PAUSED_REASON = shared.PAUSED_REASON
-NOT_PAUSED_REASON = shared.NOT_PAUSED_REASON
+PAUSED = conditions.PAUSED_CONDITION
+PAUSED_REASON = conditions.PAUSED_REASON
+NOT_PAUSED_REASON = conditions.NOT_PAUSED_REASON
 
 # --- phases ---------------------------------------------------------------------------------------------------
 
@@ -274,7 +273,7 @@ class MachineStatus(APIModel):
 class Machine(ClusterAPIObject):
     """One machine that is, or will become, a Node of a workload cluster."""
 
-    kind: str = Field(default="Machine", description="The REST resource this object represents.")
+    kind: str = kind_field("Machine")
     spec: MachineSpec = Field(description="The desired state of the Machine.")
     status: MachineStatus = Field(default_factory=MachineStatus, description="The observed state of the Machine.")
 
@@ -288,7 +287,7 @@ MACHINE_CRD = CRDSpec(
                 "Machines are usually created and replaced by MachineSets or control plane providers rather than by "
                 "hand.",
     printer_columns=(
-        shared.CLUSTER_NAME_COLUMN,
+        CLUSTER_NAME_COLUMN,
         column("Node Name", "string", ".status.nodeRef.name", "The Node running on the Machine."),
         column("Provider ID", "string", ".spec.providerID", "The infrastructure provider's ID for the machine.",
                priority=10),
@@ -302,7 +301,7 @@ MACHINE_CRD = CRDSpec(
                "The Machine's external IP address.", priority=10),
         column("OS-Image", "string", ".status.nodeInfo.osImage", "The operating system image the Node reports.",
                priority=10),
-        shared.PAUSED_COLUMN,
+        PAUSED_COLUMN,
         column("Phase", "string", ".status.phase", "Where the Machine is in its lifecycle."),
         age_column("Machine"),
         column("Version", "string", ".spec.version", "The Kubernetes version of the Machine."),

@@ -6,8 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
+from herd.api import conditions
 from herd.api.base import APIModel
-from herd.api.common import Condition, V1Beta1Condition, conditions_field
+from herd.api.columns import CLUSTER_NAME_COLUMN, PAUSED_COLUMN, age_column, column, condition_column
+from herd.api.common import Condition, V1Beta1Condition, conditions_field, kind_field
 from herd.api.crdgen import CRDSpec
 
 from . import shared
@@ -22,9 +24,6 @@ from .shared import (
     MachineTemplateSpec,
     RolloutStrategyType,
     VersionReplicas,
-    age_column,
-    column,
-    condition_column,
     deprecated_field,
     int32,
     int_or_string,
@@ -39,60 +38,60 @@ from .shared import (
 # --- conditions -----------------------------------------------------------------------------------------------
 
 # Available: enough Machines are available for the rollout strategy (desired - maxUnavailable).
-AVAILABLE = shared.AVAILABLE_CONDITION
-AVAILABLE_WAITING_FOR_REPLICAS_SET_REASON = shared.WAITING_FOR_REPLICAS_SET_REASON
+AVAILABLE = conditions.AVAILABLE_CONDITION
+AVAILABLE_WAITING_FOR_REPLICAS_SET_REASON = conditions.WAITING_FOR_REPLICAS_SET_REASON
 AVAILABLE_WAITING_FOR_AVAILABLE_REPLICAS_SET_REASON = "WaitingForAvailableReplicasSet"
-AVAILABLE_REASON = shared.AVAILABLE_REASON
-NOT_AVAILABLE_REASON = shared.NOT_AVAILABLE_REASON
-AVAILABLE_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+AVAILABLE_REASON = conditions.AVAILABLE_REASON
+NOT_AVAILABLE_REASON = conditions.NOT_AVAILABLE_REASON
+AVAILABLE_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
 # MachinesReady: summary of the Machines' Ready conditions.
-MACHINES_READY = shared.MACHINES_READY_CONDITION
-MACHINES_READY_REASON = shared.READY_REASON
-MACHINES_NOT_READY_REASON = shared.NOT_READY_REASON
-MACHINES_READY_UNKNOWN_REASON = shared.READY_UNKNOWN_REASON
-MACHINES_READY_NO_REPLICAS_REASON = shared.NO_REPLICAS_REASON
-MACHINES_READY_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+MACHINES_READY = conditions.MACHINES_READY_CONDITION
+MACHINES_READY_REASON = conditions.READY_REASON
+MACHINES_NOT_READY_REASON = conditions.NOT_READY_REASON
+MACHINES_READY_UNKNOWN_REASON = conditions.READY_UNKNOWN_REASON
+MACHINES_READY_NO_REPLICAS_REASON = conditions.NO_REPLICAS_REASON
+MACHINES_READY_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
 # MachinesUpToDate: summary of the Machines' UpToDate conditions.
-MACHINES_UP_TO_DATE = shared.MACHINES_UP_TO_DATE_CONDITION
-MACHINES_UP_TO_DATE_REASON = shared.UP_TO_DATE_REASON
-MACHINES_NOT_UP_TO_DATE_REASON = shared.NOT_UP_TO_DATE_REASON
-MACHINES_UP_TO_DATE_UNKNOWN_REASON = shared.UP_TO_DATE_UNKNOWN_REASON
-MACHINES_UP_TO_DATE_NO_REPLICAS_REASON = shared.NO_REPLICAS_REASON
-MACHINES_UP_TO_DATE_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+MACHINES_UP_TO_DATE = conditions.MACHINES_UP_TO_DATE_CONDITION
+MACHINES_UP_TO_DATE_REASON = conditions.UP_TO_DATE_REASON
+MACHINES_NOT_UP_TO_DATE_REASON = conditions.NOT_UP_TO_DATE_REASON
+MACHINES_UP_TO_DATE_UNKNOWN_REASON = conditions.UP_TO_DATE_UNKNOWN_REASON
+MACHINES_UP_TO_DATE_NO_REPLICAS_REASON = conditions.NO_REPLICAS_REASON
+MACHINES_UP_TO_DATE_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
 # RollingOut: at least one Machine is not up to date.
-ROLLING_OUT = shared.ROLLING_OUT_CONDITION
-ROLLING_OUT_REASON = shared.ROLLING_OUT_REASON
-NOT_ROLLING_OUT_REASON = shared.NOT_ROLLING_OUT_REASON
-ROLLING_OUT_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+ROLLING_OUT = conditions.ROLLING_OUT_CONDITION
+ROLLING_OUT_REASON = conditions.ROLLING_OUT_REASON
+NOT_ROLLING_OUT_REASON = conditions.NOT_ROLLING_OUT_REASON
+ROLLING_OUT_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
-SCALING_UP = shared.SCALING_UP_CONDITION
-SCALING_UP_REASON = shared.SCALING_UP_REASON
-NOT_SCALING_UP_REASON = shared.NOT_SCALING_UP_REASON
-SCALING_UP_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
-SCALING_UP_WAITING_FOR_REPLICAS_SET_REASON = shared.WAITING_FOR_REPLICAS_SET_REASON
+SCALING_UP = conditions.SCALING_UP_CONDITION
+SCALING_UP_REASON = conditions.SCALING_UP_REASON
+NOT_SCALING_UP_REASON = conditions.NOT_SCALING_UP_REASON
+SCALING_UP_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
+SCALING_UP_WAITING_FOR_REPLICAS_SET_REASON = conditions.WAITING_FOR_REPLICAS_SET_REASON
 
-SCALING_DOWN = shared.SCALING_DOWN_CONDITION
-SCALING_DOWN_REASON = shared.SCALING_DOWN_REASON
-NOT_SCALING_DOWN_REASON = shared.NOT_SCALING_DOWN_REASON
-SCALING_DOWN_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
-SCALING_DOWN_WAITING_FOR_REPLICAS_SET_REASON = shared.WAITING_FOR_REPLICAS_SET_REASON
+SCALING_DOWN = conditions.SCALING_DOWN_CONDITION
+SCALING_DOWN_REASON = conditions.SCALING_DOWN_REASON
+NOT_SCALING_DOWN_REASON = conditions.NOT_SCALING_DOWN_REASON
+SCALING_DOWN_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
+SCALING_DOWN_WAITING_FOR_REPLICAS_SET_REASON = conditions.WAITING_FOR_REPLICAS_SET_REASON
 
-REMEDIATING = shared.REMEDIATING_CONDITION
-REMEDIATING_REASON = shared.REMEDIATING_REASON
-NOT_REMEDIATING_REASON = shared.NOT_REMEDIATING_REASON
-REMEDIATING_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+REMEDIATING = conditions.REMEDIATING_CONDITION
+REMEDIATING_REASON = conditions.REMEDIATING_REASON
+NOT_REMEDIATING_REASON = conditions.NOT_REMEDIATING_REASON
+REMEDIATING_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
-DELETING = shared.DELETING_CONDITION
-NOT_DELETING_REASON = shared.NOT_DELETING_REASON
-DELETING_REASON = shared.DELETING_REASON
-DELETING_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+DELETING = conditions.DELETING_CONDITION
+NOT_DELETING_REASON = conditions.NOT_DELETING_REASON
+DELETING_REASON = conditions.DELETING_REASON
+DELETING_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
-PAUSED = shared.PAUSED_CONDITION
-PAUSED_REASON = shared.PAUSED_REASON
-NOT_PAUSED_REASON = shared.NOT_PAUSED_REASON
+PAUSED = conditions.PAUSED_CONDITION
+PAUSED_REASON = conditions.PAUSED_REASON
+NOT_PAUSED_REASON = conditions.NOT_PAUSED_REASON
 
 # --- phases ---------------------------------------------------------------------------------------------------
 
@@ -230,7 +229,7 @@ class MachineDeploymentStatus(APIModel):
 class MachineDeployment(ClusterAPIObject):
     """A set of Machines rolled out declaratively through MachineSets."""
 
-    kind: str = Field(default="MachineDeployment", description="The REST resource this object represents.")
+    kind: str = kind_field("MachineDeployment")
     spec: MachineDeploymentSpec = Field(description="The desired state of the MachineDeployment.")
     status: MachineDeploymentStatus = Field(default_factory=MachineDeploymentStatus,
                                             description="The observed state of the MachineDeployment.")
@@ -245,14 +244,14 @@ MACHINE_DEPLOYMENT_CRD = CRDSpec(
     scale={"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
            "labelSelectorPath": ".status.selector"},
     printer_columns=(
-        shared.CLUSTER_NAME_COLUMN,
+        CLUSTER_NAME_COLUMN,
         condition_column("Available", AVAILABLE, "Whether enough Machines are available."),
         column("Desired", "integer", ".spec.replicas", "How many Machines are wanted."),
         column("Current", "integer", ".status.replicas", "How many Machines exist."),
         column("Ready", "integer", ".status.readyReplicas", "How many Machines are Ready."),
         column("Available", "integer", ".status.availableReplicas", "How many Machines are Available."),
         column("Up-to-date", "integer", ".status.upToDateReplicas", "How many Machines are UpToDate."),
-        shared.PAUSED_COLUMN,
+        PAUSED_COLUMN,
         column("Phase", "string", ".status.phase", "What the MachineDeployment is doing."),
         age_column("MachineDeployment"),
         column("Version", "string", ".spec.template.spec.version", "The Kubernetes version of the Machines."),

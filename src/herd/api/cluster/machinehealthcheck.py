@@ -6,8 +6,10 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from herd.api import conditions
 from herd.api.base import APIModel
-from herd.api.common import Condition, V1Beta1Condition, conditions_field
+from herd.api.columns import CLUSTER_NAME_COLUMN, PAUSED_COLUMN, age_column, column
+from herd.api.common import Condition, V1Beta1Condition, conditions_field, kind_field
 from herd.api.crdgen import CRDSpec
 
 from . import shared
@@ -18,9 +20,7 @@ from .shared import (
     LabelSelector,
     MachineHealthCheckChecks,
     MachineHealthCheckRemediation,
-    age_column,
     atomic_list,
-    column,
     deprecated_field,
     int32,
     observed_generation_field,
@@ -35,9 +35,9 @@ REMEDIATION_ALLOWED = "RemediationAllowed"
 TOO_MANY_UNHEALTHY_REASON = "TooManyUnhealthy"
 REMEDIATION_ALLOWED_REASON = "RemediationAllowed"
 
-PAUSED = shared.PAUSED_CONDITION
-PAUSED_REASON = shared.PAUSED_REASON
-NOT_PAUSED_REASON = shared.NOT_PAUSED_REASON
+PAUSED = conditions.PAUSED_CONDITION
+PAUSED_REASON = conditions.PAUSED_REASON
+NOT_PAUSED_REASON = conditions.NOT_PAUSED_REASON
 
 # How long a Machine may run without a Node when checks.nodeStartupTimeoutSeconds is unset: 10 minutes.
 DEFAULT_NODE_STARTUP_TIMEOUT_SECONDS = 600
@@ -91,7 +91,7 @@ class MachineHealthCheckStatus(APIModel):
 class MachineHealthCheck(ClusterAPIObject):
     """Health checks for a set of Machines, with remediation of the ones that fail."""
 
-    kind: str = Field(default="MachineHealthCheck", description="The REST resource this object represents.")
+    kind: str = kind_field("MachineHealthCheck")
     spec: MachineHealthCheckSpec = Field(description="The desired state of the MachineHealthCheck.")
     status: MachineHealthCheckStatus = Field(default_factory=MachineHealthCheckStatus,
                                              description="The observed state of the MachineHealthCheck.")
@@ -104,10 +104,10 @@ MACHINE_HEALTH_CHECK_CRD = CRDSpec(
                 "conditions fail its checks as unhealthy, and gets them remediated, by their owner (e.g. a "
                 "MachineSet) or by an external remediation controller, within the limits it sets.",
     printer_columns=(
-        shared.CLUSTER_NAME_COLUMN,
+        CLUSTER_NAME_COLUMN,
         column("Replicas", "integer", ".status.expectedMachines", "How many Machines are checked."),
         column("Healthy", "integer", ".status.currentHealthy", "How many checked Machines are healthy."),
-        shared.PAUSED_COLUMN,
+        PAUSED_COLUMN,
         age_column("MachineHealthCheck"),
     ),
 )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from herd.api import conditions
 from herd.api.base import APIModel
-from herd.api.common import Condition, V1Beta1Condition, conditions_field
+from herd.api.columns import CLUSTER_NAME_COLUMN, PAUSED_COLUMN, age_column, column
+from herd.api.common import Condition, V1Beta1Condition, conditions_field, kind_field
 from herd.api.crdgen import CRDSpec
 
 from . import shared
@@ -18,8 +20,6 @@ from .shared import (
     MachineSetDeletionSpec,
     MachineTemplateSpec,
     VersionReplicas,
-    age_column,
-    column,
     deprecated_field,
     failure_message_field,
     failure_reason_field,
@@ -34,40 +34,40 @@ from .shared import (
 # --- conditions -----------------------------------------------------------------------------------------------
 
 # ScalingUp: fewer Machines than desired (a preflight check blocking scale up shows in the message).
-SCALING_UP = shared.SCALING_UP_CONDITION
-SCALING_UP_REASON = shared.SCALING_UP_REASON
-NOT_SCALING_UP_REASON = shared.NOT_SCALING_UP_REASON
-SCALING_UP_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
-SCALING_UP_WAITING_FOR_REPLICAS_SET_REASON = shared.WAITING_FOR_REPLICAS_SET_REASON
+SCALING_UP = conditions.SCALING_UP_CONDITION
+SCALING_UP_REASON = conditions.SCALING_UP_REASON
+NOT_SCALING_UP_REASON = conditions.NOT_SCALING_UP_REASON
+SCALING_UP_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
+SCALING_UP_WAITING_FOR_REPLICAS_SET_REASON = conditions.WAITING_FOR_REPLICAS_SET_REASON
 
 # ScalingDown: more Machines than desired.
-SCALING_DOWN = shared.SCALING_DOWN_CONDITION
-SCALING_DOWN_REASON = shared.SCALING_DOWN_REASON
-NOT_SCALING_DOWN_REASON = shared.NOT_SCALING_DOWN_REASON
-SCALING_DOWN_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
-SCALING_DOWN_WAITING_FOR_REPLICAS_SET_REASON = shared.WAITING_FOR_REPLICAS_SET_REASON
+SCALING_DOWN = conditions.SCALING_DOWN_CONDITION
+SCALING_DOWN_REASON = conditions.SCALING_DOWN_REASON
+NOT_SCALING_DOWN_REASON = conditions.NOT_SCALING_DOWN_REASON
+SCALING_DOWN_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
+SCALING_DOWN_WAITING_FOR_REPLICAS_SET_REASON = conditions.WAITING_FOR_REPLICAS_SET_REASON
 
 # MachinesReady: summary of the Machines' Ready conditions.
-MACHINES_READY = shared.MACHINES_READY_CONDITION
-MACHINES_READY_REASON = shared.READY_REASON
-MACHINES_NOT_READY_REASON = shared.NOT_READY_REASON
-MACHINES_READY_UNKNOWN_REASON = shared.READY_UNKNOWN_REASON
-MACHINES_READY_NO_REPLICAS_REASON = shared.NO_REPLICAS_REASON
-MACHINES_READY_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+MACHINES_READY = conditions.MACHINES_READY_CONDITION
+MACHINES_READY_REASON = conditions.READY_REASON
+MACHINES_NOT_READY_REASON = conditions.NOT_READY_REASON
+MACHINES_READY_UNKNOWN_REASON = conditions.READY_UNKNOWN_REASON
+MACHINES_READY_NO_REPLICAS_REASON = conditions.NO_REPLICAS_REASON
+MACHINES_READY_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
 # MachinesUpToDate: summary of the Machines' UpToDate conditions.
-MACHINES_UP_TO_DATE = shared.MACHINES_UP_TO_DATE_CONDITION
-MACHINES_UP_TO_DATE_REASON = shared.UP_TO_DATE_REASON
-MACHINES_NOT_UP_TO_DATE_REASON = shared.NOT_UP_TO_DATE_REASON
-MACHINES_UP_TO_DATE_UNKNOWN_REASON = shared.UP_TO_DATE_UNKNOWN_REASON
-MACHINES_UP_TO_DATE_NO_REPLICAS_REASON = shared.NO_REPLICAS_REASON
-MACHINES_UP_TO_DATE_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+MACHINES_UP_TO_DATE = conditions.MACHINES_UP_TO_DATE_CONDITION
+MACHINES_UP_TO_DATE_REASON = conditions.UP_TO_DATE_REASON
+MACHINES_NOT_UP_TO_DATE_REASON = conditions.NOT_UP_TO_DATE_REASON
+MACHINES_UP_TO_DATE_UNKNOWN_REASON = conditions.UP_TO_DATE_UNKNOWN_REASON
+MACHINES_UP_TO_DATE_NO_REPLICAS_REASON = conditions.NO_REPLICAS_REASON
+MACHINES_UP_TO_DATE_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
 # Remediating: some Machines failed a health check and are waiting for, or under, remediation.
-REMEDIATING = shared.REMEDIATING_CONDITION
-REMEDIATING_REASON = shared.REMEDIATING_REASON
-NOT_REMEDIATING_REASON = shared.NOT_REMEDIATING_REASON
-REMEDIATING_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+REMEDIATING = conditions.REMEDIATING_CONDITION
+REMEDIATING_REASON = conditions.REMEDIATING_REASON
+NOT_REMEDIATING_REASON = conditions.NOT_REMEDIATING_REASON
+REMEDIATING_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
 # Reasons for the OwnerRemediated condition the MachineSet sets on the Machines it remediates.
 MACHINE_CANNOT_BE_REMEDIATED_REASON = "CannotBeRemediated"
@@ -75,14 +75,14 @@ MACHINE_REMEDIATION_DEFERRED_REASON = "RemediationDeferred"
 MACHINE_REMEDIATION_MACHINE_DELETING_REASON = "MachineDeleting"
 
 # Deleting: progress of deleting the MachineSet's Machines.
-DELETING = shared.DELETING_CONDITION
-NOT_DELETING_REASON = shared.NOT_DELETING_REASON
-DELETING_REASON = shared.DELETING_REASON
-DELETING_INTERNAL_ERROR_REASON = shared.INTERNAL_ERROR_REASON
+DELETING = conditions.DELETING_CONDITION
+NOT_DELETING_REASON = conditions.NOT_DELETING_REASON
+DELETING_REASON = conditions.DELETING_REASON
+DELETING_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
-PAUSED = shared.PAUSED_CONDITION
-PAUSED_REASON = shared.PAUSED_REASON
-NOT_PAUSED_REASON = shared.NOT_PAUSED_REASON
+PAUSED = conditions.PAUSED_CONDITION
+PAUSED_REASON = conditions.PAUSED_REASON
+NOT_PAUSED_REASON = conditions.NOT_PAUSED_REASON
 
 # Preflight checks that the machineset.cluster.x-k8s.io/skip-preflight-checks annotation can name.
 PREFLIGHT_CHECK_ALL = "All"
@@ -156,7 +156,7 @@ class MachineSetStatus(APIModel):
 class MachineSet(ClusterAPIObject):
     """A set of Machines made from one template, kept at a desired count."""
 
-    kind: str = Field(default="MachineSet", description="The REST resource this object represents.")
+    kind: str = kind_field("MachineSet")
     spec: MachineSetSpec = Field(description="The desired state of the MachineSet.")
     status: MachineSetStatus = Field(default_factory=MachineSetStatus,
                                      description="The observed state of the MachineSet.")
@@ -171,13 +171,13 @@ MACHINE_SET_CRD = CRDSpec(
     scale={"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
            "labelSelectorPath": ".status.selector"},
     printer_columns=(
-        shared.CLUSTER_NAME_COLUMN,
+        CLUSTER_NAME_COLUMN,
         column("Desired", "integer", ".spec.replicas", "How many Machines are wanted."),
         column("Current", "integer", ".status.replicas", "How many Machines exist."),
         column("Ready", "integer", ".status.readyReplicas", "How many Machines are Ready."),
         column("Available", "integer", ".status.availableReplicas", "How many Machines are Available."),
         column("Up-to-date", "integer", ".status.upToDateReplicas", "How many Machines are UpToDate."),
-        shared.PAUSED_COLUMN,
+        PAUSED_COLUMN,
         age_column("MachineSet"),
         column("Version", "string", ".spec.template.spec.version", "The Kubernetes version of the Machines."),
     ),

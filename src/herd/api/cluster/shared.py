@@ -1,8 +1,7 @@
 """Parts several cluster.x-k8s.io kinds share.
 
 The machine template (MachineSpec and friends), label selectors, health check settings, deletion and
-naming settings, status pieces, the deprecated v1beta1 status, the object envelope, and the condition
-types and reasons that every kind's own constants are built from.
+naming settings, status pieces, the deprecated v1beta1 status and the group's object envelope.
 """
 
 from __future__ import annotations
@@ -16,9 +15,15 @@ from herd.api.common import (
     CONDITION_TYPE,
     DNS_SUBDOMAIN,
     KIND_PATTERN,
+    APIObject,
     ContractVersionedObjectReference,
     ObjectMeta,
+    api_version_field,
 )
+
+# Re-exported: callers read these two here (every group's conditions come from herd.api.conditions).
+from herd.api.conditions import NOT_UP_TO_DATE_REASON as NOT_UP_TO_DATE_REASON
+from herd.api.conditions import UP_TO_DATE_REASON as UP_TO_DATE_REASON
 
 GROUP = "cluster.x-k8s.io"
 VERSION = "v1beta2"
@@ -52,57 +57,6 @@ DELETION_ORDER_NEWEST: MachineSetDeletionOrder = "Newest"
 DELETION_ORDER_OLDEST: MachineSetDeletionOrder = "Oldest"
 ROLLING_UPDATE_STRATEGY: RolloutStrategyType = "RollingUpdate"
 ON_DELETE_STRATEGY: RolloutStrategyType = "OnDelete"
-
-# Condition types several kinds report (each kind module names its own, e.g. machine.READY).
-AVAILABLE_CONDITION = "Available"
-READY_CONDITION = "Ready"
-BOOTSTRAP_CONFIG_READY_CONDITION = "BootstrapConfigReady"
-INFRASTRUCTURE_READY_CONDITION = "InfrastructureReady"
-MACHINES_READY_CONDITION = "MachinesReady"
-MACHINES_UP_TO_DATE_CONDITION = "MachinesUpToDate"
-ROLLING_OUT_CONDITION = "RollingOut"
-SCALING_UP_CONDITION = "ScalingUp"
-SCALING_DOWN_CONDITION = "ScalingDown"
-REMEDIATING_CONDITION = "Remediating"
-DELETING_CONDITION = "Deleting"
-PAUSED_CONDITION = "Paused"
-
-# Reasons several kinds use.
-AVAILABLE_REASON = "Available"
-NOT_AVAILABLE_REASON = "NotAvailable"
-AVAILABLE_UNKNOWN_REASON = "AvailableUnknown"
-READY_REASON = "Ready"
-NOT_READY_REASON = "NotReady"
-READY_UNKNOWN_REASON = "ReadyUnknown"
-UP_TO_DATE_REASON = "UpToDate"
-NOT_UP_TO_DATE_REASON = "NotUpToDate"
-UP_TO_DATE_UNKNOWN_REASON = "UpToDateUnknown"
-ROLLING_OUT_REASON = "RollingOut"
-NOT_ROLLING_OUT_REASON = "NotRollingOut"
-SCALING_UP_REASON = "ScalingUp"
-NOT_SCALING_UP_REASON = "NotScalingUp"
-SCALING_DOWN_REASON = "ScalingDown"
-NOT_SCALING_DOWN_REASON = "NotScalingDown"
-REMEDIATING_REASON = "Remediating"
-NOT_REMEDIATING_REASON = "NotRemediating"
-NO_REPLICAS_REASON = "NoReplicas"
-WAITING_FOR_REPLICAS_SET_REASON = "WaitingForReplicasSet"
-INVALID_CONDITION_REPORTED_REASON = "InvalidConditionReported"
-INTERNAL_ERROR_REASON = "InternalError"
-OBJECT_DOES_NOT_EXIST_REASON = "ObjectDoesNotExist"
-OBJECT_DELETED_REASON = "ObjectDeleted"
-NOT_PAUSED_REASON = "NotPaused"
-PAUSED_REASON = "Paused"
-CONNECTION_DOWN_REASON = "ConnectionDown"
-NOT_DELETING_REASON = "NotDeleting"
-DELETING_REASON = "Deleting"
-DELETION_COMPLETED_REASON = "DeletionCompleted"
-INSPECTION_FAILED_REASON = "InspectionFailed"
-WAITING_FOR_CLUSTER_INFRASTRUCTURE_READY_REASON = "WaitingForClusterInfrastructureReady"
-WAITING_FOR_CONTROL_PLANE_INITIALIZED_REASON = "WaitingForControlPlaneInitialized"
-WAITING_FOR_BOOTSTRAP_DATA_REASON = "WaitingForBootstrapData"
-PROVISIONED_REASON = "Provisioned"
-NOT_PROVISIONED_REASON = "NotProvisioned"
 
 # Condition types a MachineHealthCheck may not watch in unhealthyMachineConditions: the ones it sets itself
 # or that summarise the others.
@@ -492,62 +446,7 @@ def v1beta1_field() -> Any:
 # --- the object envelope --------------------------------------------------------------------------------------
 
 
-class ClusterAPIObject(APIModel):
+class ClusterAPIObject(APIObject):
     """The envelope of every cluster.x-k8s.io object: type information and object metadata."""
 
-    api_version: str = Field(default=API_VERSION, description="The versioned schema of this object.")
-    kind: str = Field(default="", description="The REST resource this object represents.")
-    metadata: dict[str, Any] = Field(
-        default_factory=dict, description="The object's name, namespace, labels, annotations, owner references and "
-        "the rest of the standard object metadata.")
-
-    @property
-    def name(self) -> str:
-        """metadata.name, or "" when unset."""
-        return str(self.metadata.get("name", ""))
-
-    @property
-    def namespace(self) -> str:
-        """metadata.namespace, or "" when unset."""
-        return str(self.metadata.get("namespace", ""))
-
-    @property
-    def labels(self) -> dict[str, str]:
-        """metadata.labels (a live dict when present, else an empty one)."""
-        labels = self.metadata.get("labels")
-        return labels if isinstance(labels, dict) else {}
-
-    @property
-    def annotations(self) -> dict[str, str]:
-        """metadata.annotations (a live dict when present, else an empty one)."""
-        annotations = self.metadata.get("annotations")
-        return annotations if isinstance(annotations, dict) else {}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Wire data; an empty status is left out (the schema wants at least one status field when present)."""
-        data = super().to_dict()
-        if data.get("status") == {}:
-            del data["status"]
-        return data
-
-
-def column(name: str, type_: str, json_path: str, description: str, priority: int = 0) -> dict[str, Any]:
-    """One additionalPrinterColumns entry."""
-    col: dict[str, Any] = {"name": name, "type": type_, "jsonPath": json_path, "description": description}
-    if priority:
-        col["priority"] = priority
-    return col
-
-
-def condition_column(name: str, condition: str, description: str, priority: int = 0) -> dict[str, Any]:
-    """A printer column showing the status of one condition."""
-    return column(name, "string", f'.status.conditions[?(@.type=="{condition}")].status', description, priority)
-
-
-CLUSTER_NAME_COLUMN = column("Cluster", "string", ".spec.clusterName", "The Cluster the object belongs to.")
-PAUSED_COLUMN = condition_column("Paused", "Paused", "Whether reconciliation is paused.", priority=10)
-
-
-def age_column(kind: str) -> dict[str, Any]:
-    """The Age printer column."""
-    return column("Age", "date", ".metadata.creationTimestamp", f"How long ago the {kind} was created.")
+    api_version: str = api_version_field(API_VERSION)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
+from herd.api import conditions
 from herd.api.base import APIModel, k8s
-from herd.api.bootstrap import envelope as _core
-from herd.api.bootstrap.envelope import APIObject, api_version_field, kind_field
 from herd.api.bootstrap.fields import DATE_TIME, INT64, int32_field
 from herd.api.bootstrap.kubeadm_types import KubeadmConfigSpec
-from herd.api.bootstrap.kubeadmconfig import AGE_COLUMN, CLUSTER_NAME_COLUMN, PAUSED_COLUMN
-from herd.api.common import Condition, V1Beta1Condition, conditions_field
+from herd.api.columns import CLUSTER_NAME_LABEL_COLUMN, PROVIDER_PAUSED_COLUMN, column, provider_age_column
+from herd.api.common import APIObject, Condition, V1Beta1Condition, api_version_field, conditions_field, kind_field
 from herd.api.crdgen import CRDSpec
 
 from .kubeadmcontrolplane_types import (
@@ -38,10 +37,10 @@ DEFAULT_MIN_HEALTHY_PERIOD_SECONDS = 60 * 60
 
 # Available: not deleted, certificates available, at least one Machine with healthy control plane components
 # and, with stacked etcd, enough healthy etcd members for quorum.
-KUBEADM_CONTROL_PLANE_AVAILABLE_CONDITION = _core.AVAILABLE_CONDITION
-KUBEADM_CONTROL_PLANE_AVAILABLE_INSPECTION_FAILED_REASON = _core.INSPECTION_FAILED_REASON
-KUBEADM_CONTROL_PLANE_AVAILABLE_REASON = _core.AVAILABLE_REASON
-KUBEADM_CONTROL_PLANE_NOT_AVAILABLE_REASON = _core.NOT_AVAILABLE_REASON
+KUBEADM_CONTROL_PLANE_AVAILABLE_CONDITION = conditions.AVAILABLE_CONDITION
+KUBEADM_CONTROL_PLANE_AVAILABLE_INSPECTION_FAILED_REASON = conditions.INSPECTION_FAILED_REASON
+KUBEADM_CONTROL_PLANE_AVAILABLE_REASON = conditions.AVAILABLE_REASON
+KUBEADM_CONTROL_PLANE_NOT_AVAILABLE_REASON = conditions.NOT_AVAILABLE_REASON
 
 # Initialized: the control plane accepts requests (it may not be fully provisioned yet).
 KUBEADM_CONTROL_PLANE_INITIALIZED_CONDITION = "Initialized"
@@ -50,33 +49,33 @@ KUBEADM_CONTROL_PLANE_NOT_INITIALIZED_REASON = "NotInitialized"
 
 # CertificatesAvailable: all the cluster certificates exist, given by the user or generated.
 KUBEADM_CONTROL_PLANE_CERTIFICATES_AVAILABLE_CONDITION = "CertificatesAvailable"
-KUBEADM_CONTROL_PLANE_CERTIFICATES_INTERNAL_ERROR_REASON = _core.INTERNAL_ERROR_REASON
-KUBEADM_CONTROL_PLANE_CERTIFICATES_AVAILABLE_REASON = _core.AVAILABLE_REASON
-KUBEADM_CONTROL_PLANE_CERTIFICATES_NOT_AVAILABLE_REASON = _core.NOT_AVAILABLE_REASON
+KUBEADM_CONTROL_PLANE_CERTIFICATES_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
+KUBEADM_CONTROL_PLANE_CERTIFICATES_AVAILABLE_REASON = conditions.AVAILABLE_REASON
+KUBEADM_CONTROL_PLANE_CERTIFICATES_NOT_AVAILABLE_REASON = conditions.NOT_AVAILABLE_REASON
 
 # EtcdClusterHealthy: the stacked etcd cluster is healthy (not set with external etcd).
 KUBEADM_CONTROL_PLANE_ETCD_CLUSTER_HEALTHY_CONDITION = "EtcdClusterHealthy"
-KUBEADM_CONTROL_PLANE_ETCD_CLUSTER_INSPECTION_FAILED_REASON = _core.INSPECTION_FAILED_REASON
-KUBEADM_CONTROL_PLANE_ETCD_CLUSTER_CONNECTION_DOWN_REASON = _core.CONNECTION_DOWN_REASON
+KUBEADM_CONTROL_PLANE_ETCD_CLUSTER_INSPECTION_FAILED_REASON = conditions.INSPECTION_FAILED_REASON
+KUBEADM_CONTROL_PLANE_ETCD_CLUSTER_CONNECTION_DOWN_REASON = conditions.CONNECTION_DOWN_REASON
 KUBEADM_CONTROL_PLANE_ETCD_CLUSTER_HEALTHY_REASON = "Healthy"
 KUBEADM_CONTROL_PLANE_ETCD_CLUSTER_NOT_HEALTHY_REASON = "NotHealthy"
 KUBEADM_CONTROL_PLANE_ETCD_CLUSTER_HEALTH_UNKNOWN_REASON = "HealthUnknown"
 
 # ControlPlaneComponentsHealthy: API server, controller manager, scheduler (and etcd pods) are healthy.
 KUBEADM_CONTROL_PLANE_CONTROL_PLANE_COMPONENTS_HEALTHY_CONDITION = "ControlPlaneComponentsHealthy"
-KUBEADM_CONTROL_PLANE_CONTROL_PLANE_COMPONENTS_INSPECTION_FAILED_REASON = _core.INSPECTION_FAILED_REASON
-KUBEADM_CONTROL_PLANE_CONTROL_PLANE_COMPONENTS_CONNECTION_DOWN_REASON = _core.CONNECTION_DOWN_REASON
+KUBEADM_CONTROL_PLANE_CONTROL_PLANE_COMPONENTS_INSPECTION_FAILED_REASON = conditions.INSPECTION_FAILED_REASON
+KUBEADM_CONTROL_PLANE_CONTROL_PLANE_COMPONENTS_CONNECTION_DOWN_REASON = conditions.CONNECTION_DOWN_REASON
 KUBEADM_CONTROL_PLANE_CONTROL_PLANE_COMPONENTS_HEALTHY_REASON = "Healthy"
 KUBEADM_CONTROL_PLANE_CONTROL_PLANE_COMPONENTS_NOT_HEALTHY_REASON = "NotHealthy"
 KUBEADM_CONTROL_PLANE_CONTROL_PLANE_COMPONENTS_HEALTH_UNKNOWN_REASON = "HealthUnknown"
 
 # MachinesReady: an aggregate of the Machines' Ready conditions.
 KUBEADM_CONTROL_PLANE_MACHINES_READY_CONDITION = "MachinesReady"
-KUBEADM_CONTROL_PLANE_MACHINES_READY_REASON = _core.READY_REASON
-KUBEADM_CONTROL_PLANE_MACHINES_NOT_READY_REASON = _core.NOT_READY_REASON
-KUBEADM_CONTROL_PLANE_MACHINES_READY_UNKNOWN_REASON = _core.READY_UNKNOWN_REASON
+KUBEADM_CONTROL_PLANE_MACHINES_READY_REASON = conditions.READY_REASON
+KUBEADM_CONTROL_PLANE_MACHINES_NOT_READY_REASON = conditions.NOT_READY_REASON
+KUBEADM_CONTROL_PLANE_MACHINES_READY_UNKNOWN_REASON = conditions.READY_UNKNOWN_REASON
 KUBEADM_CONTROL_PLANE_MACHINES_READY_NO_REPLICAS_REASON = "NoReplicas"
-KUBEADM_CONTROL_PLANE_MACHINES_READY_INTERNAL_ERROR_REASON = _core.INTERNAL_ERROR_REASON
+KUBEADM_CONTROL_PLANE_MACHINES_READY_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
 # MachinesUpToDate: an aggregate of the Machines' UpToDate conditions.
 KUBEADM_CONTROL_PLANE_MACHINES_UP_TO_DATE_CONDITION = "MachinesUpToDate"
@@ -84,7 +83,7 @@ KUBEADM_CONTROL_PLANE_MACHINES_UP_TO_DATE_REASON = "UpToDate"
 KUBEADM_CONTROL_PLANE_MACHINES_NOT_UP_TO_DATE_REASON = "NotUpToDate"
 KUBEADM_CONTROL_PLANE_MACHINES_UP_TO_DATE_UNKNOWN_REASON = "UpToDateUnknown"
 KUBEADM_CONTROL_PLANE_MACHINES_UP_TO_DATE_NO_REPLICAS_REASON = "NoReplicas"
-KUBEADM_CONTROL_PLANE_MACHINES_UP_TO_DATE_INTERNAL_ERROR_REASON = _core.INTERNAL_ERROR_REASON
+KUBEADM_CONTROL_PLANE_MACHINES_UP_TO_DATE_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
 # RollingOut: at least one Machine is not up to date.
 KUBEADM_CONTROL_PLANE_ROLLING_OUT_CONDITION = "RollingOut"
@@ -107,26 +106,26 @@ KUBEADM_CONTROL_PLANE_SCALING_DOWN_WAITING_FOR_REPLICAS_SET_REASON = "WaitingFor
 KUBEADM_CONTROL_PLANE_REMEDIATING_CONDITION = "Remediating"
 KUBEADM_CONTROL_PLANE_REMEDIATING_REASON = "Remediating"
 KUBEADM_CONTROL_PLANE_NOT_REMEDIATING_REASON = "NotRemediating"
-KUBEADM_CONTROL_PLANE_REMEDIATING_INTERNAL_ERROR_REASON = _core.INTERNAL_ERROR_REASON
+KUBEADM_CONTROL_PLANE_REMEDIATING_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
 # Reasons of the OwnerRemediated condition the control plane sets on Machines it remediates.
-KUBEADM_CONTROL_PLANE_MACHINE_REMEDIATION_INTERNAL_ERROR_REASON = _core.INTERNAL_ERROR_REASON
+KUBEADM_CONTROL_PLANE_MACHINE_REMEDIATION_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 KUBEADM_CONTROL_PLANE_MACHINE_CANNOT_BE_REMEDIATED_REASON = "CannotBeRemediated"
 KUBEADM_CONTROL_PLANE_MACHINE_REMEDIATION_DEFERRED_REASON = "RemediationDeferred"
 KUBEADM_CONTROL_PLANE_MACHINE_REMEDIATION_MACHINE_DELETING_REASON = "MachineDeleting"
 
 # Deleting: progress of deleting the control plane.
-KUBEADM_CONTROL_PLANE_DELETING_CONDITION = _core.DELETING_CONDITION
+KUBEADM_CONTROL_PLANE_DELETING_CONDITION = conditions.DELETING_CONDITION
 KUBEADM_CONTROL_PLANE_NOT_DELETING_REASON = "NotDeleting"
 KUBEADM_CONTROL_PLANE_DELETING_WAITING_FOR_WORKERS_DELETION_REASON = "WaitingForWorkersDeletion"
 KUBEADM_CONTROL_PLANE_DELETING_WAITING_FOR_MACHINE_DELETION_REASON = "WaitingForMachineDeletion"
 KUBEADM_CONTROL_PLANE_DELETING_DELETION_COMPLETED_REASON = "DeletionCompleted"
-KUBEADM_CONTROL_PLANE_DELETING_INTERNAL_ERROR_REASON = _core.INTERNAL_ERROR_REASON
+KUBEADM_CONTROL_PLANE_DELETING_INTERNAL_ERROR_REASON = conditions.INTERNAL_ERROR_REASON
 
 # Paused: reconciliation of the control plane (or of its Cluster) is paused.
-KUBEADM_CONTROL_PLANE_PAUSED_CONDITION = _core.PAUSED_CONDITION
-KUBEADM_CONTROL_PLANE_PAUSED_REASON = _core.PAUSED_REASON
-KUBEADM_CONTROL_PLANE_NOT_PAUSED_REASON = _core.NOT_PAUSED_REASON
+KUBEADM_CONTROL_PLANE_PAUSED_CONDITION = conditions.PAUSED_CONDITION
+KUBEADM_CONTROL_PLANE_PAUSED_REASON = conditions.PAUSED_REASON
+KUBEADM_CONTROL_PLANE_NOT_PAUSED_REASON = conditions.NOT_PAUSED_REASON
 
 # Conditions the control plane sets on each of its Machines, about the static pods on it.
 KUBEADM_CONTROL_PLANE_MACHINE_API_SERVER_POD_HEALTHY_CONDITION = "APIServerPodHealthy"
@@ -137,16 +136,16 @@ KUBEADM_CONTROL_PLANE_MACHINE_POD_RUNNING_REASON = "Running"
 KUBEADM_CONTROL_PLANE_MACHINE_POD_PROVISIONING_REASON = "Provisioning"
 KUBEADM_CONTROL_PLANE_MACHINE_POD_DOES_NOT_EXIST_REASON = "DoesNotExist"
 KUBEADM_CONTROL_PLANE_MACHINE_POD_FAILED_REASON = "Failed"
-KUBEADM_CONTROL_PLANE_MACHINE_POD_INSPECTION_FAILED_REASON = _core.INSPECTION_FAILED_REASON
-KUBEADM_CONTROL_PLANE_MACHINE_POD_CONNECTION_DOWN_REASON = _core.CONNECTION_DOWN_REASON
+KUBEADM_CONTROL_PLANE_MACHINE_POD_INSPECTION_FAILED_REASON = conditions.INSPECTION_FAILED_REASON
+KUBEADM_CONTROL_PLANE_MACHINE_POD_CONNECTION_DOWN_REASON = conditions.CONNECTION_DOWN_REASON
 KUBEADM_CONTROL_PLANE_MACHINE_POD_DELETING_REASON = "Deleting"
 
 # The condition the control plane sets on each of its Machines about the etcd member on it.
 KUBEADM_CONTROL_PLANE_MACHINE_ETCD_MEMBER_HEALTHY_CONDITION = "EtcdMemberHealthy"
 KUBEADM_CONTROL_PLANE_MACHINE_ETCD_MEMBER_NOT_HEALTHY_REASON = "NotHealthy"
 KUBEADM_CONTROL_PLANE_MACHINE_ETCD_MEMBER_HEALTHY_REASON = "Healthy"
-KUBEADM_CONTROL_PLANE_MACHINE_ETCD_MEMBER_INSPECTION_FAILED_REASON = _core.INSPECTION_FAILED_REASON
-KUBEADM_CONTROL_PLANE_MACHINE_ETCD_MEMBER_CONNECTION_DOWN_REASON = _core.CONNECTION_DOWN_REASON
+KUBEADM_CONTROL_PLANE_MACHINE_ETCD_MEMBER_INSPECTION_FAILED_REASON = conditions.INSPECTION_FAILED_REASON
+KUBEADM_CONTROL_PLANE_MACHINE_ETCD_MEMBER_CONNECTION_DOWN_REASON = conditions.CONNECTION_DOWN_REASON
 KUBEADM_CONTROL_PLANE_MACHINE_ETCD_MEMBER_DELETING_REASON = "Deleting"
 
 _NOT_EMPTY = ConfigDict(json_schema_extra=k8s(minProperties=1))
@@ -269,28 +268,24 @@ class KubeadmControlPlane(APIObject):
                                                      "observed.")
 
 
-def _column(name: str, type_: str, path: str, description: str) -> dict[str, str]:
-    return {"name": name, "type": type_, "jsonPath": path, "description": description}
-
-
 KUBEADM_CONTROL_PLANE_CRD = CRDSpec(
     model=KubeadmControlPlane, group=GROUP, kind="KubeadmControlPlane", plural="kubeadmcontrolplanes",
     singular="kubeadmcontrolplane", short_names=("kcp",),
     scale={"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
            "labelSelectorPath": ".status.selector"},
     printer_columns=(
-        CLUSTER_NAME_COLUMN,
-        _column("Available", "string", '.status.conditions[?(@.type=="Available")].status',
+        CLUSTER_NAME_LABEL_COLUMN,
+        column("Available", "string", '.status.conditions[?(@.type=="Available")].status',
                 "Whether the control plane is available."),
-        _column("Desired", "integer", ".spec.replicas", "The desired number of Machines."),
-        _column("Current", "integer", ".status.replicas", "The number of Machines."),
-        _column("Ready", "integer", ".status.readyReplicas", "The number of ready Machines."),
-        _column("Available", "integer", ".status.availableReplicas", "The number of available Machines."),
-        _column("Up-to-date", "integer", ".status.upToDateReplicas", "The number of up-to-date Machines."),
-        PAUSED_COLUMN,
-        _column("Initialized", "boolean", ".status.initialization.controlPlaneInitialized",
+        column("Desired", "integer", ".spec.replicas", "The desired number of Machines."),
+        column("Current", "integer", ".status.replicas", "The number of Machines."),
+        column("Ready", "integer", ".status.readyReplicas", "The number of ready Machines."),
+        column("Available", "integer", ".status.availableReplicas", "The number of available Machines."),
+        column("Up-to-date", "integer", ".status.upToDateReplicas", "The number of up-to-date Machines."),
+        PROVIDER_PAUSED_COLUMN,
+        column("Initialized", "boolean", ".status.initialization.controlPlaneInitialized",
                 "Whether the control plane accepts requests."),
-        AGE_COLUMN,
-        _column("Version", "string", ".spec.version", "The desired Kubernetes version."),
+        provider_age_column(),
+        column("Version", "string", ".spec.version", "The desired Kubernetes version."),
     ),
 )

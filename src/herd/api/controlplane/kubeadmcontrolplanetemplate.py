@@ -6,10 +6,9 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from herd.api.base import APIModel, k8s
-from herd.api.bootstrap.envelope import APIObject, api_version_field, kind_field
 from herd.api.bootstrap.kubeadm_types import KubeadmConfigSpec
-from herd.api.bootstrap.kubeadmconfig import AGE_COLUMN
-from herd.api.common import ObjectMeta
+from herd.api.columns import owner_column, provider_age_column
+from herd.api.common import APIObject, ObjectMeta, api_version_field, kind_field
 from herd.api.crdgen import CRDSpec
 
 from .kubeadmcontrolplane import API_VERSION, GROUP
@@ -73,8 +72,7 @@ KUBEADM_CONTROL_PLANE_TEMPLATE_CRD = CRDSpec(
     model=KubeadmControlPlaneTemplate, group=GROUP, kind="KubeadmControlPlaneTemplate",
     plural="kubeadmcontrolplanetemplates", singular="kubeadmcontrolplanetemplate", status_subresource=False,
     printer_columns=(
-        {"name": "ClusterClass", "type": "string", "description": "The ClusterClass that owns this template.",
-         "jsonPath": '.metadata.ownerReferences[?(@.kind=="ClusterClass")].name'},
-        AGE_COLUMN,
+        owner_column("ClusterClass"),
+        provider_age_column(),
     ),
 )

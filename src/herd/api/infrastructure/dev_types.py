@@ -1,5 +1,5 @@
 """Parts shared by the Dev provider's kinds: the API endpoint, failure domains, addresses, the
-in-memory provisioning settings, deprecated v1beta1 conditions and the object envelope."""
+in-memory provisioning settings, deprecated v1beta1 conditions and the group's object envelope."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, WithJsonSchema
 
 from herd.api.base import APIModel, k8s
-from herd.api.common import V1Beta1Condition
+from herd.api.common import APIObject, V1Beta1Condition, api_version_field
+
+# Re-exported: the Dev provider reads these two here (every group's conditions come from herd.api.conditions).
+from herd.api.conditions import DELETING_REASON as DELETING_REASON
+from herd.api.conditions import PAUSED_CONDITION as PAUSED_CONDITION
 
 GROUP = "infrastructure.cluster.x-k8s.io"
 VERSION = "v1beta2"
@@ -25,51 +29,11 @@ Quantity = Annotated[int | str, WithJsonSchema({
 
 MachineAddressType = Literal["Hostname", "ExternalIP", "InternalIP", "ExternalDNS", "InternalDNS"]
 
-# Condition types and reasons every Cluster API object uses; the per-kind constants refer to these.
-READY_CONDITION = "Ready"
-PAUSED_CONDITION = "Paused"
-DELETING_CONDITION = "Deleting"
-READY_REASON = "Ready"
-NOT_READY_REASON = "NotReady"
-READY_UNKNOWN_REASON = "ReadyUnknown"
-AVAILABLE_REASON = "Available"
-NOT_AVAILABLE_REASON = "NotAvailable"
-PROVISIONED_REASON = "Provisioned"
-NOT_PROVISIONED_REASON = "NotProvisioned"
-DELETING_REASON = "Deleting"
-INTERNAL_ERROR_REASON = "InternalError"
-WAITING_FOR_CLUSTER_INFRASTRUCTURE_READY_REASON = "WaitingForClusterInfrastructureReady"
-WAITING_FOR_CONTROL_PLANE_INITIALIZED_REASON = "WaitingForControlPlaneInitialized"
-WAITING_FOR_BOOTSTRAP_DATA_REASON = "WaitingForBootstrapData"
 
-
-class DevObject(APIModel):
+class DevObject(APIObject):
     """The envelope of every Dev provider object: type information and object metadata."""
 
-    api_version: str = Field(default=API_VERSION, description="The versioned schema of this object.")
-    kind: str = Field(default="", description="The REST resource this object represents.")
-    metadata: dict[str, Any] = Field(default_factory=dict, description="The object's name, namespace, labels, "
-                                     "annotations, owner references and the other standard object metadata.")
-
-    @property
-    def name(self) -> str:
-        """metadata.name, or "" when unset."""
-        return str(self.metadata.get("name", ""))
-
-    @property
-    def namespace(self) -> str:
-        """metadata.namespace, or "" when unset."""
-        return str(self.metadata.get("namespace", ""))
-
-    @property
-    def labels(self) -> dict[str, str]:
-        """metadata.labels (a copy), empty when unset."""
-        return dict(self.metadata.get("labels") or {})
-
-    @property
-    def annotations(self) -> dict[str, str]:
-        """metadata.annotations (a copy), empty when unset."""
-        return dict(self.metadata.get("annotations") or {})
+    api_version: str = api_version_field(API_VERSION)
 
 
 class APIEndpoint(APIModel):
@@ -131,14 +95,3 @@ class CommonProvisioningSettings(APIModel):
     startup_jitter: str | None = Field(default=None, description="Randomness added to startupDuration: a decimal "
                                        "fraction such as \"0.2\"; each start waits an extra random time between zero "
                                        "and this fraction of startupDuration.")
-
-
-# Printer columns shared by the kinds.
-CLUSTER_NAME_COLUMN = {"name": "Cluster", "type": "string", "description": "The Cluster this object belongs to.",
-                       "jsonPath": ".metadata.labels['cluster\\.x-k8s\\.io/cluster-name']"}
-
-
-def age_column(kind: str) -> dict[str, str]:
-    """The Age printer column."""
-    return {"name": "Age", "type": "date", "description": f"How long ago the {kind} was created.",
-            "jsonPath": ".metadata.creationTimestamp"}

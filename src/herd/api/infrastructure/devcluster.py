@@ -7,25 +7,26 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from herd.api.base import APIModel, k8s
-from herd.api.common import Condition, conditions_field
-from herd.api.crdgen import CRDSpec
-
-from .dev_types import (
+from herd.api.columns import CLUSTER_NAME_LABEL_COLUMN, provider_age_column
+from herd.api.common import Condition, conditions_field, kind_field
+from herd.api.conditions import (
     AVAILABLE_REASON,
-    CLUSTER_NAME_COLUMN,
     DELETING_REASON,
-    GROUP,
     NOT_AVAILABLE_REASON,
     NOT_READY_REASON,
     READY_CONDITION,
     READY_REASON,
     READY_UNKNOWN_REASON,
+)
+from herd.api.crdgen import CRDSpec
+
+from .dev_types import (
+    GROUP,
     VERSION,
     APIEndpoint,
     DeprecatedStatus,
     DevObject,
     FailureDomain,
-    age_column,
     failure_domains_field,
 )
 
@@ -140,7 +141,7 @@ def _empty_spec() -> DevClusterSpec:
 class DevCluster(DevObject):
     """The infrastructure of one cluster from the Dev provider."""
 
-    kind: str = Field(default="DevCluster", description="The REST resource this object represents.")
+    kind: str = kind_field("DevCluster")
     spec: DevClusterSpec = Field(default_factory=_empty_spec, description="The desired state of the cluster's "
                                  "infrastructure.")
     status: DevClusterStatus = Field(default_factory=DevClusterStatus, description="The observed state of the "
@@ -151,5 +152,5 @@ DEV_CLUSTER_CRD = CRDSpec(
     model=DevCluster, group=GROUP, version=VERSION, kind="DevCluster", plural="devclusters", singular="devcluster",
     description="The infrastructure of one cluster from herd's Dev provider: a simulated API endpoint (inMemory "
                 "backend) or a load balancer container (docker backend).",
-    printer_columns=(CLUSTER_NAME_COLUMN, age_column("DevCluster")),
+    printer_columns=(CLUSTER_NAME_LABEL_COLUMN, provider_age_column("DevCluster")),
 )

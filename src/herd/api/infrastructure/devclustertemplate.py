@@ -5,10 +5,15 @@ from __future__ import annotations
 from pydantic import Field
 
 from herd.api.base import APIModel, k8s
-from herd.api.common import ObjectMeta
+from herd.api.columns import provider_age_column
+from herd.api.common import ObjectMeta, kind_field
 from herd.api.crdgen import CRDSpec
 
-from .dev_types import GROUP, VERSION, DevObject, age_column
+from .dev_types import (
+    GROUP,
+    VERSION,
+    DevObject,
+)
 from .devcluster import DevClusterBackendSpec, DevClusterSpec
 
 
@@ -35,7 +40,7 @@ def _empty_spec() -> DevClusterTemplateSpec:
 class DevClusterTemplate(DevObject):
     """A blueprint for DevClusters."""
 
-    kind: str = Field(default="DevClusterTemplate", description="The REST resource this object represents.")
+    kind: str = kind_field("DevClusterTemplate")
     spec: DevClusterTemplateSpec = Field(default_factory=_empty_spec, description="The DevCluster this template "
                                          "describes.")
 
@@ -44,5 +49,5 @@ DEV_CLUSTER_TEMPLATE_CRD = CRDSpec(
     model=DevClusterTemplate, group=GROUP, version=VERSION, kind="DevClusterTemplate", plural="devclustertemplates",
     singular="devclustertemplate", status_subresource=False,
     description="A blueprint for DevClusters, referenced from a ClusterClass.",
-    printer_columns=(age_column("DevClusterTemplate"),),
+    printer_columns=(provider_age_column("DevClusterTemplate"),),
 )

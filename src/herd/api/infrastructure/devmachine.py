@@ -5,13 +5,10 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from herd.api.base import APIModel, k8s
-from herd.api.common import Condition, conditions_field
-from herd.api.crdgen import CRDSpec
-
-from .dev_types import (
-    CLUSTER_NAME_COLUMN,
+from herd.api.columns import CLUSTER_NAME_LABEL_COLUMN, provider_age_column
+from herd.api.common import Condition, conditions_field, kind_field
+from herd.api.conditions import (
     DELETING_REASON,
-    GROUP,
     INTERNAL_ERROR_REASON,
     NOT_PROVISIONED_REASON,
     NOT_READY_REASON,
@@ -19,15 +16,19 @@ from .dev_types import (
     READY_CONDITION,
     READY_REASON,
     READY_UNKNOWN_REASON,
-    VERSION,
     WAITING_FOR_BOOTSTRAP_DATA_REASON,
     WAITING_FOR_CLUSTER_INFRASTRUCTURE_READY_REASON,
     WAITING_FOR_CONTROL_PLANE_INITIALIZED_REASON,
+)
+from herd.api.crdgen import CRDSpec
+
+from .dev_types import (
+    GROUP,
+    VERSION,
     CommonProvisioningSettings,
     DeprecatedStatus,
     DevObject,
     MachineAddress,
-    age_column,
 )
 
 # Removed by the DevMachine controller once the machine's infrastructure is gone.
@@ -236,7 +237,7 @@ def _empty_spec() -> DevMachineSpec:
 class DevMachine(DevObject):
     """One machine from the Dev provider."""
 
-    kind: str = Field(default="DevMachine", description="The REST resource this object represents.")
+    kind: str = kind_field("DevMachine")
     spec: DevMachineSpec = Field(default_factory=_empty_spec, description="The desired state of the machine.")
     status: DevMachineStatus = Field(default_factory=DevMachineStatus, description="The observed state of the "
                                      "machine.")
@@ -247,7 +248,7 @@ DEV_MACHINE_CRD = CRDSpec(
     description="One machine from herd's Dev provider: a simulated VM with a simulated kubelet, etcd and API server "
                 "(inMemory backend) or a docker container (docker backend).",
     printer_columns=(
-        CLUSTER_NAME_COLUMN,
+        CLUSTER_NAME_LABEL_COLUMN,
         {"name": "Provider ID", "type": "string", "priority": 10, "jsonPath": ".spec.providerID",
          "description": "The identifier linking the machine to its Node."},
         {"name": "Failure domain", "type": "string", "jsonPath": ".status.failureDomain",
@@ -260,6 +261,6 @@ DEV_MACHINE_CRD = CRDSpec(
          "description": "Whether reconciliation of the machine is paused."},
         {"name": "Provisioned", "type": "string", "jsonPath": ".status.initialization.provisioned",
          "description": "Whether the machine's infrastructure is provisioned."},
-        age_column("DevMachine"),
+        provider_age_column("DevMachine"),
     ),
 )

@@ -5,10 +5,16 @@ from __future__ import annotations
 from pydantic import Field
 
 from herd.api.base import APIModel, k8s
-from herd.api.common import ObjectMeta
+from herd.api.columns import provider_age_column
+from herd.api.common import ObjectMeta, kind_field
 from herd.api.crdgen import CRDSpec
 
-from .dev_types import GROUP, VERSION, DevObject, Quantity, age_column
+from .dev_types import (
+    GROUP,
+    VERSION,
+    DevObject,
+    Quantity,
+)
 from .devmachine import DevMachineBackendSpec, DevMachineSpec
 
 
@@ -43,7 +49,7 @@ def _empty_spec() -> DevMachineTemplateSpec:
 class DevMachineTemplate(DevObject):
     """A blueprint for DevMachines."""
 
-    kind: str = Field(default="DevMachineTemplate", description="The REST resource this object represents.")
+    kind: str = kind_field("DevMachineTemplate")
     spec: DevMachineTemplateSpec = Field(default_factory=_empty_spec, description="The DevMachine this template "
                                          "describes.")
     status: DevMachineTemplateStatus = Field(default_factory=DevMachineTemplateStatus,
@@ -55,5 +61,5 @@ DEV_MACHINE_TEMPLATE_CRD = CRDSpec(
     singular="devmachinetemplate",
     description="A blueprint for DevMachines, referenced from MachineDeployments, MachineSets, control planes and "
                 "ClusterClasses.",
-    printer_columns=(age_column("DevMachineTemplate"),),
+    printer_columns=(provider_age_column("DevMachineTemplate"),),
 )

@@ -1,0 +1,58 @@
+"""Condition types and reasons every Cluster API group uses (core, bootstrap, control plane, infrastructure).
+
+Each kind's module names its own conditions from these (e.g. `herd.api.cluster.machine.READY`); the values are the
+words Cluster API tools and providers match on, so they must stay exactly as they are.
+"""
+
+from __future__ import annotations
+
+# Condition types several kinds report (each kind module names its own, e.g. machine.READY).
+AVAILABLE_CONDITION = "Available"
+READY_CONDITION = "Ready"
+BOOTSTRAP_CONFIG_READY_CONDITION = "BootstrapConfigReady"
+INFRASTRUCTURE_READY_CONDITION = "InfrastructureReady"
+MACHINES_READY_CONDITION = "MachinesReady"
+MACHINES_UP_TO_DATE_CONDITION = "MachinesUpToDate"
+ROLLING_OUT_CONDITION = "RollingOut"
+SCALING_UP_CONDITION = "ScalingUp"
+SCALING_DOWN_CONDITION = "ScalingDown"
+REMEDIATING_CONDITION = "Remediating"
+DELETING_CONDITION = "Deleting"
+PAUSED_CONDITION = "Paused"
+
+# Reasons several kinds use.
+AVAILABLE_REASON = "Available"
+NOT_AVAILABLE_REASON = "NotAvailable"
+AVAILABLE_UNKNOWN_REASON = "AvailableUnknown"
+READY_REASON = "Ready"
+NOT_READY_REASON = "NotReady"
+READY_UNKNOWN_REASON = "ReadyUnknown"
+UP_TO_DATE_REASON = "UpToDate"
+NOT_UP_TO_DATE_REASON = "NotUpToDate"
+UP_TO_DATE_UNKNOWN_REASON = "UpToDateUnknown"
+ROLLING_OUT_REASON = "RollingOut"
+NOT_ROLLING_OUT_REASON = "NotRollingOut"
+SCALING_UP_REASON = "ScalingUp"
+NOT_SCALING_UP_REASON = "NotScalingUp"
+SCALING_DOWN_REASON = "ScalingDown"
+NOT_SCALING_DOWN_REASON = "NotScalingDown"
+REMEDIATING_REASON = "Remediating"
+NOT_REMEDIATING_REASON = "NotRemediating"
+NO_REPLICAS_REASON = "NoReplicas"
+WAITING_FOR_REPLICAS_SET_REASON = "WaitingForReplicasSet"
+INVALID_CONDITION_REPORTED_REASON = "InvalidConditionReported"
+INTERNAL_ERROR_REASON = "InternalError"
+OBJECT_DOES_NOT_EXIST_REASON = "ObjectDoesNotExist"
+OBJECT_DELETED_REASON = "ObjectDeleted"
+NOT_PAUSED_REASON = "NotPaused"
+PAUSED_REASON = "Paused"
+CONNECTION_DOWN_REASON = "ConnectionDown"
+NOT_DELETING_REASON = "NotDeleting"
+DELETING_REASON = "Deleting"
+DELETION_COMPLETED_REASON = "DeletionCompleted"
+INSPECTION_FAILED_REASON = "InspectionFailed"
+WAITING_FOR_CLUSTER_INFRASTRUCTURE_READY_REASON = "WaitingForClusterInfrastructureReady"
+WAITING_FOR_CONTROL_PLANE_INITIALIZED_REASON = "WaitingForControlPlaneInitialized"
+WAITING_FOR_BOOTSTRAP_DATA_REASON = "WaitingForBootstrapData"
+PROVISIONED_REASON = "Provisioned"
+NOT_PROVISIONED_REASON = "NotProvisioned"
