@@ -62,6 +62,9 @@ class RetainedMemoryBackend:
             else:
                 self._live[row.key] = row
 
+    async def reserve(self, revision: int, *, clean: bool = False) -> None:
+        """Rows are kept in memory as they are appended: a restart never finds fewer than readers saw."""
+
     async def compact(self, revision: int) -> None:
         """Only live rows are kept: nothing to compact."""
 

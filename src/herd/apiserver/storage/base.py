@@ -90,14 +90,25 @@ class LoadedState:
     revision: int
     compacted_revision: int
     previous: list[Row] = field(default_factory=list)
+    # Revisions (lost_after, lost_through] may have been shown to readers before a crash lost them; a
+    # watch resuming from one of them must relist (410), since the objects it saw may never have existed.
+    lost_after: int = 0
+    lost_through: int = 0
 
 
 class Backend(Protocol):
-    """Durable persistence of the row log. `append` returns only once the rows are durable."""
+    """Durable persistence of the row log. `append` returns only once the rows are durable.
+
+    `reserve` durably records a revision ceiling: readers may be shown any revision up to it before its
+    row is durable, so after a crash `load` starts past the ceiling and reports the range it may have lost.
+    `clean=True` (at a clean close, every row durable) sets the ceiling exactly, so no range is lost.
+    """
 
     def load(self, window: int) -> LoadedState: ...
 
     async def append(self, rows: list[Row]) -> None: ...
+
+    async def reserve(self, revision: int, *, clean: bool = False) -> None: ...
 
     async def compact(self, revision: int) -> None: ...
 

@@ -35,6 +35,9 @@ class MemoryBackend:
         if self._closed:
             raise StorageError("memory backend is closed")
 
+    async def reserve(self, revision: int, *, clean: bool = False) -> None:
+        """Nothing survives a restart, so no revision can be reused after one."""
+
     async def compact(self, revision: int) -> None:
         """Nothing to compact."""
 

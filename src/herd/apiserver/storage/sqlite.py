@@ -74,12 +74,12 @@ _FILE_MODE = 0o600
 
 @dataclass(slots=True)
 class _Job:
-    """One request to the writer thread; `rows` is None for a compaction."""
+    """One request to the writer thread: rows to append, or other `work` run in its own transaction."""
 
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[None]
     rows: list[Row] | None = None
-    compact_to: int = 0
+    work: Callable[[], None] | None = None
 
 
 def _row_params(row: Row) -> tuple[int, str, int, int, int, int, bytes]:
@@ -110,6 +110,27 @@ def _resolve(jobs: list[tuple[asyncio.Future[None], BaseException | None]]) -> N
 def _meta(conn: sqlite3.Connection, name: str) -> int:
     found = conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
     return int(found[0]) if found else 0
+
+
+def _record_crash(conn: sqlite3.Connection, state: LoadedState, reserved: int, path: pathlib.Path) -> None:
+    """After a crash, start past the reserved ceiling and remember which revisions may have been lost.
+
+    Readers may have been shown any revision up to `reserved`, so none of them is handed out again. The
+    lost range is merged with an earlier one still on record: a watch from either must relist.
+    """
+    durable = state.revision
+    state.lost_after = min(state.lost_after, durable) if state.lost_through else durable
+    state.lost_through = reserved
+    state.revision = reserved + 1  # a fresh revision: a list right after the restart is outside the lost range
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("BEGIN IMMEDIATE")
+    for name, value in (("lost_after", state.lost_after), ("lost_through", state.lost_through),
+                        ("reserved", state.revision), ("clean", 0)):
+        conn.execute(_SET_META, (name, value))
+    conn.execute("COMMIT")
+    log.warning("%s: the last run stopped without closing the store; revisions %d to %d may have been seen "
+                "by clients but not stored, so watches resuming from them will relist", path,
+                durable + 1, reserved)
 
 
 def _restrict_mode(path: pathlib.Path) -> None:
@@ -160,20 +181,31 @@ class SqliteBackend:
             previous = [_to_row(r) for r in conn.execute(_SELECT_BY_IDS, (json.dumps(replaced),))] if replaced else []
             max_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM kine").fetchone()[0])
             compacted = _meta(conn, "compacted")
-            revision = max(max_id, _meta(conn, "max_revision"), compacted)
+            durable = max(max_id, _meta(conn, "max_revision"), compacted)
+            state = LoadedState(current=current, recent=recent, revision=durable, compacted_revision=compacted,
+                                previous=previous, lost_after=_meta(conn, "lost_after"),
+                                lost_through=_meta(conn, "lost_through"))
             conn.execute("COMMIT")
+            reserved = _meta(conn, "reserved")
+            if _meta(conn, "clean"):  # closed cleanly: the ceiling is exactly the last revision handed out
+                state.revision = max(durable, reserved)
+            elif reserved > durable:
+                _record_crash(conn, state, reserved, self.path)
         finally:
             conn.close()
-        return LoadedState(current=current, recent=recent, revision=revision, compacted_revision=compacted,
-                           previous=previous)
+        return state
 
     async def append(self, rows: list[Row]) -> None:
         """Append rows; returns once they are committed and fsynced."""
-        await self._submit(rows, 0)
+        await self._submit(rows, None)
+
+    async def reserve(self, revision: int, *, clean: bool = False) -> None:
+        """Durably record the revision ceiling (see `Backend`); returns once it is fsynced."""
+        await self._submit(None, functools.partial(self._reserve, revision, clean))
 
     async def compact(self, revision: int) -> None:
         """Delete superseded and deletion rows with id <= revision; record the compacted revision."""
-        await self._submit(None, revision)
+        await self._submit(None, functools.partial(self._compact, revision))
 
     async def close(self) -> None:
         """Finish every queued job, then close the database."""
@@ -182,12 +214,12 @@ class SqliteBackend:
             self._queue.put(None)
         await asyncio.to_thread(self._thread.join)
 
-    def _submit(self, rows: list[Row] | None, compact_to: int) -> asyncio.Future[None]:
+    def _submit(self, rows: list[Row] | None, work: Callable[[], None] | None) -> asyncio.Future[None]:
         if self._closed:
             raise StorageError(f"{self.path}: backend is closed")
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Job(loop, fut, rows, compact_to))
+        self._queue.put(_Job(loop, fut, rows, work))
         return fut
 
     # ----- writer thread -----
@@ -222,8 +254,8 @@ class SqliteBackend:
                 running = False
             elif not running:
                 done.append((job, StorageError(f"{self.path}: backend is closed")))
-            else:
-                done.append((job, self._guard(functools.partial(self._compact, job.compact_to))))
+            elif job.work is not None:
+                done.append((job, self._guard(job.work)))
         done.extend(self._write(appends))
         self._notify(done)
         return running
@@ -254,6 +286,13 @@ class SqliteBackend:
             conn.execute(_SET_META, ("max_revision", high))
             conn.execute(_COMPACT, {"prev": prev, "rev": revision})
             conn.execute(_SET_META, ("compacted", revision))
+        conn.execute("COMMIT")
+
+    def _reserve(self, revision: int, clean: bool) -> None:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(_SET_META, ("reserved", revision))
+        conn.execute(_SET_META, ("clean", int(clean)))
         conn.execute("COMMIT")
 
     def _guard(self, work: Callable[[], None]) -> BaseException | None:

@@ -4,6 +4,12 @@ Writes check and assign their revision synchronously on the event loop, update m
 and queue their row. One committer task appends each queued batch to the backend (group commit)
 and, once it is durable, hands the events to watchers strictly in revision order before waking
 the writers. A ring of the last `window` events lets watches resume without a gap or duplicate.
+
+Reads may show a revision before it is durable, so a crash could lose what a client saw. The store
+therefore never assigns a revision above a ceiling the backend has made durable (reserved well ahead,
+so writers rarely wait); after a crash the backend starts past that ceiling, and a watch resuming from
+a revision that may have been lost is answered "compacted" (410), so the client relists instead of
+silently missing events or keeping objects that were never stored.
 """
 
 from __future__ import annotations
@@ -103,6 +109,7 @@ class Store:
 
     compact_every_writes = 1_000  # compact after this many writes...
     compact_interval = 30.0  # ...or after this many seconds, whichever comes first
+    reserve_ahead = 10_000  # revisions reserved at once; half of it used triggers the next reservation
 
     def __init__(self, backend: Backend, *, window: int = 10_000) -> None:
         if window < 1:
@@ -113,6 +120,10 @@ class Store:
         self._revision = 0  # newest assigned
         self._delivered = 0  # newest durable and handed to watchers
         self._compacted = 0
+        self._ceiling = 0  # durable: no revision above it is assigned
+        self._reservation: asyncio.Task[None] | None = None
+        self._reserve_error: Exception | None = None
+        self._lost = (0, 0)  # revisions (after, through] a crash may have lost
         self._ring: deque[WatchEvent] = deque()
         self._ring_start = 0  # the ring holds every event with a revision above this
         self._queue: list[_Pending] = []
@@ -133,6 +144,8 @@ class Store:
             raise StorageError(f"store cannot start: it is {self._state}")
         loaded = await asyncio.to_thread(self._backend.load, self._window)
         self._restore(loaded)
+        await self._backend.reserve(self._revision + self.reserve_ahead)
+        self._ceiling = self._revision + self.reserve_ahead
         self._state = "running"
         self._tasks = [
             asyncio.create_task(self._commit_loop(), name="store-committer"),
@@ -149,7 +162,12 @@ class Store:
         for task in self._tasks[1:]:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._reservation is not None:
+            await asyncio.gather(self._reservation, return_exceptions=True)
         self._close_watches()
+        if self._failure is None:
+            with contextlib.suppress(Exception):  # every row is durable: the next start needs no gap
+                await self._backend.reserve(self._revision, clean=True)
         await self._backend.close()
         self._state = "closed"
 
@@ -180,8 +198,9 @@ class Store:
             else:
                 last[row.key] = val
         self._index.load(Record(r.key, r.revision, r.create_revision, value(r)) for r in loaded.current)
-        self._revision = self._delivered = loaded.revision
+        self._revision = self._delivered = self._ceiling = loaded.revision
         self._compacted = loaded.compacted_revision
+        self._lost = (loaded.lost_after, loaded.lost_through)
 
     # ----- reads -----
 
@@ -213,6 +232,8 @@ class Store:
     async def create(self, key: str, value: dict[str, Any]) -> Record:
         """Store a new key; raises KeyExistsError if it is present."""
         self._check_writable()
+        if self._revision >= self._ceiling:
+            await self._wait_for_ceiling()
         if key in self._index.items:
             raise KeyExistsError(key)
         rev = self._revision + 1
@@ -226,6 +247,8 @@ class Store:
     async def update(self, key: str, value: dict[str, Any], expected_revision: int | None = None) -> Record:
         """Replace a key's value; raises KeyNotFoundError or RevisionConflictError."""
         self._check_writable()
+        if self._revision >= self._ceiling:
+            await self._wait_for_ceiling()
         current = self._current(key, expected_revision)
         rev = self._revision + 1
         stamped = _stamp(value, rev)
@@ -238,6 +261,8 @@ class Store:
     async def delete(self, key: str, expected_revision: int | None = None) -> Record:
         """Remove a key; returns its last state stamped with the deletion revision."""
         self._check_writable()
+        if self._revision >= self._ceiling:
+            await self._wait_for_ceiling()
         current = self._current(key, expected_revision)
         rev = self._revision + 1
         stamped = _stamp(current.value, rev)
@@ -265,7 +290,31 @@ class Store:
         future: asyncio.Future[Record] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(row, event, record, future))
         self._queue_ready.set()
+        if self._reservation is None and self._ceiling - self._revision < self.reserve_ahead // 2:
+            self._reservation = asyncio.create_task(self._reserve(self._revision + self.reserve_ahead))
         return future
+
+    async def _reserve(self, ceiling: int) -> None:
+        try:
+            await self._backend.reserve(ceiling)
+        except Exception as exc:  # writers waiting on the ceiling report it; later writes try again
+            log.error("storage could not reserve revisions: %s", exc)
+            self._reserve_error = exc
+        else:
+            self._ceiling = max(self._ceiling, ceiling)
+            self._reserve_error = None
+        finally:
+            self._reservation = None
+
+    async def _wait_for_ceiling(self) -> None:
+        """Block a writer until the durable ceiling is above the current revision (rare: it is kept ahead)."""
+        while self._revision >= self._ceiling:
+            self._check_writable()
+            if self._reservation is None:
+                self._reservation = asyncio.create_task(self._reserve(self._revision + self.reserve_ahead))
+            await asyncio.shield(self._reservation)
+            if self._revision >= self._ceiling and self._reserve_error is not None:
+                raise StorageError(f"cannot reserve revisions: {self._reserve_error}") from self._reserve_error
 
     async def _commit_loop(self) -> None:
         """The single committer: append batches in revision order, then deliver, then wake writers."""
@@ -321,6 +370,9 @@ class Store:
         self._check_writable()
         if after_revision < self._ring_start:
             raise CompactedError(after_revision, self._ring_start)
+        lost_after, lost_through = self._lost
+        if lost_after < after_revision <= lost_through:  # what the client saw there may never have been stored
+            raise CompactedError(after_revision, lost_through + 1)
         watch = StoreWatch(self, prefix, after_revision)
         replay: builtins.list[WatchEvent] = []
         for event in reversed(self._ring):  # resumes are usually recent: walk back from the newest
