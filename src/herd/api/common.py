@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 from pydantic import Field
 
@@ -59,6 +59,15 @@ class ObjectMeta(APIModel):
                                                "from this template.")
 
 
+class WithConditions:
+    """For a status model with a `conditions` list: look one up by type."""
+
+    def get_condition(self, condition_type: str) -> Condition | None:
+        """The condition of the given type, or None."""
+        conditions: list[Condition] | None = getattr(self, "conditions", None)
+        return next((c for c in conditions or () if c.type == condition_type), None)
+
+
 class V1Beta1Condition(APIModel):
     """A condition in the v1beta1 format, kept while clients of that API version remain."""
 
@@ -72,6 +81,28 @@ class V1Beta1Condition(APIModel):
                                description="A CamelCase word saying why the condition last changed.")
     message: str | None = Field(default=None, min_length=1, max_length=10240,
                                 description="A human readable explanation of the last change.")
+
+
+# --- deprecated status ----------------------------------------------------------------------------------------
+
+V1Beta1StatusT = TypeVar("V1Beta1StatusT", bound=APIModel)
+
+
+class DeprecatedStatus(APIModel, Generic[V1Beta1StatusT]):
+    """Status fields kept only for older API versions; they go away when v1beta1 is no longer served.
+
+    Parametrized with the kind's own v1beta1 status, e.g. `DeprecatedStatus[KubeadmConfigV1Beta1DeprecatedStatus]`.
+    """
+
+    # to_camel would spell it v1Beta1.
+    v1beta1: V1Beta1StatusT | None = Field(default=None, alias="v1beta1",
+                                           description="Status fields as the v1beta1 API reported them.")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # A parametrized class has no docstring of its own; without one the schema's keys come out in another order.
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.__doc__ = cls.__doc__ or DeprecatedStatus.__doc__
 
 
 # --- the object envelope --------------------------------------------------------------------------------------

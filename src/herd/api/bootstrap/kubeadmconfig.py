@@ -7,7 +7,16 @@ from pydantic import ConfigDict, Field
 from herd.api import conditions
 from herd.api.base import APIModel, k8s
 from herd.api.columns import CLUSTER_NAME_LABEL_COLUMN, PROVIDER_PAUSED_COLUMN, provider_age_column, provider_column
-from herd.api.common import APIObject, Condition, V1Beta1Condition, api_version_field, conditions_field, kind_field
+from herd.api.common import (
+    APIObject,
+    Condition,
+    DeprecatedStatus,
+    V1Beta1Condition,
+    WithConditions,
+    api_version_field,
+    conditions_field,
+    kind_field,
+)
 from herd.api.crdgen import CRDSpec
 
 from .fields import INT64
@@ -59,15 +68,7 @@ class KubeadmConfigV1Beta1DeprecatedStatus(APIModel):
                                         "of a problem that needs a person to fix it; superseded by conditions.")
 
 
-class KubeadmConfigDeprecatedStatus(APIModel):
-    """Status fields kept only for older API versions; they go away when v1beta1 is no longer served."""
-
-    # to_camel would spell it v1Beta1.
-    v1beta1: KubeadmConfigV1Beta1DeprecatedStatus | None = Field(
-        default=None, alias="v1beta1", description="Status fields as the v1beta1 API reported them.")
-
-
-class KubeadmConfigStatus(APIModel):
+class KubeadmConfigStatus(WithConditions, APIModel):
     """What the bootstrap controller observed and produced for a KubeadmConfig."""
 
     model_config = ConfigDict(json_schema_extra=k8s(minProperties=1))
@@ -81,12 +82,8 @@ class KubeadmConfigStatus(APIModel):
                                          "Secret, in the same namespace, that holds the bootstrap data.")
     observed_generation: int | None = Field(default=None, ge=1, json_schema_extra=INT64, description="The "
                                             "metadata.generation the controller last acted on.")
-    deprecated: KubeadmConfigDeprecatedStatus | None = Field(default=None, description="Status fields kept for "
-                                                             "clients of older API versions.")
-
-    def get_condition(self, condition_type: str) -> Condition | None:
-        """The condition of the given type, or None."""
-        return next((c for c in self.conditions or () if c.type == condition_type), None)
+    deprecated: DeprecatedStatus[KubeadmConfigV1Beta1DeprecatedStatus] | None = Field(
+        default=None, description="Status fields kept for clients of older API versions.")
 
 
 class KubeadmConfig(APIObject):

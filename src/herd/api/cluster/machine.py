@@ -17,6 +17,7 @@ from .shared import (
     GROUP,
     VERSION,
     ClusterAPIObject,
+    CoreDeprecatedStatus,
     MachineSpec,
     atomic_list,
     deprecated_field,
@@ -25,7 +26,6 @@ from .shared import (
     observed_generation_field,
     timestamp,
     v1beta1_conditions_field,
-    v1beta1_field,
 )
 
 # --- conditions -----------------------------------------------------------------------------------------------
@@ -232,12 +232,6 @@ class MachineV1Beta1DeprecatedStatus(APIModel):
     failure_message: str | None = failure_message_field("Machine")
 
 
-class MachineDeprecatedStatus(APIModel):
-    """Machine status fields kept only for older API versions."""
-
-    v1beta1: MachineV1Beta1DeprecatedStatus | None = v1beta1_field()
-
-
 class MachineStatus(APIModel):
     """The observed state of a Machine."""
 
@@ -267,7 +261,7 @@ class MachineStatus(APIModel):
     deletion: MachineDeletionStatus | None = Field(
         default=None, description="Progress of deletion; present only once the Machine is being deleted and draining "
         "or waiting has begun.")
-    deprecated: MachineDeprecatedStatus | None = deprecated_field()
+    deprecated: CoreDeprecatedStatus[MachineV1Beta1DeprecatedStatus] | None = deprecated_field()
 
 
 class Machine(ClusterAPIObject):

@@ -17,6 +17,7 @@ from .shared import (
     GROUP,
     VERSION,
     ClusterAPIObject,
+    CoreDeprecatedStatus,
     IntOrString,
     LabelSelector,
     MachineNamingSpec,
@@ -32,7 +33,6 @@ from .shared import (
     replicas_field,
     timestamp,
     v1beta1_conditions_field,
-    v1beta1_field,
 )
 
 # --- conditions -----------------------------------------------------------------------------------------------
@@ -196,12 +196,6 @@ class MachineDeploymentV1Beta1DeprecatedStatus(APIModel):
                                               "count (v1beta1 only).")
 
 
-class MachineDeploymentDeprecatedStatus(APIModel):
-    """MachineDeployment status fields kept only for older API versions."""
-
-    v1beta1: MachineDeploymentV1Beta1DeprecatedStatus | None = v1beta1_field()
-
-
 class MachineDeploymentStatus(APIModel):
     """The observed state of a MachineDeployment."""
 
@@ -223,7 +217,7 @@ class MachineDeploymentStatus(APIModel):
         "How many of the Machines run each Kubernetes version.", "version", max_items=100)
     phase: MachineDeploymentPhase | None = Field(default=None, description="What the MachineDeployment is doing: "
                                                  "ScalingUp, ScalingDown, Running, Failed or Unknown.")
-    deprecated: MachineDeploymentDeprecatedStatus | None = deprecated_field()
+    deprecated: CoreDeprecatedStatus[MachineDeploymentV1Beta1DeprecatedStatus] | None = deprecated_field()
 
 
 class MachineDeployment(ClusterAPIObject):

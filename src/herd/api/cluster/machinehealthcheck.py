@@ -17,6 +17,7 @@ from .shared import (
     GROUP,
     VERSION,
     ClusterAPIObject,
+    CoreDeprecatedStatus,
     LabelSelector,
     MachineHealthCheckChecks,
     MachineHealthCheckRemediation,
@@ -25,7 +26,6 @@ from .shared import (
     int32,
     observed_generation_field,
     v1beta1_conditions_field,
-    v1beta1_field,
 )
 
 # --- conditions -----------------------------------------------------------------------------------------------
@@ -65,12 +65,6 @@ class MachineHealthCheckV1Beta1DeprecatedStatus(APIModel):
     conditions: list[V1Beta1Condition] | None = v1beta1_conditions_field("MachineHealthCheck")
 
 
-class MachineHealthCheckDeprecatedStatus(APIModel):
-    """MachineHealthCheck status fields kept only for older API versions."""
-
-    v1beta1: MachineHealthCheckV1Beta1DeprecatedStatus | None = v1beta1_field()
-
-
 class MachineHealthCheckStatus(APIModel):
     """The observed state of a MachineHealthCheck."""
 
@@ -85,7 +79,7 @@ class MachineHealthCheckStatus(APIModel):
     observed_generation: int | None = observed_generation_field()
     targets: list[Annotated[str, StringConstraints(min_length=1, max_length=253)]] | None = atomic_list(
         "The names of the Machines being checked.", max_items=10000)
-    deprecated: MachineHealthCheckDeprecatedStatus | None = deprecated_field()
+    deprecated: CoreDeprecatedStatus[MachineHealthCheckV1Beta1DeprecatedStatus] | None = deprecated_field()
 
 
 class MachineHealthCheck(ClusterAPIObject):

@@ -15,6 +15,7 @@ from .shared import (
     GROUP,
     VERSION,
     ClusterAPIObject,
+    CoreDeprecatedStatus,
     LabelSelector,
     MachineNamingSpec,
     MachineSetDeletionSpec,
@@ -28,7 +29,6 @@ from .shared import (
     observed_generation_field,
     replicas_field,
     v1beta1_conditions_field,
-    v1beta1_field,
 )
 
 # --- conditions -----------------------------------------------------------------------------------------------
@@ -126,12 +126,6 @@ class MachineSetV1Beta1DeprecatedStatus(APIModel):
                                             "(v1beta1 meaning).")
 
 
-class MachineSetDeprecatedStatus(APIModel):
-    """MachineSet status fields kept only for older API versions."""
-
-    v1beta1: MachineSetV1Beta1DeprecatedStatus | None = v1beta1_field()
-
-
 class MachineSetStatus(APIModel):
     """The observed state of a MachineSet."""
 
@@ -150,7 +144,7 @@ class MachineSetStatus(APIModel):
     versions: list[VersionReplicas] | None = list_map(
         "How many of the Machines run each Kubernetes version.", "version", max_items=100)
     observed_generation: int | None = observed_generation_field()
-    deprecated: MachineSetDeprecatedStatus | None = deprecated_field()
+    deprecated: CoreDeprecatedStatus[MachineSetV1Beta1DeprecatedStatus] | None = deprecated_field()
 
 
 class MachineSet(ClusterAPIObject):

@@ -6,7 +6,7 @@ naming settings, status pieces, the deprecated v1beta1 status and the group's ob
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
@@ -17,7 +17,9 @@ from herd.api.common import (
     KIND_PATTERN,
     APIObject,
     ContractVersionedObjectReference,
+    DeprecatedStatus,
     ObjectMeta,
+    V1Beta1StatusT,
     api_version_field,
 )
 
@@ -437,10 +439,11 @@ def deprecated_field() -> Any:
                  "those versions.")
 
 
-def v1beta1_field() -> Any:
-    """A `status.deprecated.v1beta1` field (the wire name is v1beta1, not v1Beta1)."""
-    return Field(default=None, alias="v1beta1", description="Status fields in the form the v1beta1 API reported "
-                 "them.")
+class CoreDeprecatedStatus(DeprecatedStatus[V1Beta1StatusT], Generic[V1Beta1StatusT]):
+    """A core kind's status fields kept only for older API versions, e.g. `CoreDeprecatedStatus[MachineV1Beta1...]`."""
+
+    v1beta1: V1Beta1StatusT | None = Field(default=None, alias="v1beta1", description="Status fields in the form the "
+                                           "v1beta1 API reported them.")
 
 
 # --- the object envelope --------------------------------------------------------------------------------------

@@ -10,7 +10,16 @@ from herd.api.base import APIModel, k8s
 from herd.api.bootstrap.fields import DATE_TIME, INT64, int32_field
 from herd.api.bootstrap.kubeadm_types import KubeadmConfigSpec
 from herd.api.columns import CLUSTER_NAME_LABEL_COLUMN, PROVIDER_PAUSED_COLUMN, column, provider_age_column
-from herd.api.common import APIObject, Condition, V1Beta1Condition, api_version_field, conditions_field, kind_field
+from herd.api.common import (
+    APIObject,
+    Condition,
+    DeprecatedStatus,
+    V1Beta1Condition,
+    WithConditions,
+    api_version_field,
+    conditions_field,
+    kind_field,
+)
 from herd.api.crdgen import CRDSpec
 
 from .kubeadmcontrolplane_types import (
@@ -212,15 +221,7 @@ class KubeadmControlPlaneV1Beta1DeprecatedStatus(APIModel):
                                                    "ready or not created yet.")
 
 
-class KubeadmControlPlaneDeprecatedStatus(APIModel):
-    """Status fields kept only for older API versions; they go away when v1beta1 is no longer served."""
-
-    # to_camel would spell it v1Beta1.
-    v1beta1: KubeadmControlPlaneV1Beta1DeprecatedStatus | None = Field(
-        default=None, alias="v1beta1", description="Status fields as the v1beta1 API reported them.")
-
-
-class KubeadmControlPlaneStatus(APIModel):
+class KubeadmControlPlaneStatus(WithConditions, APIModel):
     """What the control plane controller observed."""
 
     model_config = _NOT_EMPTY
@@ -247,12 +248,8 @@ class KubeadmControlPlaneStatus(APIModel):
                                             "metadata.generation the controller last acted on.")
     last_remediation: LastRemediationStatus | None = Field(default=None, description="The most recent "
                                                            "remediation.")
-    deprecated: KubeadmControlPlaneDeprecatedStatus | None = Field(default=None, description="Status fields kept "
-                                                                   "for clients of older API versions.")
-
-    def get_condition(self, condition_type: str) -> Condition | None:
-        """The condition of the given type, or None."""
-        return next((c for c in self.conditions or () if c.type == condition_type), None)
+    deprecated: DeprecatedStatus[KubeadmControlPlaneV1Beta1DeprecatedStatus] | None = Field(
+        default=None, description="Status fields kept for clients of older API versions.")
 
 
 class KubeadmControlPlane(APIObject):

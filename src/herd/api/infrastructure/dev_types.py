@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, WithJsonSchema
 
+from herd.api import common
 from herd.api.base import APIModel, k8s
 from herd.api.common import APIObject, V1Beta1Condition, api_version_field
 
@@ -81,11 +82,8 @@ class V1Beta1DeprecatedStatus(APIModel):
         default=None, description="The object's conditions in the v1beta1 format; superseded by status.conditions.")
 
 
-class DeprecatedStatus(APIModel):
-    """Status fields kept only for older API versions; they go away when v1beta1 is no longer served."""
-
-    v1beta1: V1Beta1DeprecatedStatus | None = Field(
-        default=None, alias="v1beta1", description="Status fields as the v1beta1 API reported them.")
+# The deprecated status of every Dev kind.
+DeprecatedStatus = common.DeprecatedStatus[V1Beta1DeprecatedStatus]
 
 
 class CommonProvisioningSettings(APIModel):
