@@ -15,8 +15,9 @@ from herd.runtime.objects import Object
 __all__ = ["is_paused", "nested", "parse_time", "rfc3339"]
 
 
-def nested(obj: Object | None, *path: str) -> Any:
-    """The value at a path of nested dicts, or None where any step is missing (or not a dict)."""
+def nested(obj: Any, *path: str) -> Any:
+    """The value at a path of nested dicts, or None where any step is missing (or not a dict): wire data of any
+    shape is safe to read, a value of the wrong type is left for the schema to report."""
     value: Any = obj
     for part in path:
         if not isinstance(value, dict):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from herd.api.cluster import labels as L
+from herd.api.objects import nested
 from herd.runtime.webhook import (
     FieldError,
     dns1123_subdomain_problems,
@@ -46,15 +47,6 @@ class FeatureGates:
 DEFAULT_GATES = FeatureGates()
 
 # --- helpers on wire dicts --------------------------------------------------------------------------------------
-
-
-def get(obj: Any, *path: str) -> Any:
-    """The value at `path`, or None when it (or anything on the way) is missing or not an object."""
-    for key in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 def ensure(obj: Any, *path: str) -> Obj | None:
@@ -108,13 +100,13 @@ def parse_tolerant(value: str) -> tuple[int, int, int, str] | None:
 
 def metadata_errors(meta: Any, field: str) -> list[FieldError]:
     """ObjectMeta.Validate of a template's metadata: its labels and annotations."""
-    return validate_labels(get(meta, "labels"), f"{field}.labels") + \
-        validate_annotations(get(meta, "annotations"), f"{field}.annotations")
+    return validate_labels(nested(meta, "labels"), f"{field}.labels") + \
+        validate_annotations(nested(meta, "annotations"), f"{field}.annotations")
 
 
 def name_is_label_value(obj: Obj, sep: str = ": ") -> list[FieldError]:
     """The object's name is used as a label value, so it must be one."""
-    name = text(get(obj, "metadata", "name"))
+    name = text(nested(obj, "metadata", "name"))
     return [FieldError.invalid("metadata.name", name, f"must be a valid label value{sep}{p}")
             for p in label_value_problems(name)]
 
@@ -172,7 +164,7 @@ def taint_errors(taints: Any, field: str, obj_labels: Any, gates: FeatureGates) 
     errors = []
     worker = not (isinstance(obj_labels, dict) and L.MACHINE_CONTROL_PLANE_LABEL in obj_labels)
     for i, taint in enumerate(taints):
-        key, path = text(get(taint, "key")), f"{field}[{i}].key"
+        key, path = text(nested(taint, "key")), f"{field}[{i}].key"
         if key in (L.NODE_UNINITIALIZED_TAINT_KEY, L.NODE_OUTDATED_REVISION_TAINT_KEY):
             errors.append(FieldError.invalid(path, key, "taint key is reserved for Cluster API"))
         elif key.startswith("node.kubernetes.io/") and key != "node.kubernetes.io/out-of-service":
@@ -194,19 +186,19 @@ def quote(value: str) -> str:
 
 def _requirements(selector: Any) -> list[tuple[str, str, list[str]]]:
     """A label selector as (key, operator, values) requirements; matchLabels pairs are single-value In."""
-    match_labels = get(selector, "matchLabels")
+    match_labels = nested(selector, "matchLabels")
     reqs = [(str(k), "=", [str(v)]) for k, v in match_labels.items()] if isinstance(match_labels, dict) else []
-    expressions = get(selector, "matchExpressions")
+    expressions = nested(selector, "matchExpressions")
     for req in expressions if isinstance(expressions, list) else []:
-        values = get(req, "values")
-        reqs.append((text(get(req, "key")), text(get(req, "operator")),
+        values = nested(req, "values")
+        reqs.append((text(nested(req, "key")), text(nested(req, "operator")),
                      [str(v) for v in values] if isinstance(values, list) else []))
     return reqs
 
 
 def selector_errors(selector: Any, field: str) -> list[FieldError]:
     """LabelSelectorAsSelector's checks: known operators, values as they require, valid keys and values."""
-    errors: list[FieldError] = validate_labels(get(selector, "matchLabels"), f"{field}.matchLabels")
+    errors: list[FieldError] = validate_labels(nested(selector, "matchLabels"), f"{field}.matchLabels")
     expressions = [r for r in _requirements(selector) if r[1] != "="]
     for i, (key, op, values) in enumerate(expressions):
         path = f"{field}.matchExpressions[{i}]"

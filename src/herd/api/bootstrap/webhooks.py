@@ -14,7 +14,8 @@ import copy
 from typing import Any
 
 from herd.api.cluster import labels as L
-from herd.api.webhookutil import DEFAULT_GATES, FeatureGates, Obj, defined, ensure, get, metadata_errors, text
+from herd.api.objects import nested
+from herd.api.webhookutil import DEFAULT_GATES, FeatureGates, Obj, defined, ensure, metadata_errors, text
 from herd.runtime.webhook import FieldError
 
 CLOUD_CONFIG = "cloud-config"
@@ -30,7 +31,7 @@ def apply_previous_kubeadm_config_defaults(spec: Obj) -> None:
         registration = ensure(spec, configuration, "nodeRegistration")
         if registration is not None:
             registration.setdefault("imagePullPolicy", "IfNotPresent")
-    exec_ = get(spec, "joinConfiguration", "discovery", "file", "kubeConfig", "user", "exec")
+    exec_ = nested(spec, "joinConfiguration", "discovery", "file", "kubeConfig", "user", "exec")
     if defined(exec_) and not exec_.get("apiVersion"):
         exec_["apiVersion"] = EXEC_API_VERSION
 
@@ -42,37 +43,41 @@ def _items(value: Any) -> list[tuple[int, Obj]]:
 def _secret_source_errors(source: Any, field: str) -> list[FieldError]:
     errors = []
     for key in ("name", "key"):
-        if not text(get(source, "secret", key)):
+        if not text(nested(source, "secret", key)):
             errors.append(FieldError.required(f"{field}.secret.{key}", f"a secret source needs a secret {key}"))
+    return errors
+
+
+def _inline_or_from_errors(item: Obj, field: str, inline: str, shown: str) -> list[FieldError]:
+    """A file's `content` / `contentFrom`, a user's `passwd` / `passwdFrom`: one or the other, and a complete
+    secret source. `shown` stands for the item in messages (its path or name, never the secret itself)."""
+    source = f"{inline}From"
+    errors = []
+    if text(item.get(inline)) and defined(item.get(source)):
+        errors.append(FieldError.invalid(field, shown, f"{inline} and {source} are mutually exclusive: set one of "
+                                         "them"))
+    if defined(item.get(source)):
+        errors += _secret_source_errors(item[source], f"{field}.{source}")
     return errors
 
 
 def _file_and_user_errors(spec: Any, field: str) -> list[FieldError]:
     errors, paths = [], set()
-    for i, file in _items(get(spec, "files")):
+    for i, file in _items(nested(spec, "files")):
         # The file's path, not the file, is reported: its content may be a certificate or a key.
         path = text(file.get("path"))
-        if text(file.get("content")) and defined(file.get("contentFrom")):
-            errors.append(FieldError.invalid(f"{field}.files[{i}]", path, "content and contentFrom are mutually "
-                                             "exclusive: set one of them"))
-        if defined(file.get("contentFrom")):
-            errors += _secret_source_errors(file["contentFrom"], f"{field}.files[{i}].contentFrom")
+        errors += _inline_or_from_errors(file, f"{field}.files[{i}]", "content", path)
         if path in paths:
             errors.append(FieldError.invalid(f"{field}.files[{i}].path", path, "path must be unique among all "
                                              "files"))
         paths.add(path)
-    for i, user in _items(get(spec, "users")):
-        name = text(user.get("name"))
-        if text(user.get("passwd")) and defined(user.get("passwdFrom")):
-            errors.append(FieldError.invalid(f"{field}.users[{i}]", name, "passwd and passwdFrom are mutually "
-                                             "exclusive: set one of them"))
-        if defined(user.get("passwdFrom")):
-            errors += _secret_source_errors(user["passwdFrom"], f"{field}.users[{i}].passwdFrom")
+    for i, user in _items(nested(spec, "users")):
+        errors += _inline_or_from_errors(user, f"{field}.users[{i}]", "passwd", text(user.get("name")))
     return errors
 
 
 def _ignition_errors(spec: Any, field: str, gates: FeatureGates) -> list[FieldError]:
-    fmt, ignition = get(spec, "format"), get(spec, "ignition")
+    fmt, ignition = nested(spec, "format"), nested(spec, "ignition")
     if not gates.kubeadm_bootstrap_format_ignition:
         gated = "can be set only if the KubeadmBootstrapFormatIgnition feature gate is enabled"
         return ([FieldError.forbidden(f"{field}.format", gated)] if fmt == IGNITION else []) + \
@@ -81,19 +86,19 @@ def _ignition_errors(spec: Any, field: str, gates: FeatureGates) -> list[FieldEr
         return [FieldError.invalid(f"{field}.format", fmt or "", f'must be "{IGNITION}" when spec.ignition is '
                                    "set")] if defined(ignition) else []
     errors = [FieldError.forbidden(f"{field}.users[{i}].inactive", NOT_WITH_IGNITION)
-              for i, user in _items(get(spec, "users")) if user.get("inactive") is True]
+              for i, user in _items(nested(spec, "users")) if user.get("inactive") is True]
     errors += [FieldError.forbidden(f"{field}.files[{i}].encoding", NOT_WITH_IGNITION)
-               for i, file in _items(get(spec, "files")) if file.get("encoding") in ("gzip", "gzip+base64")]
-    if get(spec, "bootCommands") is not None:
+               for i, file in _items(nested(spec, "files")) if file.get("encoding") in ("gzip", "gzip+base64")]
+    if nested(spec, "bootCommands") is not None:
         errors.append(FieldError.forbidden(f"{field}.bootCommands", NOT_WITH_IGNITION))
     disks = f"{field}.diskSetup"
-    for i, partition in _items(get(spec, "diskSetup", "partitions")):
+    for i, partition in _items(nested(spec, "diskSetup", "partitions")):
         table = partition.get("tableType")
         if table not in (None, "", "gpt"):
             errors.append(FieldError.invalid(f"{disks}.partitions[{i}].tableType", table,
                                              f'only "gpt" partition tables are supported when spec.format is '
                                              f'"{IGNITION}"'))
-    for i, filesystem in _items(get(spec, "diskSetup", "filesystems")):
+    for i, filesystem in _items(nested(spec, "diskSetup", "filesystems")):
         errors += [FieldError.forbidden(f"{disks}.filesystems[{i}].{key}", NOT_WITH_IGNITION)
                    for key in ("replaceFS", "partition") if filesystem.get(key)]
     return errors
@@ -104,14 +109,14 @@ def kubeadm_config_spec_errors(spec: Any, field: str, *, control_plane: bool = F
     """KubeadmConfigSpec.Validate: file and user sources, Ignition-only settings, discovery credentials and
     (for a control plane, which runs both kubeadm init and join) equal health check timeouts."""
     errors = _file_and_user_errors(spec, field) + _ignition_errors(spec, field, gates)
-    user = get(spec, "joinConfiguration", "discovery", "file", "kubeConfig", "user")
-    if defined(get(user, "authProvider")) and defined(get(user, "exec")):
+    user = nested(spec, "joinConfiguration", "discovery", "file", "kubeConfig", "user")
+    if defined(nested(user, "authProvider")) and defined(nested(user, "exec")):
         errors.append(FieldError.invalid(f"{field}.joinConfiguration.discovery.file.kubeConfig.user",
                                          ["authProvider", "exec"], "only one of authProvider and exec may be set"))
     if control_plane:
         timeout = "timeouts.controlPlaneComponentHealthCheckSeconds"
-        init = get(spec, "initConfiguration", "timeouts", "controlPlaneComponentHealthCheckSeconds")
-        join = get(spec, "joinConfiguration", "timeouts", "controlPlaneComponentHealthCheckSeconds")
+        init = nested(spec, "initConfiguration", "timeouts", "controlPlaneComponentHealthCheckSeconds")
+        join = nested(spec, "joinConfiguration", "timeouts", "controlPlaneComponentHealthCheckSeconds")
         if init != join:
             shown = {key: "unset" if value is None else str(value) for key, value in (("init", init), ("join", join))}
             detail = (f"controlPlaneComponentHealthCheckSeconds must be the same in initConfiguration.timeouts "
@@ -124,13 +129,13 @@ def kubeadm_config_spec_errors(spec: Any, field: str, *, control_plane: bool = F
 def validate_kubeadm_config(config: Obj, old: Obj | None = None, gates: FeatureGates = DEFAULT_GATES
                             ) -> list[FieldError]:
     """Upstream's KubeadmConfig validation (create and update; nothing in it is immutable)."""
-    return kubeadm_config_spec_errors(get(config, "spec"), "spec", gates=gates)
+    return kubeadm_config_spec_errors(nested(config, "spec"), "spec", gates=gates)
 
 
 def default_kubeadm_config_template(template: Obj, *, dry_run: bool = False) -> Obj:
     """Upstream's KubeadmConfigTemplate defaulting: only for the topology controller's dry runs."""
     template = copy.deepcopy(template)
-    annotations = get(template, "metadata", "annotations")
+    annotations = nested(template, "metadata", "annotations")
     if dry_run and isinstance(annotations, dict) and L.TOPOLOGY_DRY_RUN_ANNOTATION in annotations:
         spec = ensure(template, "spec", "template", "spec")
         if spec is not None:
@@ -141,6 +146,6 @@ def default_kubeadm_config_template(template: Obj, *, dry_run: bool = False) -> 
 def validate_kubeadm_config_template(template: Obj, old: Obj | None = None, gates: FeatureGates = DEFAULT_GATES
                                      ) -> list[FieldError]:
     """The template's KubeadmConfigSpec and its metadata; a template may have no spec at all."""
-    resource = get(template, "spec", "template")
-    return kubeadm_config_spec_errors(get(resource, "spec"), "spec.template.spec", gates=gates) + \
-        metadata_errors(get(resource, "metadata"), "spec.template.metadata")
+    resource = nested(template, "spec", "template")
+    return kubeadm_config_spec_errors(nested(resource, "spec"), "spec.template.spec", gates=gates) + \
+        metadata_errors(nested(resource, "metadata"), "spec.template.metadata")

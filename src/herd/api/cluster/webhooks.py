@@ -17,6 +17,7 @@ import ipaddress
 import re
 from typing import Any
 
+from herd.api.objects import nested
 from herd.api.webhookutil import (
     DEFAULT_GATES,
     IMMUTABLE,
@@ -25,7 +26,6 @@ from herd.api.webhookutil import (
     defined,
     ensure,
     format_label_value,
-    get,
     int_or_percent_errors,
     metadata_errors,
     name_is_label_value,
@@ -55,10 +55,10 @@ PENDING_HOOKS_ANNOTATION = "runtime.cluster.x-k8s.io/pending-hooks"
 def _replicas(obj: Obj, old: Obj | None, kind: str) -> Any:
     """Upstream's replica defaulting: kept when set; else from the autoscaler's min/max size annotations (min for
     a new object, the old value clamped into the range otherwise); else 1."""
-    current = get(obj, "spec", "replicas")
+    current = nested(obj, "spec", "replicas")
     if current is not None:
         return current
-    annotations = get(obj, "metadata", "annotations") or {}
+    annotations = nested(obj, "metadata", "annotations") or {}
     if L.AUTOSCALER_MIN_SIZE_ANNOTATION not in annotations or L.AUTOSCALER_MAX_SIZE_ANNOTATION not in annotations:
         return 1
     bounds = []
@@ -69,20 +69,20 @@ def _replicas(obj: Obj, old: Obj | None, kind: str) -> Any:
                                 f"{key!r} annotation ({value!r} is not a 32-bit integer)", 403)
         bounds.append(int(value))
     low, high = bounds
-    before = get(old, "spec", "replicas")
+    before = nested(old, "spec", "replicas")
     if old is None or not isinstance(before, int) or before < low:
         return low
     return high if before > high else before
 
 
 def _bootstrap_errors(bootstrap: Any, field: str) -> list[FieldError]:
-    if defined(get(bootstrap, "configRef")) or get(bootstrap, "dataSecretName") is not None:
+    if defined(nested(bootstrap, "configRef")) or nested(bootstrap, "dataSecretName") is not None:
         return []
     return [FieldError.required(field, f"either {field}.configRef or {field}.dataSecretName must be set")]
 
 
 def _preflight_errors(obj: Obj, gates: FeatureGates) -> list[FieldError]:
-    skip = get(obj, "metadata", "annotations", L.MACHINE_SET_SKIP_PREFLIGHT_CHECKS_ANNOTATION)
+    skip = nested(obj, "metadata", "annotations", L.MACHINE_SET_SKIP_PREFLIGHT_CHECKS_ANNOTATION)
     if not gates.machine_set_preflight_checks or not isinstance(skip, str) or not skip:
         return []
     invalid = [s.strip() for s in skip.split(",") if s.strip() not in PREFLIGHT_CHECKS]
@@ -93,13 +93,13 @@ def _preflight_errors(obj: Obj, gates: FeatureGates) -> list[FieldError]:
 
 
 def _immutable_cluster_name(obj: Obj, old: Obj | None) -> list[FieldError]:
-    if old is not None and get(old, "spec", "clusterName") != get(obj, "spec", "clusterName"):
+    if old is not None and nested(old, "spec", "clusterName") != nested(obj, "spec", "clusterName"):
         return [FieldError.forbidden("spec.clusterName", IMMUTABLE)]
     return []
 
 
 def _cluster_name_label(obj: Obj) -> str:
-    cluster = text(get(obj, "spec", "clusterName"))
+    cluster = text(nested(obj, "spec", "clusterName"))
     labels = ensure(obj, "metadata", "labels")
     if labels is not None:
         labels[L.CLUSTER_NAME_LABEL] = cluster
@@ -127,7 +127,7 @@ def _default_machine_group(obj: Obj, old: Obj | None, kind: str, name_label: str
     if template_labels is not None:
         selector["matchLabels"] = {**(selector.get("matchLabels") or {}), **added}  # null reads as empty
         template_labels.update(added)
-    normalize_version(get(spec, "template", "spec"))
+    normalize_version(nested(spec, "template", "spec"))
     return obj
 
 
@@ -135,7 +135,7 @@ def default_machine_deployment(md: Obj, old: Obj | None = None) -> Obj:
     """Labels, replicas, selector and template labels, rollout strategy and version, as upstream defaults them."""
     md = deep_copy(md)
     _default_machine_group(md, old, "MachineDeployment", L.MACHINE_DEPLOYMENT_NAME_LABEL,
-                           text(get(md, "metadata", "name")))
+                           text(nested(md, "metadata", "name")))
     strategy = ensure(md, "spec", "rollout", "strategy")
     if strategy is not None:
         strategy.setdefault("type", "RollingUpdate")
@@ -149,55 +149,55 @@ def default_machine_deployment(md: Obj, old: Obj | None = None) -> Obj:
 def default_machine_set(ms: Obj, old: Obj | None = None) -> Obj:
     """Labels, replicas, selector and template labels and version, as upstream defaults them."""
     ms = deep_copy(ms)
-    name = text(get(ms, "metadata", "name"))
+    name = text(nested(ms, "metadata", "name"))
     return _default_machine_group(ms, old, "MachineSet", L.MACHINE_SET_NAME_LABEL, format_label_value(name))
 
 
 def _validate_machine_group(obj: Obj, old: Obj | None, gates: FeatureGates, naming: dict[str, str]) -> list[FieldError]:
-    spec, errors = get(obj, "spec"), []
-    errors += _bootstrap_errors(get(spec, "template", "spec", "bootstrap"), "spec.template.spec.bootstrap")
+    spec, errors = nested(obj, "spec"), []
+    errors += _bootstrap_errors(nested(spec, "template", "spec", "bootstrap"), "spec.template.spec.bootstrap")
     errors += _preflight_errors(obj, gates) + _immutable_cluster_name(obj, old)
-    if get(spec, "clusterName") != get(spec, "template", "spec", "clusterName"):
-        errors.append(FieldError.invalid("spec.clusterName", get(spec, "clusterName"), "spec.clusterName and "
+    if nested(spec, "clusterName") != nested(spec, "template", "spec", "clusterName"):
+        errors.append(FieldError.invalid("spec.clusterName", nested(spec, "clusterName"), "spec.clusterName and "
                                          "spec.template.spec.clusterName must be the same"))
-    errors += version_errors(get(spec, "template", "spec", "version"), "spec.template.spec.version")
-    errors += naming_errors(get(spec, "machineNaming", "template"), "spec.machineNaming.template", naming)
-    return errors + metadata_errors(get(spec, "template", "metadata"), "spec.template.metadata")
+    errors += version_errors(nested(spec, "template", "spec", "version"), "spec.template.spec.version")
+    errors += naming_errors(nested(spec, "machineNaming", "template"), "spec.machineNaming.template", naming)
+    return errors + metadata_errors(nested(spec, "template", "metadata"), "spec.template.metadata")
 
 
 def validate_machine_deployment(md: Obj, old: Obj | None = None, gates: FeatureGates = DEFAULT_GATES
                                 ) -> list[FieldError]:
     """Upstream's MachineDeployment validation (create and update)."""
-    spec = get(md, "spec")
+    spec = nested(md, "spec")
     errors = name_is_label_value(md) + _validate_machine_group(md, old, gates, {"cluster.name": "cluster",
                                                                                  "machineSet.name": "machineset"})
-    problems = selector_errors(get(spec, "selector"), "spec.selector")
+    problems = selector_errors(nested(spec, "selector"), "spec.selector")
     if problems:
         errors += problems
     else:
-        matches, selector = selector_matches(get(spec, "selector"), get(spec, "template", "metadata", "labels"))
+        matches, selector = selector_matches(nested(spec, "selector"), nested(spec, "template", "metadata", "labels"))
         if not matches:
             errors.append(FieldError.forbidden("spec.template.metadata.labels",
                                                f"must match spec.selector {quote(selector)}"))
-    rolling = get(spec, "rollout", "strategy", "rollingUpdate")
-    surge, unavailable = get(rolling, "maxSurge"), get(rolling, "maxUnavailable")
+    rolling = nested(spec, "rollout", "strategy", "rollingUpdate")
+    surge, unavailable = nested(rolling, "maxSurge"), nested(rolling, "maxUnavailable")
     errors += int_or_percent_errors(unavailable, "spec.rollout.strategy.rollingUpdate.maxUnavailable")
     errors += int_or_percent_errors(surge, "spec.rollout.strategy.rollingUpdate.maxSurge")
     if surge == 0 and unavailable == 0 and type(surge) is int and type(unavailable) is int:
         errors.append(FieldError.invalid("spec.rollout.strategy.rollingUpdate", surge,
                                          "maxUnavailable and maxSurge cannot both be 0"))
-    return errors + int_or_percent_errors(get(spec, "remediation", "maxInFlight"), "spec.remediation.maxInFlight")
+    return errors + int_or_percent_errors(nested(spec, "remediation", "maxInFlight"), "spec.remediation.maxInFlight")
 
 
 def validate_machine_set(ms: Obj, old: Obj | None = None, gates: FeatureGates = DEFAULT_GATES) -> list[FieldError]:
     """Upstream's MachineSet validation (create and update)."""
-    spec = get(ms, "spec")
+    spec = nested(ms, "spec")
     errors = _validate_machine_group(ms, old, gates, {"cluster.name": "cluster", "machineSet.name": "machineset"})
-    problems = selector_errors(get(spec, "selector"), "spec.selector")
+    problems = selector_errors(nested(spec, "selector"), "spec.selector")
     if problems:
         return errors + problems
-    labels = get(spec, "template", "metadata", "labels")
-    matches, selector = selector_matches(get(spec, "selector"), labels)
+    labels = nested(spec, "template", "metadata", "labels")
+    matches, selector = selector_matches(nested(spec, "selector"), labels)
     if not matches:
         errors.append(FieldError.invalid("spec.template.metadata.labels", labels or {},
                                          f"must match spec.selector {quote(selector)}"))
@@ -219,17 +219,17 @@ def default_machine(machine: Obj, old: Obj | None = None) -> Obj:
 
 
 def _machine_pool_owned(machine: Obj) -> bool:
-    if L.MACHINE_POOL_NAME_LABEL in (get(machine, "metadata", "labels") or {}):
+    if L.MACHINE_POOL_NAME_LABEL in (nested(machine, "metadata", "labels") or {}):
         return True
-    return any(get(ref, "kind") == "MachinePool" for ref in get(machine, "metadata", "ownerReferences") or [])
+    return any(nested(ref, "kind") == "MachinePool" for ref in nested(machine, "metadata", "ownerReferences") or [])
 
 
 def validate_machine(machine: Obj, old: Obj | None = None, gates: FeatureGates = DEFAULT_GATES) -> list[FieldError]:
     """Bootstrap data source, immutable clusterName, version and taints."""
-    spec = get(machine, "spec")
-    errors = [] if _machine_pool_owned(machine) else _bootstrap_errors(get(spec, "bootstrap"), "spec.bootstrap")
-    errors += _immutable_cluster_name(machine, old) + version_errors(get(spec, "version"), "spec.version")
-    return errors + taint_errors(get(spec, "taints"), "spec.taints", get(machine, "metadata", "labels"), gates)
+    spec = nested(machine, "spec")
+    errors = [] if _machine_pool_owned(machine) else _bootstrap_errors(nested(spec, "bootstrap"), "spec.bootstrap")
+    errors += _immutable_cluster_name(machine, old) + version_errors(nested(spec, "version"), "spec.version")
+    return errors + taint_errors(nested(spec, "taints"), "spec.taints", nested(machine, "metadata", "labels"), gates)
 
 
 def default_machine_health_check(mhc: Obj, old: Obj | None = None) -> Obj:
@@ -244,22 +244,22 @@ def default_machine_health_check(mhc: Obj, old: Obj | None = None) -> Obj:
 
 def health_check_errors(check: Any, field: str) -> list[FieldError]:
     """Node startup timeout (0 or at least 30 s) and the remediation threshold of a health check."""
-    startup = get(check, "checks", "nodeStartupTimeoutSeconds")
+    startup = nested(check, "checks", "nodeStartupTimeoutSeconds")
     errors = [FieldError.invalid(f"{field}.checks.nodeStartupTimeoutSeconds", startup, "must be at least 30s")] \
         if type(startup) is int and startup != 0 and startup < MIN_NODE_STARTUP_TIMEOUT_SECONDS else []
-    return errors + int_or_percent_errors(get(check, "remediation", "triggerIf", "unhealthyLessThanOrEqualTo"),
+    return errors + int_or_percent_errors(nested(check, "remediation", "triggerIf", "unhealthyLessThanOrEqualTo"),
                                           f"{field}.remediation.triggerIf.unhealthyLessThanOrEqualTo")
 
 
 def validate_machine_health_check(mhc: Obj, old: Obj | None = None) -> list[FieldError]:
     """A non-empty selector within the Cluster, immutable clusterName, timeouts and thresholds."""
-    spec = get(mhc, "spec")
-    selector = get(spec, "selector")
+    spec = nested(mhc, "spec")
+    selector = nested(spec, "selector")
     errors = selector_errors(selector, "spec.selector")
-    if not errors and not get(selector, "matchLabels") and not get(selector, "matchExpressions"):
+    if not errors and not nested(selector, "matchLabels") and not nested(selector, "matchExpressions"):
         errors.append(FieldError.required("spec.selector", "selector must not be empty"))
-    cluster = get(selector, "matchLabels", L.CLUSTER_NAME_LABEL)
-    if cluster is not None and cluster != get(spec, "clusterName"):
+    cluster = nested(selector, "matchLabels", L.CLUSTER_NAME_LABEL)
+    if cluster is not None and cluster != nested(spec, "clusterName"):
         errors.append(FieldError.invalid("spec.selector", selector, "cannot select a cluster other than the one "
                                          "named in spec.clusterName"))
     return errors + _immutable_cluster_name(mhc, old) + health_check_errors(spec, "spec")
@@ -271,11 +271,11 @@ def validate_machine_health_check(mhc: Obj, old: Obj | None = None) -> list[Fiel
 def default_cluster(cluster: Obj, old: Obj | None = None) -> Obj:
     """The "v" of a managed topology's version; a topology needs a class."""
     cluster = deep_copy(cluster)
-    topology = get(cluster, "spec", "topology")
+    topology = nested(cluster, "spec", "topology")
     if defined(topology):
         normalize_version(topology, always=True)
-        if not text(get(topology, "classRef", "name")):
-            raise WebhookDenied.invalid("cluster.x-k8s.io", "Cluster", text(get(cluster, "metadata", "name")),
+        if not text(nested(topology, "classRef", "name")):
+            raise WebhookDenied.invalid("cluster.x-k8s.io", "Cluster", text(nested(cluster, "metadata", "name")),
                                         [FieldError.required("spec.topology.classRef.name", "cannot be empty")])
     return cluster
 
@@ -283,16 +283,16 @@ def default_cluster(cluster: Obj, old: Obj | None = None) -> Obj:
 def validate_cluster(cluster: Obj, old: Obj | None = None, gates: FeatureGates = DEFAULT_GATES
                      ) -> tuple[list[str], list[FieldError]]:
     """Upstream's Cluster validation; returns (warnings, errors)."""
-    spec, old_spec = get(cluster, "spec"), get(old, "spec")
+    spec, old_spec = nested(cluster, "spec"), nested(old, "spec")
     errors = name_is_label_value(cluster, " ")
     for ref in ("infrastructureRef", "controlPlaneRef"):
-        if old is not None and defined(get(old_spec, ref)) and not defined(get(spec, ref)):
+        if old is not None and defined(nested(old_spec, ref)) and not defined(nested(spec, ref)):
             errors.append(FieldError.forbidden(f"spec.{ref}", "cannot be removed"))
-    if not any(defined(get(spec, key)) for key in ("controlPlaneRef", "infrastructureRef", "topology")):
+    if not any(defined(nested(spec, key)) for key in ("controlPlaneRef", "infrastructureRef", "topology")):
         errors.append(FieldError.forbidden("spec", "one of spec.controlPlaneRef, spec.infrastructureRef or "
                                            "spec.topology must be set"))
     for network in ("pods", "services"):
-        blocks = get(spec, "clusterNetwork", network, "cidrBlocks")
+        blocks = nested(spec, "clusterNetwork", network, "cidrBlocks")
         for i, block in enumerate(blocks if isinstance(blocks, list) else []):
             try:
                 ipaddress.ip_network(str(block), strict=False)
@@ -300,36 +300,37 @@ def validate_cluster(cluster: Obj, old: Obj | None = None, gates: FeatureGates =
                 errors.append(FieldError.invalid(f"spec.clusterNetwork.{network}.cidrBlocks[{i}]", block,
                                                  "invalid CIDR address"))
     warnings: list[str] = []
-    if defined(get(spec, "topology")):
+    if defined(nested(spec, "topology")):
         warnings, topology_errors = _validate_topology(cluster, old, gates)
         errors += topology_errors
-    if old is not None and defined(get(old_spec, "topology")) and not defined(get(spec, "topology")):
+    if old is not None and defined(nested(old_spec, "topology")) and not defined(nested(spec, "topology")):
         errors.append(FieldError.forbidden("spec.topology", "cannot be removed from an existing Cluster"))
     return warnings, errors
 
 
 def _validate_topology(cluster: Obj, old: Obj | None, gates: FeatureGates) -> tuple[list[str], list[FieldError]]:
-    path, topology, annotations = "spec.topology", get(cluster, "spec", "topology"), \
-        get(cluster, "metadata", "annotations") or {}
+    path, topology, annotations = "spec.topology", nested(cluster, "spec", "topology"), \
+        nested(cluster, "metadata", "annotations") or {}
     if not gates.cluster_topology:
         return [], [FieldError.forbidden(path, "can be set only if the ClusterTopology feature gate is enabled")]
-    if not text(get(topology, "classRef", "name")):
+    if not text(nested(topology, "classRef", "name")):
         return [], [FieldError.required(f"{path}.class", "classRef.name cannot be empty")]
-    errors = version_errors(get(topology, "version"), f"{path}.version", "version must be a valid semantic version")
-    errors += metadata_errors(get(topology, "controlPlane", "metadata"), f"{path}.controlPlane.metadata")
+    errors = version_errors(nested(topology, "version"), f"{path}.version", "version must be a valid semantic version")
+    errors += metadata_errors(nested(topology, "controlPlane", "metadata"), f"{path}.controlPlane.metadata")
     for pool in ("machineDeployments", "machinePools"):
-        for item in get(topology, "workers", pool) or []:
-            item_path = f"{path}.workers.{pool}[{text(get(item, 'name'))}]"
-            errors += metadata_errors(get(item, "metadata"), f"{item_path}.metadata")
+        for item in nested(topology, "workers", pool) or []:
+            item_path = f"{path}.workers.{pool}[{text(nested(item, 'name'))}]"
+            errors += metadata_errors(nested(item, "metadata"), f"{item_path}.metadata")
             if pool == "machinePools":
                 continue
-            rolling = get(item, "rollout", "strategy", "rollingUpdate")
+            rolling = nested(item, "rollout", "strategy", "rollingUpdate")
             for key in ("maxUnavailable", "maxSurge"):
-                errors += int_or_percent_errors(get(rolling, key), f"{item_path}.rollout.strategy.rollingUpdate.{key}")
+                errors += int_or_percent_errors(nested(rolling, key),
+                                                f"{item_path}.rollout.strategy.rollingUpdate.{key}")
             errors += _topology_health_check_errors(item, item_path)
             scaled = {L.AUTOSCALER_MIN_SIZE_ANNOTATION, L.AUTOSCALER_MAX_SIZE_ANNOTATION}
-            if get(item, "replicas") is not None and scaled & set(get(item, "metadata", "annotations") or {}):
-                errors.append(FieldError.invalid(f"{item_path}.replicas", get(item, "replicas"), "cannot be set "
+            if nested(item, "replicas") is not None and scaled & set(nested(item, "metadata", "annotations") or {}):
+                errors.append(FieldError.invalid(f"{item_path}.replicas", nested(item, "replicas"), "cannot be set "
                                                  "together with the cluster autoscaler's min/max size annotations"))
     concurrency = annotations.get(L.CLUSTER_TOPOLOGY_UPGRADE_CONCURRENCY_ANNOTATION)
     if concurrency is not None and (not re.match(r"^[+-]?[0-9]+$", str(concurrency)) or int(concurrency) < 1):
@@ -337,25 +338,25 @@ def _validate_topology(cluster: Obj, old: Obj | None, gates: FeatureGates) -> tu
                                          concurrency, "must be a whole number of at least 1"))
     if old is None:
         return [], errors
-    old_topology = get(old, "spec", "topology")
-    if not defined(old_topology) or not text(get(old_topology, "classRef", "name")):
+    old_topology = nested(old, "spec", "topology")
+    if not defined(old_topology) or not text(nested(old_topology, "classRef", "name")):
         if L.CLUSTER_TOPOLOGY_UNSAFE_UPDATE_CLASS_NAME_ANNOTATION not in annotations:
             errors.append(FieldError.forbidden(f"{path}.class", "classRef cannot be set on an existing Cluster"))
         return [], errors
     if L.CLUSTER_TOPOLOGY_UNSAFE_UPDATE_VERSION_ANNOTATION in annotations:
         return [f"Skipping version validation for Cluster because annotation "
                 f"{L.CLUSTER_TOPOLOGY_UNSAFE_UPDATE_VERSION_ANNOTATION!r} is set."], errors
-    return [], errors + _topology_version_update_errors(cluster, text(get(old_topology, "version")),
-                                                        text(get(topology, "version")))
+    return [], errors + _topology_version_update_errors(cluster, text(nested(old_topology, "version")),
+                                                        text(nested(topology, "version")))
 
 
 def _topology_health_check_errors(item: Any, item_path: str) -> list[FieldError]:
-    check = get(item, "healthCheck")
-    if not defined(get(check, "checks")) and not defined(get(check, "remediation")):
+    check = nested(item, "healthCheck")
+    if not defined(nested(check, "checks")) and not defined(nested(check, "remediation")):
         return []
     field = f"{item_path}.healthCheck"
     return health_check_errors(check, field) + \
-        int_or_percent_errors(get(check, "remediation", "maxInFlight"), f"{field}.remediation.maxInFlight")
+        int_or_percent_errors(nested(check, "remediation", "maxInFlight"), f"{field}.remediation.maxInFlight")
 
 
 def _topology_version_update_errors(cluster: Obj, before: str, after: str) -> list[FieldError]:
@@ -372,7 +373,7 @@ def _topology_version_update_errors(cluster: Obj, before: str, after: str) -> li
         return [FieldError.invalid(field, after, f"version cannot be decreased from {quote(before)} to {quote(after)}")]
     if new[:3] >= (old[0], old[1] + 2, 0):
         return [FieldError.invalid(field, after, f"version cannot be increased from {quote(before)} to {quote(after)}")]
-    pending = str(get(cluster, "metadata", "annotations", PENDING_HOOKS_ANNOTATION) or "").split(",")
+    pending = str(nested(cluster, "metadata", "annotations", PENDING_HOOKS_ANNOTATION) or "").split(",")
     if "AfterClusterUpgrade" in pending:
         return [FieldError.invalid(field, after, "version cannot be changed while the AfterClusterUpgrade hook "
                                    "is still blocking")]

@@ -14,13 +14,13 @@ from typing import Any
 
 from herd.api.bootstrap.webhooks import apply_previous_kubeadm_config_defaults, kubeadm_config_spec_errors
 from herd.api.cluster import labels as L
+from herd.api.objects import nested
 from herd.api.webhookutil import (
     DEFAULT_GATES,
     FeatureGates,
     Obj,
     defined,
     ensure,
-    get,
     metadata_errors,
     naming_errors,
     normalize_version,
@@ -123,11 +123,11 @@ def _int_value(value: Any) -> int:
 
 
 def _rollout_errors(rollout: Any, configuration: Any, replicas: Any, prefix: str) -> list[FieldError]:
-    strategy = get(rollout, "strategy")
-    surge = get(strategy, "rollingUpdate", "maxSurge")
-    if not get(strategy, "type") and surge is None:  # an unset strategy: nothing to check at all
+    strategy = nested(rollout, "strategy")
+    surge = nested(strategy, "rollingUpdate", "maxSurge")
+    if not nested(strategy, "type") and surge is None:  # an unset strategy: nothing to check at all
         return []
-    errors = [] if get(strategy, "type") == "RollingUpdate" else \
+    errors = [] if nested(strategy, "type") == "RollingUpdate" else \
         [FieldError.required(f"{prefix}.rollout.strategy.type", "only RollingUpdate is supported")]
     if surge is not None:
         if _int_value(surge) == 0 and isinstance(replicas, int) and replicas < 3:
@@ -136,8 +136,8 @@ def _rollout_errors(rollout: Any, configuration: Any, replicas: Any, prefix: str
         if _int_value(surge) not in (0, 1):
             errors.append(FieldError.required(f"{prefix}.rollout.strategy.rollingUpdate.maxSurge",
                                               "value must be 1 or 0"))
-    days = get(configuration, "certificateValidityPeriodDays") or 0
-    ca_days = get(configuration, "caCertificateValidityPeriodDays") or 0
+    days = nested(configuration, "certificateValidityPeriodDays") or 0
+    ca_days = nested(configuration, "caCertificateValidityPeriodDays") or 0
     if not isinstance(days, int) or not isinstance(ca_days, int) or not days:
         return errors
     field = f"{prefix}.kubeadmConfigSpec.clusterConfiguration.certificateValidityPeriodDays"
@@ -146,7 +146,7 @@ def _rollout_errors(rollout: Any, configuration: Any, replicas: Any, prefix: str
     elif not ca_days and days > DEFAULT_CA_CERTIFICATE_VALIDITY_DAYS:
         errors.append(FieldError.invalid(field, days, "must be at most the default caCertificateValidityPeriodDays "
                                          f"({DEFAULT_CA_CERTIFICATE_VALIDITY_DAYS})"))
-    expiry = get(rollout, "before", "certificatesExpiryDays")
+    expiry = nested(rollout, "before", "certificatesExpiryDays")
     if isinstance(expiry, int) and expiry and expiry >= days:
         errors.append(FieldError.invalid(f"{prefix}.rollout.before.certificatesExpiryDays", expiry,
                                          f"must be less than certificateValidityPeriodDays ({days})"))
@@ -156,46 +156,46 @@ def _rollout_errors(rollout: Any, configuration: Any, replicas: Any, prefix: str
 def cluster_configuration_errors(old: Any, new: Any, field: str) -> list[FieldError]:
     """Image tags of CoreDNS and etcd, local xor external etcd, and no switching between the two."""
     errors = []
-    dns_tag = get(new, "dns", "imageTag")
+    dns_tag = nested(new, "dns", "imageTag")
     if isinstance(dns_tag, str) and not _IMAGE_TAG.match(dns_tag):
         errors.append(FieldError.forbidden(f"{field}.dns.imageTag", f"tag {dns_tag} is invalid"))
     elif isinstance(dns_tag, str) and dns_tag and parse_tolerant(dns_tag.replace("_", "+")) is None:
         errors.append(FieldError.invalid(f"{field}.dns.imageTag", dns_tag, "failed to parse CoreDNS version"))
-    local, external = get(new, "etcd", "local"), get(new, "etcd", "external")
-    etcd_tag = get(local, "imageTag")
+    local, external = nested(new, "etcd", "local"), nested(new, "etcd", "external")
+    etcd_tag = nested(local, "imageTag")
     if defined(local) and isinstance(etcd_tag, str) and not _IMAGE_TAG.match(etcd_tag):
         errors.append(FieldError.forbidden(f"{field}.etcd.local.imageTag", f"tag {etcd_tag} is invalid"))
     if defined(local) and defined(external):
         errors.append(FieldError.forbidden(f"{field}.etcd.local", "cannot have both external and local etcd"))
-    if old is not None and defined(get(old, "etcd", "external")) != defined(external):
+    if old is not None and defined(nested(old, "etcd", "external")) != defined(external):
         errors.append(FieldError.forbidden(f"{field}.etcd.external", "cannot change between external and local "
                                            "etcd"))
     return errors
 
 
 def _spec_errors(spec: Any, gates: FeatureGates) -> list[FieldError]:
-    replicas, errors = get(spec, "replicas"), []
+    replicas, errors = nested(spec, "replicas"), []
     if replicas is None:
         errors.append(FieldError.required("spec.replicas", "is required"))
     elif isinstance(replicas, int) and replicas <= 0:
         errors.append(FieldError.forbidden("spec.replicas", "cannot be less than or equal to 0"))
-    stacked = not defined(get(spec, "kubeadmConfigSpec", "clusterConfiguration", "etcd", "external"))
+    stacked = not defined(nested(spec, "kubeadmConfigSpec", "clusterConfiguration", "etcd", "external"))
     if stacked and isinstance(replicas, int) and replicas % 2 == 0:
         errors.append(FieldError.forbidden("spec.replicas", "cannot be an even number when etcd is stacked"))
-    ref = get(spec, "machineTemplate", "spec", "infrastructureRef")
+    ref = nested(spec, "machineTemplate", "spec", "infrastructureRef")
     for key in ("apiGroup", "kind", "name"):
-        if not text(get(ref, key)):
+        if not text(nested(ref, key)):
             errors.append(FieldError.invalid(f"spec.machineTemplate.spec.infrastructureRef.{key}", "",
                                              "cannot be empty"))
-    errors += taint_errors(get(spec, "machineTemplate", "spec", "taints"), "spec.machineTemplate.spec.taints",
+    errors += taint_errors(nested(spec, "machineTemplate", "spec", "taints"), "spec.machineTemplate.spec.taints",
                            {L.MACHINE_CONTROL_PLANE_LABEL: ""}, gates)
-    errors += metadata_errors(get(spec, "machineTemplate", "metadata"), "spec.machineTemplate.metadata")
-    version = get(spec, "version")
+    errors += metadata_errors(nested(spec, "machineTemplate", "metadata"), "spec.machineTemplate.metadata")
+    version = nested(spec, "version")
     errors += version_errors(version, "spec.version") if version != "" else \
         [FieldError.invalid("spec.version", "", "must be a valid semantic version")]
-    errors += _rollout_errors(get(spec, "rollout"), get(spec, "kubeadmConfigSpec", "clusterConfiguration"),
+    errors += _rollout_errors(nested(spec, "rollout"), nested(spec, "kubeadmConfigSpec", "clusterConfiguration"),
                               replicas, "spec")
-    return errors + naming_errors(get(spec, "machineNaming", "template"), "spec.machineNaming.template", _NAMING)
+    return errors + naming_errors(nested(spec, "machineNaming", "template"), "spec.machineNaming.template", _NAMING)
 
 
 def _version_update_errors(old: str, new: str) -> list[FieldError]:
@@ -212,47 +212,47 @@ def validate_kubeadm_control_plane(kcp: Obj, old: Obj | None = None, gates: Feat
                                    ) -> list[FieldError]:
     """Upstream's KubeadmControlPlane validation; on update also the allow-list of mutable fields and the
     one-minor-at-a-time version rule."""
-    spec, configuration_field = get(kcp, "spec"), "spec.kubeadmConfigSpec.clusterConfiguration"
+    spec, configuration_field = nested(kcp, "spec"), "spec.kubeadmConfigSpec.clusterConfiguration"
     errors = _spec_errors(spec, gates)
-    old_configuration = None if old is None else get(old, *_CC) or {}
-    errors += cluster_configuration_errors(old_configuration, get(kcp, *_CC) or {}, configuration_field)
-    errors += kubeadm_config_spec_errors(get(spec, "kubeadmConfigSpec"), "spec.kubeadmConfigSpec",
+    old_configuration = None if old is None else nested(old, *_CC) or {}
+    errors += cluster_configuration_errors(old_configuration, nested(kcp, *_CC) or {}, configuration_field)
+    errors += kubeadm_config_spec_errors(nested(spec, "kubeadmConfigSpec"), "spec.kubeadmConfigSpec",
                                          control_plane=True, gates=gates)
     if old is None:
         return errors
     errors += [FieldError.forbidden(".".join(path), "cannot be modified")
                for path in changed_paths(old, kcp) if path and not allowed(path)]
-    return errors + _version_update_errors(text(get(old, "spec", "version")), text(get(spec, "version")))
+    return errors + _version_update_errors(text(nested(old, "spec", "version")), text(nested(spec, "version")))
 
 
 def validate_kubeadm_control_plane_template(template: Obj, old: Obj | None = None,
                                             gates: FeatureGates = DEFAULT_GATES) -> list[FieldError]:
     """On create: the template's settings (only with the ClusterTopology gate); on update: spec.template.spec is
     immutable, old defaults aside."""
-    prefix, resource = "spec.template.spec", get(template, "spec", "template", "spec")
+    prefix, resource = "spec.template.spec", nested(template, "spec", "template", "spec")
     if old is None:
         if not gates.cluster_topology:
             raise WebhookDenied(str(FieldError.forbidden("spec", "can be set only if the ClusterTopology feature "
                                                          "gate is enabled")), 403)
-        errors = _rollout_errors(get(resource, "rollout"), get(resource, "kubeadmConfigSpec", "clusterConfiguration"),
-                                 None, prefix)
-        errors += naming_errors(get(resource, "machineNaming", "template"), f"{prefix}.machineNaming.template",
+        cluster_configuration = nested(resource, "kubeadmConfigSpec", "clusterConfiguration")
+        errors = _rollout_errors(nested(resource, "rollout"), cluster_configuration, None, prefix)
+        errors += naming_errors(nested(resource, "machineNaming", "template"), f"{prefix}.machineNaming.template",
                                 _NAMING)
-        errors += metadata_errors(get(resource, "machineTemplate", "metadata"), f"{prefix}.machineTemplate.metadata")
-        errors += cluster_configuration_errors(None, get(resource, "kubeadmConfigSpec", "clusterConfiguration") or {},
+        errors += metadata_errors(nested(resource, "machineTemplate", "metadata"), f"{prefix}.machineTemplate.metadata")
+        errors += cluster_configuration_errors(None, cluster_configuration or {},
                                                f"{prefix}.kubeadmConfigSpec.clusterConfiguration")
-        errors += kubeadm_config_spec_errors(get(resource, "kubeadmConfigSpec"), f"{prefix}.kubeadmConfigSpec",
+        errors += kubeadm_config_spec_errors(nested(resource, "kubeadmConfigSpec"), f"{prefix}.kubeadmConfigSpec",
                                              control_plane=True, gates=gates)
-        return errors + metadata_errors(get(template, "spec", "template", "metadata"), "spec.template.metadata")
-    before, after = copy.deepcopy(get(old, "spec", "template", "spec") or {}), copy.deepcopy(resource or {})
+        return errors + metadata_errors(nested(template, "spec", "template", "metadata"), "spec.template.metadata")
+    before, after = copy.deepcopy(nested(old, "spec", "template", "spec") or {}), copy.deepcopy(resource or {})
     for spec in (before, after):
         if isinstance(spec, dict) and isinstance(ensure(spec, "kubeadmConfigSpec"), dict):
             apply_previous_kubeadm_config_defaults(spec["kubeadmConfigSpec"])
     # Releases before v1beta2 wrote a RollingUpdate strategy with maxSurge 1 into templates; dropping it again
     # from an applied manifest is no change.
-    old_strategy = get(before, "rollout", "strategy")
-    if not defined(get(after, "rollout", "strategy")) and get(old_strategy, "type") == "RollingUpdate" and \
-            get(old_strategy, "rollingUpdate", "maxSurge") == 1 and isinstance(ensure(after, "rollout"), dict):
+    old_strategy = nested(before, "rollout", "strategy")
+    if not defined(nested(after, "rollout", "strategy")) and nested(old_strategy, "type") == "RollingUpdate" and \
+            nested(old_strategy, "rollingUpdate", "maxSurge") == 1 and isinstance(ensure(after, "rollout"), dict):
         after["rollout"]["strategy"] = old_strategy
     changed = [".".join((prefix, *p)) for p in changed_paths(before, after)]
     if not changed:
