@@ -38,3 +38,12 @@ def k8s(**extensions: Any) -> dict[str, Any]:
     for key, value in extensions.items():
         out[key.replace("_", "-") if key.startswith("x_") else key] = value
     return out
+
+
+def non_empty(**extra: Any) -> ConfigDict:
+    """model_config for a struct that, when present, must set at least one field (minProperties 1)."""
+    return ConfigDict(json_schema_extra=k8s(minProperties=1, **extra))
+
+
+NOT_EMPTY = non_empty()
+"""model_config for a struct that, when present, must set at least one field."""

@@ -30,6 +30,14 @@ def age_column(kind: str) -> Column:
     return column("Age", "date", ".metadata.creationTimestamp", f"How long ago the {kind} was created.")
 
 
+# The Machine counts of a MachineSet or MachineDeployment.
+MACHINE_COUNT_COLUMNS = (
+    column("Desired", "integer", ".spec.replicas", "How many Machines are wanted."),
+    column("Current", "integer", ".status.replicas", "How many Machines exist."),
+    column("Ready", "integer", ".status.readyReplicas", "How many Machines are Ready."),
+    column("Available", "integer", ".status.availableReplicas", "How many Machines are Available."),
+    column("Up-to-date", "integer", ".status.upToDateReplicas", "How many Machines are UpToDate."),
+)
 CLUSTER_NAME_COLUMN = column("Cluster", "string", ".spec.clusterName", "The Cluster the object belongs to.")
 PAUSED_COLUMN = condition_column("Paused", "Paused", "Whether reconciliation is paused.", priority=10)
 

@@ -19,6 +19,11 @@ CONTRACT_LABEL = {"cluster.x-k8s.io/v1beta2": "v1beta2"}
 _DROP = frozenset({"title", "$defs", "additionalProperties_false"})
 
 
+# The scale subresource of a kind that keeps a number of Machines and reports their selector.
+REPLICAS_SCALE = {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
+                  "labelSelectorPath": ".status.selector"}
+
+
 @dataclass(frozen=True)
 class CRDSpec:
     """How one kind is served: the CRD envelope around the model's schema."""

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 
 from .corev1 import EnvVar
 from .fields import Str253, Str512, atomic_list, extra_args_field, int32_field
 
 EncryptionAlgorithm = Literal["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-3072", "RSA-4096"]
-
-_NOT_EMPTY = ConfigDict(json_schema_extra=k8s(minProperties=1))
-
 
 class Arg(APIModel):
     """One command line argument, given without its leading dashes."""
@@ -41,7 +38,7 @@ class HostPathMount(APIModel):
 class ControlPlaneComponent(APIModel):
     """Extra settings for one control plane component that kubeadm runs as a static pod."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     extra_args: list[Arg] | None = extra_args_field(
         "Command line arguments added to the component's; an argument kubeadm also sets is overridden by the value "
@@ -74,7 +71,7 @@ class Scheduler(ControlPlaneComponent):
 class DNS(APIModel):
     """The cluster DNS add-on (CoreDNS) that kubeadm installs."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     image_repository: str | None = Field(default=None, min_length=1, max_length=512, description="The registry "
                                          "to pull the DNS image from; ClusterConfiguration's imageRepository when "
@@ -86,7 +83,7 @@ class DNS(APIModel):
 class LocalEtcd(APIModel):
     """An etcd member run by kubeadm as a static pod on each control plane machine (stacked etcd)."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     image_repository: str | None = Field(default=None, min_length=1, max_length=512, description="The registry "
                                          "to pull the etcd image from; ClusterConfiguration's imageRepository when "
@@ -128,7 +125,7 @@ class ExternalEtcd(APIModel):
 class Etcd(APIModel):
     """Where the cluster's etcd runs: stacked on the control plane machines (local) or elsewhere (external)."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     local: LocalEtcd | None = Field(default=None, description="Settings for stacked etcd, which kubeadm runs on "
                                     "every control plane machine; the default. Exclusive with external.")
@@ -139,7 +136,7 @@ class Etcd(APIModel):
 class ClusterConfiguration(APIModel):
     """Settings for the cluster as a whole, used by `kubeadm init` together with InitConfiguration."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     etcd: Etcd | None = Field(default=None, description="Where etcd runs and how it is configured; stacked "
                               "(local) etcd when not given.")

@@ -3,20 +3,18 @@ kubeconfig file that the bootstrap controller may generate."""
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 
 from .fields import Str512, atomic_list
-
-_NOT_EMPTY = ConfigDict(json_schema_extra=k8s(minProperties=1))
 
 
 class BootstrapTokenDiscovery(APIModel):
     """Discovery with a bootstrap token: the node fetches the cluster-info ConfigMap and checks it against the
     CA hashes."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     token: str | None = Field(default=None, min_length=1, max_length=512, description="The bootstrap token used "
                               "to authenticate the cluster information fetched from the control plane.")
@@ -36,7 +34,7 @@ class BootstrapTokenDiscovery(APIModel):
 class KubeConfigCluster(APIModel):
     """The cluster part of a discovery kubeconfig: where the API server is and how to trust it."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     server: str | None = Field(default=None, min_length=1, max_length=512, description="The API server's URL "
                                "(https://host:port); https:// followed by the Cluster's control plane endpoint "
@@ -91,7 +89,7 @@ class KubeConfigUser(APIModel):
     """Who the joining node is to the API server while discovering: an auth provider or an exec plugin, not
     both."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     auth_provider: KubeConfigAuthProvider | None = Field(default=None, description="Authenticate with an "
                                                          "authentication provider plugin.")
@@ -120,7 +118,7 @@ class FileDiscovery(APIModel):
 class Discovery(APIModel):
     """How a joining node obtains and verifies the cluster information during TLS bootstrap."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     bootstrap_token: BootstrapTokenDiscovery | None = Field(default=None, description="Discover with a bootstrap "
                                                             "token. Exclusive with file.")

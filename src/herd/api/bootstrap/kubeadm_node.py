@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 
 from .corev1 import Taint
 from .fields import DATE_TIME, Str256, Str512, atomic_list, extra_args_field, int32_field
@@ -16,13 +16,10 @@ from .kubeadm_discovery import Discovery
 
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]
 
-_NOT_EMPTY = ConfigDict(json_schema_extra=k8s(minProperties=1))
-
-
 class APIEndpoint(APIModel):
     """Where the API server on one control plane machine listens."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     advertise_address: str | None = Field(default=None, min_length=1, max_length=39, description="The IP address "
                                           "the API server advertises; kubeadm detects the address of the default "
@@ -33,7 +30,7 @@ class APIEndpoint(APIModel):
 class NodeRegistrationOptions(APIModel):
     """How the machine registers itself as a Node, for `kubeadm init` and `kubeadm join` alike."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     name: str | None = Field(default=None, min_length=1, max_length=253, description="The name of the Node "
                              "object, also the common name of the kubelet's client certificate; the machine's "
@@ -78,7 +75,7 @@ class BootstrapToken(APIModel):
 class Patches(APIModel):
     """Patches kubeadm applies to the manifests of the components it deploys."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     directory: str | None = Field(
         default=None, min_length=1, max_length=512,
@@ -92,7 +89,7 @@ class Patches(APIModel):
 class Timeouts(APIModel):
     """How long kubeadm waits for the steps of init and join, in seconds."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     control_plane_component_health_check_seconds: int | None = int32_field(
         "How long to wait for a control plane component such as the API server to become healthy; 240 when not "
@@ -114,7 +111,7 @@ class Timeouts(APIModel):
 class InitConfiguration(APIModel):
     """Settings for `kubeadm init` on the first control plane machine that are specific to that run."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     bootstrap_tokens: list[BootstrapToken] | None = atomic_list(
         "Bootstrap tokens to create. They are not stored in the cluster's kubeadm configuration, since they are "
@@ -143,7 +140,7 @@ class JoinControlPlane(APIModel):
 class JoinConfiguration(APIModel):
     """Settings for `kubeadm join`, run by every machine after the first control plane machine."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     node_registration: NodeRegistrationOptions | None = Field(
         default=None, description="How the machine registers as a Node; for control plane machines keep it "

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 
 from .corev1 import (
     ConfigMapKeySelector,
@@ -92,7 +92,7 @@ class KubeadmConfigSpec(APIModel):
     """What to run on a machine to make it a Kubernetes node with kubeadm. A machine that creates the cluster
     uses clusterConfiguration and initConfiguration; every other machine uses joinConfiguration."""
 
-    model_config = ConfigDict(json_schema_extra=k8s(minProperties=1))
+    model_config = NOT_EMPTY
 
     cluster_configuration: ClusterConfiguration | None = Field(
         default=None, description="Cluster-wide kubeadm settings, used with initConfiguration by kubeadm init.")

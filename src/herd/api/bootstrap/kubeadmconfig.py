@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from herd.api import conditions
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel
 from herd.api.columns import CLUSTER_NAME_LABEL_COLUMN, PROVIDER_PAUSED_COLUMN, provider_age_column, provider_column
 from herd.api.common import (
     APIObject,
@@ -51,7 +51,7 @@ KUBEADM_CONFIG_NOT_PAUSED_REASON = conditions.NOT_PAUSED_REASON
 class KubeadmConfigInitializationStatus(APIModel):
     """How far the KubeadmConfig got in its first provisioning; part of the bootstrap provider contract."""
 
-    model_config = ConfigDict(json_schema_extra=k8s(minProperties=1))
+    model_config = NOT_EMPTY
 
     data_secret_created: bool | None = Field(default=None, description="True once the bootstrap data Secret for "
                                              "the Machine has been created; the Machine controller waits for it.")
@@ -71,7 +71,7 @@ class KubeadmConfigV1Beta1DeprecatedStatus(APIModel):
 class KubeadmConfigStatus(WithConditions, APIModel):
     """What the bootstrap controller observed and produced for a KubeadmConfig."""
 
-    model_config = ConfigDict(json_schema_extra=k8s(minProperties=1))
+    model_config = NOT_EMPTY
 
     conditions: list[Condition] | None = conditions_field(
         "The current observations of the KubeadmConfig: Ready, DataSecretAvailable, CertificatesAvailable and "

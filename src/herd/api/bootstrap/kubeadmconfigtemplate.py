@@ -3,9 +3,9 @@ for each Machine they create."""
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 from herd.api.columns import owner_column, provider_age_column
 from herd.api.common import APIObject, ObjectMeta, api_version_field, kind_field
 from herd.api.crdgen import CRDSpec
@@ -17,7 +17,7 @@ from .kubeadmconfig import API_VERSION, GROUP
 class KubeadmConfigTemplateResource(APIModel):
     """The KubeadmConfig to create: its labels, annotations and spec."""
 
-    model_config = ConfigDict(json_schema_extra=k8s(minProperties=1))
+    model_config = NOT_EMPTY
 
     metadata: ObjectMeta | None = Field(default=None, json_schema_extra=k8s(minProperties=1),
                                         description="Labels and annotations given to each KubeadmConfig created "

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 
 from .fields import Str256, Str512, Str2048, atomic_list
 
@@ -17,9 +17,6 @@ PartitionTableType = Literal["mbr", "gpt"]
 
 PARTITION_TYPE_RULE = (r"self.matches('^(Linux|LinuxSwap|LinuxRAID|LVM|Fat32|NTFS|LinuxExtended|"
                        r"[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12})$')")
-
-_NOT_EMPTY = ConfigDict(json_schema_extra=k8s(minProperties=1))
-
 
 class SecretFileSource(APIModel):
     """One key of a Secret in the KubeadmConfig's namespace."""
@@ -97,7 +94,7 @@ class User(APIModel):
 class NTP(APIModel):
     """Time synchronisation settings (cloud-init's ntp module)."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     servers: list[Str512] | None = atomic_list("The NTP servers to use.", max_items=100, min_items=None)
     enabled: bool | None = Field(default=None, description="Whether to install and configure an NTP client.")
@@ -157,7 +154,7 @@ class Filesystem(APIModel):
 class DiskSetup(APIModel):
     """Partitions and file systems to create on the machine's disks."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     partitions: list[Partition] | None = atomic_list("The devices to partition.", max_items=100, min_items=None)
     filesystems: list[Filesystem] | None = atomic_list("The file systems to create.", max_items=100,
@@ -167,7 +164,7 @@ class DiskSetup(APIModel):
 class ContainerLinuxConfig(APIModel):
     """Settings for Container Linux Config (CLC), the format the Ignition bootstrap data is produced from."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     additional_config: str | None = Field(
         default=None, min_length=1, max_length=32768,
@@ -180,7 +177,7 @@ class ContainerLinuxConfig(APIModel):
 class IgnitionSpec(APIModel):
     """Settings that apply only when the bootstrap data is written as Ignition."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     container_linux_config: ContainerLinuxConfig | None = Field(default=None, description="Container Linux "
                                                                 "Config settings.")

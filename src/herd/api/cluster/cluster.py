@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from herd.api import conditions
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 from herd.api.columns import PAUSED_COLUMN, age_column, column, condition_column
 from herd.api.common import (
     CONDITION_TYPE,
@@ -19,7 +19,6 @@ from herd.api.common import (
 )
 from herd.api.crdgen import CRDSpec
 
-from . import shared
 from .shared import (
     GROUP,
     VERSION,
@@ -198,7 +197,7 @@ class NetworkRanges(APIModel):
 class ClusterNetwork(APIModel):
     """The networking settings of a cluster."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     api_server_port: int | None = int32("The port the API server binds to; defaults to 6443.", minimum=1,
                                         maximum=65535)
@@ -211,7 +210,7 @@ class ClusterNetwork(APIModel):
 class APIEndpoint(APIModel):
     """Where a Kubernetes API server can be reached."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     host: str | None = Field(default=None, min_length=1, max_length=512,
                              description="The host name or IP address the API server answers on.")
@@ -232,7 +231,7 @@ class ClusterAvailabilityGate(APIModel):
 class ClusterSpec(APIModel):
     """The desired state of a Cluster."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     paused: bool | None = Field(default=None, description="Stops controllers from acting on the Cluster and all its "
                                 "objects while true.")
@@ -257,7 +256,7 @@ class ClusterSpec(APIModel):
 class ClusterInitializationStatus(APIModel):
     """How far initial provisioning has got; part of the Cluster API contract with providers."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     infrastructure_provisioned: bool | None = Field(
         default=None, description="True once the infrastructure provider reports the cluster's infrastructure fully "
@@ -311,7 +310,7 @@ class ClusterV1Beta1DeprecatedStatus(APIModel):
 class ClusterStatus(APIModel):
     """The observed state of a Cluster."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     conditions: list[Condition] | None = conditions_field(
         "The Cluster's conditions: Available, InfrastructureReady, ControlPlaneInitialized, ControlPlaneAvailable, "

@@ -7,12 +7,11 @@ from typing import Literal
 from pydantic import Field
 
 from herd.api import conditions
-from herd.api.base import APIModel
+from herd.api.base import NOT_EMPTY, APIModel
 from herd.api.columns import CLUSTER_NAME_COLUMN, PAUSED_COLUMN, age_column, column, condition_column
 from herd.api.common import DNS_SUBDOMAIN, Condition, V1Beta1Condition, conditions_field, kind_field
 from herd.api.crdgen import CRDSpec
 
-from . import shared
 from .shared import (
     GROUP,
     VERSION,
@@ -168,7 +167,7 @@ class MachineAddress(APIModel):
 class MachineInitializationStatus(APIModel):
     """How far initial provisioning has got; part of the Cluster API contract with providers."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     infrastructure_provisioned: bool | None = Field(
         default=None, description="True once the infrastructure provider reports the machine's infrastructure fully "
@@ -235,7 +234,7 @@ class MachineV1Beta1DeprecatedStatus(APIModel):
 class MachineStatus(APIModel):
     """The observed state of a Machine."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     conditions: list[Condition] | None = conditions_field(
         "The Machine's conditions: Available, Ready, UpToDate, BootstrapConfigReady, InfrastructureReady, NodeReady, "

@@ -7,12 +7,18 @@ from typing import Literal
 from pydantic import Field
 
 from herd.api import conditions
-from herd.api.base import APIModel
-from herd.api.columns import CLUSTER_NAME_COLUMN, PAUSED_COLUMN, age_column, column, condition_column
+from herd.api.base import NOT_EMPTY, APIModel
+from herd.api.columns import (
+    CLUSTER_NAME_COLUMN,
+    MACHINE_COUNT_COLUMNS,
+    PAUSED_COLUMN,
+    age_column,
+    column,
+    condition_column,
+)
 from herd.api.common import Condition, V1Beta1Condition, conditions_field, kind_field
-from herd.api.crdgen import CRDSpec
+from herd.api.crdgen import REPLICAS_SCALE, CRDSpec
 
-from . import shared
 from .shared import (
     GROUP,
     VERSION,
@@ -113,7 +119,7 @@ DEFAULT_MAX_UNAVAILABLE = 0
 class MachineDeploymentRolloutStrategyRollingUpdate(APIModel):
     """How fast a rolling update replaces Machines."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     max_unavailable: IntOrString | None = int_or_string(
         "How many Machines may be unavailable during the update: a number (5) or a percentage of the desired "
@@ -126,7 +132,7 @@ class MachineDeploymentRolloutStrategyRollingUpdate(APIModel):
 class MachineDeploymentRolloutStrategy(APIModel):
     """How old Machines are replaced with new ones."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     type: RolloutStrategyType = Field(description="RollingUpdate (the default) replaces Machines gradually; OnDelete "
                                       "replaces a Machine only after it has been deleted.")
@@ -137,7 +143,7 @@ class MachineDeploymentRolloutStrategy(APIModel):
 class MachineDeploymentRolloutSpec(APIModel):
     """Settings for replacing Machines."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     after: str | None = timestamp("Replace all Machines created before this time, even without a spec change "
                                   "(RFC 3339, e.g. \"2025-03-09T09:00:00Z\").")
@@ -148,7 +154,7 @@ class MachineDeploymentRolloutSpec(APIModel):
 class MachineDeploymentRemediationSpec(APIModel):
     """How unhealthy Machines are remediated."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     max_in_flight: IntOrString | None = int_or_string(
         "How many remediations may run at once: a number or a percentage of the desired Machines. Only the newest "
@@ -199,7 +205,7 @@ class MachineDeploymentV1Beta1DeprecatedStatus(APIModel):
 class MachineDeploymentStatus(APIModel):
     """The observed state of a MachineDeployment."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     conditions: list[Condition] | None = conditions_field(
         "The MachineDeployment's conditions: Available, MachinesReady, MachinesUpToDate, RollingOut, ScalingUp, "
@@ -235,16 +241,11 @@ MACHINE_DEPLOYMENT_CRD = CRDSpec(
     description="A MachineDeployment runs a number of Machines from a template and rolls out changes to that "
                 "template by creating a new MachineSet and moving Machines over to it, as a rolling update or on "
                 "deletion, keeping older MachineSets as revision history.",
-    scale={"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
-           "labelSelectorPath": ".status.selector"},
+    scale=REPLICAS_SCALE,
     printer_columns=(
         CLUSTER_NAME_COLUMN,
         condition_column("Available", AVAILABLE, "Whether enough Machines are available."),
-        column("Desired", "integer", ".spec.replicas", "How many Machines are wanted."),
-        column("Current", "integer", ".status.replicas", "How many Machines exist."),
-        column("Ready", "integer", ".status.readyReplicas", "How many Machines are Ready."),
-        column("Available", "integer", ".status.availableReplicas", "How many Machines are Available."),
-        column("Up-to-date", "integer", ".status.upToDateReplicas", "How many Machines are UpToDate."),
+        *MACHINE_COUNT_COLUMNS,
         PAUSED_COLUMN,
         column("Phase", "string", ".status.phase", "What the MachineDeployment is doing."),
         age_column("MachineDeployment"),

@@ -7,12 +7,11 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from herd.api import conditions
-from herd.api.base import APIModel
+from herd.api.base import NOT_EMPTY, APIModel
 from herd.api.columns import CLUSTER_NAME_COLUMN, PAUSED_COLUMN, age_column, column
 from herd.api.common import Condition, V1Beta1Condition, conditions_field, kind_field
 from herd.api.crdgen import CRDSpec
 
-from . import shared
 from .shared import (
     GROUP,
     VERSION,
@@ -68,7 +67,7 @@ class MachineHealthCheckV1Beta1DeprecatedStatus(APIModel):
 class MachineHealthCheckStatus(APIModel):
     """The observed state of a MachineHealthCheck."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     conditions: list[Condition] | None = conditions_field(
         "The MachineHealthCheck's conditions: RemediationAllowed and Paused.")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pydantic import Field
 
 from herd.api import conditions
-from herd.api.base import APIModel
-from herd.api.columns import CLUSTER_NAME_COLUMN, PAUSED_COLUMN, age_column, column
+from herd.api.base import NOT_EMPTY, APIModel
+from herd.api.columns import CLUSTER_NAME_COLUMN, MACHINE_COUNT_COLUMNS, PAUSED_COLUMN, age_column, column
 from herd.api.common import Condition, V1Beta1Condition, conditions_field, kind_field
-from herd.api.crdgen import CRDSpec
+from herd.api.crdgen import REPLICAS_SCALE, CRDSpec
 
-from . import shared
 from .shared import (
     GROUP,
     VERSION,
@@ -129,7 +128,7 @@ class MachineSetV1Beta1DeprecatedStatus(APIModel):
 class MachineSetStatus(APIModel):
     """The observed state of a MachineSet."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     conditions: list[Condition] | None = conditions_field(
         "The MachineSet's conditions: MachinesReady, MachinesUpToDate, ScalingUp, ScalingDown, Remediating, Deleting "
@@ -162,15 +161,10 @@ MACHINE_SET_CRD = CRDSpec(
     description="A MachineSet keeps a given number of Machines, all made from the same template, in existence: it "
                 "creates Machines when there are too few, deletes some when there are too many, and remediates "
                 "unhealthy ones. MachineSets are usually managed by a MachineDeployment.",
-    scale={"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
-           "labelSelectorPath": ".status.selector"},
+    scale=REPLICAS_SCALE,
     printer_columns=(
         CLUSTER_NAME_COLUMN,
-        column("Desired", "integer", ".spec.replicas", "How many Machines are wanted."),
-        column("Current", "integer", ".status.replicas", "How many Machines exist."),
-        column("Ready", "integer", ".status.readyReplicas", "How many Machines are Ready."),
-        column("Available", "integer", ".status.availableReplicas", "How many Machines are Available."),
-        column("Up-to-date", "integer", ".status.upToDateReplicas", "How many Machines are UpToDate."),
+        *MACHINE_COUNT_COLUMNS,
         PAUSED_COLUMN,
         age_column("MachineSet"),
         column("Version", "string", ".spec.template.spec.version", "The Kubernetes version of the Machines."),

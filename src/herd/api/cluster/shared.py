@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 from herd.api.common import (
     CONDITION_TYPE,
     DNS_SUBDOMAIN,
@@ -69,11 +69,6 @@ _RESERVED_CONDITIONS_RULE = {
                "ExternallyRemediated",
     "rule": "!(self in ['Ready','Available','HealthCheckSucceeded','OwnerRemediated','ExternallyRemediated'])",
 }
-
-
-def non_empty(**extra: Any) -> ConfigDict:
-    """model_config for a struct that, when present, must set at least one field (minProperties 1)."""
-    return ConfigDict(json_schema_extra=k8s(minProperties=1, **extra))
 
 
 def int32(description: str, *, minimum: int | None = None, maximum: int | None = None) -> Any:
@@ -193,7 +188,7 @@ class LabelSelector(APIModel):
 class TemplateMetadata(ObjectMeta):
     """Labels and annotations to give objects made from a template; when present, at least one must be set."""
 
-    model_config = non_empty()
+    model_config = NOT_EMPTY
 
 
 class Bootstrap(APIModel):
@@ -236,7 +231,7 @@ class MachineTaint(APIModel):
 class MachineDeletionSpec(APIModel):
     """Time limits for the steps of deleting a Machine."""
 
-    model_config = non_empty()
+    model_config = NOT_EMPTY
 
     node_drain_timeout_seconds: int | None = int32(
         "How long, in seconds, draining the Node may take before the controller gives up and moves on; 0 or unset "
@@ -290,7 +285,7 @@ class MachineTemplateSpec(APIModel):
 class MachineNamingSpec(APIModel):
     """How the names of new Machines are formed."""
 
-    model_config = non_empty()
+    model_config = NOT_EMPTY
 
     template: str | None = Field(
         default=None, min_length=1, max_length=256,
@@ -303,7 +298,7 @@ class MachineNamingSpec(APIModel):
 class MachineSetDeletionSpec(APIModel):
     """Settings for removing Machines when scaling down."""
 
-    model_config = non_empty()
+    model_config = NOT_EMPTY
 
     order: MachineSetDeletionOrder | None = Field(
         default=None, description="Which Machines go first when scaling down: Random (the default), Newest or "
@@ -357,7 +352,7 @@ class MachineHealthCheckChecks(APIModel):
     are always unhealthy.
     """
 
-    model_config = non_empty()
+    model_config = NOT_EMPTY
 
     node_startup_timeout_seconds: int | None = int32(
         "How many seconds a Machine may run without a Node before it counts as unhealthy, measured from the latest "
@@ -373,7 +368,7 @@ class MachineHealthCheckChecks(APIModel):
 class MachineHealthCheckRemediationTriggerIf(APIModel):
     """Limits on when unhealthy Machines are remediated."""
 
-    model_config = non_empty()
+    model_config = NOT_EMPTY
 
     unhealthy_less_than_or_equal_to: IntOrString | None = int_or_string(
         "Remediate only while at most this many Machines (a number, or a percentage of the checked Machines) are "
@@ -402,7 +397,7 @@ class MachineHealthCheckRemediation(APIModel):
     Machine's owner (e.g. a MachineSet or a KubeadmControlPlane) through the OwnerRemediated condition.
     """
 
-    model_config = non_empty()
+    model_config = NOT_EMPTY
 
     trigger_if: MachineHealthCheckRemediationTriggerIf | None = Field(
         default=None, description="Limits on when remediation happens; unset means always.")

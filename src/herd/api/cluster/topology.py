@@ -6,10 +6,9 @@ from typing import Any
 
 from pydantic import Field
 
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 from herd.api.common import DNS_SUBDOMAIN
 
-from . import shared
 from .machinedeployment import MachineDeploymentRolloutStrategy
 from .shared import (
     DNS_LABEL,
@@ -51,7 +50,7 @@ class ClusterVariable(APIModel):
 class ControlPlaneVariables(APIModel):
     """Variable values for the control plane only."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     overrides: list[ClusterVariable] | None = list_map(
         "Values that replace, for this part of the topology, the Cluster-level values of the same variables.", "name",
@@ -75,7 +74,7 @@ def _remediation_field() -> Any:
 class ControlPlaneTopologyHealthCheck(APIModel):
     """Whether to health check the control plane Machines, and any settings that override the ClusterClass's."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     enabled: bool | None = Field(
         default=None, description="false: no MachineHealthCheck is created. Unset: one is created if checks are "
@@ -90,7 +89,7 @@ class ControlPlaneTopologyHealthCheck(APIModel):
 class ControlPlaneTopologyRolloutSpec(APIModel):
     """Settings for replacing control plane Machines."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     after: str | None = timestamp("Replace all control plane Machines created before this time, even without a "
                                   "spec change.")
@@ -99,7 +98,7 @@ class ControlPlaneTopologyRolloutSpec(APIModel):
 class ControlPlaneTopology(APIModel):
     """The control plane of a Cluster with a topology."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     metadata: TemplateMetadata | None = Field(
         default=None, description="Labels and annotations for the control plane object and, when the control plane "
@@ -146,7 +145,7 @@ class MachineDeploymentTopologyMachineDeletionSpec(MachineDeletionSpec):
 class MachineDeploymentTopologyRolloutSpec(APIModel):
     """Settings for replacing a MachineDeployment's Machines."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     after: str | None = timestamp("Replace all Machines created before this time, even without a spec change.")
     strategy: MachineDeploymentRolloutStrategy | None = Field(default=None, description="How old Machines are "
@@ -213,7 +212,7 @@ class MachinePoolTopology(APIModel):
 class WorkersTopology(APIModel):
     """The worker Machines of a Cluster with a topology."""
 
-    model_config = shared.non_empty()
+    model_config = NOT_EMPTY
 
     machine_deployments: list[MachineDeploymentTopology] | None = list_map(
         "The MachineDeployments of the cluster.", "name", max_items=2000)

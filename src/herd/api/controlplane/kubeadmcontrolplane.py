@@ -3,10 +3,10 @@ size and Kubernetes version."""
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from herd.api import conditions
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 from herd.api.bootstrap.fields import DATE_TIME, INT64, int32_field
 from herd.api.bootstrap.kubeadm_types import KubeadmConfigSpec
 from herd.api.columns import CLUSTER_NAME_LABEL_COLUMN, PROVIDER_PAUSED_COLUMN, column, provider_age_column
@@ -20,13 +20,14 @@ from herd.api.common import (
     conditions_field,
     kind_field,
 )
-from herd.api.crdgen import CRDSpec
+from herd.api.crdgen import REPLICAS_SCALE, CRDSpec
 
 from .kubeadmcontrolplane_types import (
     KubeadmControlPlaneMachineTemplate,
     KubeadmControlPlaneRemediationSpec,
     KubeadmControlPlaneRolloutSpec,
     MachineNamingSpec,
+    spec_field,
 )
 
 GROUP = "controlplane.cluster.x-k8s.io"
@@ -157,9 +158,6 @@ KUBEADM_CONTROL_PLANE_MACHINE_ETCD_MEMBER_INSPECTION_FAILED_REASON = conditions.
 KUBEADM_CONTROL_PLANE_MACHINE_ETCD_MEMBER_CONNECTION_DOWN_REASON = conditions.CONNECTION_DOWN_REASON
 KUBEADM_CONTROL_PLANE_MACHINE_ETCD_MEMBER_DELETING_REASON = "Deleting"
 
-_NOT_EMPTY = ConfigDict(json_schema_extra=k8s(minProperties=1))
-
-
 class KubeadmControlPlaneSpec(APIModel):
     """The desired control plane: how many Machines, which Kubernetes version, and how they are built."""
 
@@ -168,22 +166,17 @@ class KubeadmControlPlaneSpec(APIModel):
         "allowed, so etcd keeps a quorum.")
     version: str = Field(min_length=1, max_length=256, description="The Kubernetes version of the control "
                          "plane, e.g. v1.34.0.")
-    machine_template: KubeadmControlPlaneMachineTemplate = Field(description="How the control plane Machines are "
-                                                                 "made.")
-    kubeadm_config_spec: KubeadmConfigSpec | None = Field(default=None, description="The kubeadm configuration "
-                                                          "used to initialise the first Machine and join the "
-                                                          "others.")
-    rollout: KubeadmControlPlaneRolloutSpec | None = Field(default=None, description="When Machines are replaced "
-                                                           "and how.")
-    remediation: KubeadmControlPlaneRemediationSpec | None = Field(default=None, description="How unhealthy "
-                                                                   "Machines are remediated.")
-    machine_naming: MachineNamingSpec | None = Field(default=None, description="How new Machines are named.")
+    machine_template: KubeadmControlPlaneMachineTemplate = spec_field("machine_template", required=True)
+    kubeadm_config_spec: KubeadmConfigSpec | None = spec_field("kubeadm_config_spec")
+    rollout: KubeadmControlPlaneRolloutSpec | None = spec_field("rollout")
+    remediation: KubeadmControlPlaneRemediationSpec | None = spec_field("remediation")
+    machine_naming: MachineNamingSpec | None = spec_field("machine_naming")
 
 
 class KubeadmControlPlaneInitializationStatus(APIModel):
     """How far the control plane got in its first provisioning; part of the control plane provider contract."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     control_plane_initialized: bool | None = Field(
         default=None, description="True once the control plane accepts requests, whether or not it is fully "
@@ -224,7 +217,7 @@ class KubeadmControlPlaneV1Beta1DeprecatedStatus(APIModel):
 class KubeadmControlPlaneStatus(WithConditions, APIModel):
     """What the control plane controller observed."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     conditions: list[Condition] | None = conditions_field(
         "The current observations of the control plane: Available, CertificatesAvailable, Initialized, "
@@ -268,8 +261,7 @@ class KubeadmControlPlane(APIObject):
 KUBEADM_CONTROL_PLANE_CRD = CRDSpec(
     model=KubeadmControlPlane, group=GROUP, kind="KubeadmControlPlane", plural="kubeadmcontrolplanes",
     singular="kubeadmcontrolplane", short_names=("kcp",),
-    scale={"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
-           "labelSelectorPath": ".status.selector"},
+    scale=REPLICAS_SCALE,
     printer_columns=(
         CLUSTER_NAME_LABEL_COLUMN,
         column("Available", "string", '.status.conditions[?(@.type=="Available")].status',

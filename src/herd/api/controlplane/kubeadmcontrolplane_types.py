@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, WithJsonSchema
+from pydantic import Field, WithJsonSchema
 
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 from herd.api.bootstrap.fields import DATE_TIME, int32_field
 from herd.api.common import CONDITION_TYPE, ContractVersionedObjectReference, ObjectMeta
 
@@ -23,7 +23,21 @@ RolloutStrategyType = Annotated[Literal["RollingUpdate"], WithJsonSchema({"type"
                                                                           "enum": ["RollingUpdate"]})]
 ROLLING_UPDATE_STRATEGY_TYPE: Literal["RollingUpdate"] = "RollingUpdate"
 
-_NOT_EMPTY = ConfigDict(json_schema_extra=k8s(minProperties=1))
+# What a KubeadmControlPlane's spec fields mean, the same in the kind and in its template.
+_SPEC_FIELDS = {
+    "machine_template": "How the control plane Machines are made.",
+    "kubeadm_config_spec": "The kubeadm configuration used to initialise the first Machine and join the others.",
+    "rollout": "When Machines are replaced and how.",
+    "remediation": "How unhealthy Machines are remediated.",
+    "machine_naming": "How new Machines are named.",
+}
+
+
+def spec_field(name: str, *, required: bool = False) -> Any:
+    """The Field of one of the spec fields a KubeadmControlPlane and its template share, by its Python name."""
+    if required:
+        return Field(description=_SPEC_FIELDS[name])
+    return Field(default=None, description=_SPEC_FIELDS[name])
 
 
 class MachineReadinessGate(APIModel):
@@ -62,7 +76,7 @@ def taints_field() -> Any:
 class KubeadmControlPlaneMachineTemplateDeletionSpec(APIModel):
     """How the control plane's Machines are deleted."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     node_drain_timeout_seconds: int | None = int32_field(
         "How long, at most, to spend draining the Node before deleting the machine; 0 (the default) waits as long "
@@ -105,7 +119,7 @@ class KubeadmControlPlaneTemplateMachineTemplateSpec(APIModel):
     """The Machine spec fields a KubeadmControlPlaneTemplate can set; the infrastructure comes from the
     ClusterClass."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     deletion: KubeadmControlPlaneMachineTemplateDeletionSpec | None = Field(default=None, description="How the "
                                                                             "Machines are deleted.")
@@ -115,7 +129,7 @@ class KubeadmControlPlaneTemplateMachineTemplateSpec(APIModel):
 class KubeadmControlPlaneTemplateMachineTemplate(APIModel):
     """What the Machines of a control plane created from the template look like."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     metadata: ObjectMeta | None = Field(default=None, json_schema_extra=k8s(minProperties=1),
                                         description="Labels and annotations set on the Machines and the objects "
@@ -127,7 +141,7 @@ class KubeadmControlPlaneTemplateMachineTemplate(APIModel):
 class KubeadmControlPlaneRolloutBeforeSpec(APIModel):
     """Conditions that make the control plane replace its Machines ahead of time."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     certificates_expiry_days: int | None = int32_field(
         "Replace a Machine when its certificates expire within this many days; at least 7.", ge=7)
@@ -136,7 +150,7 @@ class KubeadmControlPlaneRolloutBeforeSpec(APIModel):
 class KubeadmControlPlaneRolloutStrategyRollingUpdate(APIModel):
     """Settings of the rolling update strategy."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     max_surge: int | str | None = Field(
         default=None, json_schema_extra=k8s(x_kubernetes_int_or_string=True),
@@ -148,7 +162,7 @@ class KubeadmControlPlaneRolloutStrategyRollingUpdate(APIModel):
 class KubeadmControlPlaneRolloutStrategy(APIModel):
     """How old Machines are replaced with new ones."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     type: RolloutStrategyType = Field(description="The rollout strategy; RollingUpdate is the only one.")
     rolling_update: KubeadmControlPlaneRolloutStrategyRollingUpdate | None = Field(
@@ -158,7 +172,7 @@ class KubeadmControlPlaneRolloutStrategy(APIModel):
 class KubeadmControlPlaneRolloutSpec(APIModel):
     """When and how the control plane's Machines are replaced."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     before: KubeadmControlPlaneRolloutBeforeSpec | None = Field(default=None, description="Replace Machines "
                                                                 "before the conditions given here are reached.")
@@ -172,7 +186,7 @@ class KubeadmControlPlaneRolloutSpec(APIModel):
 class KubeadmControlPlaneRemediationSpec(APIModel):
     """How the control plane remediates Machines that a MachineHealthCheck marked unhealthy."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     max_retry: int | None = int32_field(
         "How many times in a row to remediate when each replacement Machine fails too; a retry is the "
@@ -188,7 +202,7 @@ class MachineNamingSpec(APIModel):
     """How the names of new control plane Machines are formed; their infrastructure machines and
     KubeadmConfigs take the same names."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     template: str | None = Field(
         default=None, min_length=1, max_length=256,

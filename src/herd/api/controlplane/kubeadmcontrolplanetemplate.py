@@ -3,9 +3,9 @@ uses it."""
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 from herd.api.bootstrap.kubeadm_types import KubeadmConfigSpec
 from herd.api.columns import owner_column, provider_age_column
 from herd.api.common import APIObject, ObjectMeta, api_version_field, kind_field
@@ -17,33 +17,27 @@ from .kubeadmcontrolplane_types import (
     KubeadmControlPlaneRolloutSpec,
     KubeadmControlPlaneTemplateMachineTemplate,
     MachineNamingSpec,
+    spec_field,
 )
-
-_NOT_EMPTY = ConfigDict(json_schema_extra=k8s(minProperties=1))
 
 
 class KubeadmControlPlaneTemplateResourceSpec(APIModel):
     """The KubeadmControlPlane spec fields a template can set; replicas, version and the infrastructure come
     from the Cluster's topology."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
-    machine_template: KubeadmControlPlaneTemplateMachineTemplate | None = Field(
-        default=None, description="How the control plane Machines are made.")
-    kubeadm_config_spec: KubeadmConfigSpec | None = Field(default=None, description="The kubeadm configuration "
-                                                          "used to initialise the first Machine and join the "
-                                                          "others.")
-    rollout: KubeadmControlPlaneRolloutSpec | None = Field(default=None, description="When Machines are replaced "
-                                                           "and how.")
-    remediation: KubeadmControlPlaneRemediationSpec | None = Field(default=None, description="How unhealthy "
-                                                                   "Machines are remediated.")
-    machine_naming: MachineNamingSpec | None = Field(default=None, description="How new Machines are named.")
+    machine_template: KubeadmControlPlaneTemplateMachineTemplate | None = spec_field("machine_template")
+    kubeadm_config_spec: KubeadmConfigSpec | None = spec_field("kubeadm_config_spec")
+    rollout: KubeadmControlPlaneRolloutSpec | None = spec_field("rollout")
+    remediation: KubeadmControlPlaneRemediationSpec | None = spec_field("remediation")
+    machine_naming: MachineNamingSpec | None = spec_field("machine_naming")
 
 
 class KubeadmControlPlaneTemplateResource(APIModel):
     """The KubeadmControlPlane to create: its labels, annotations and spec."""
 
-    model_config = _NOT_EMPTY
+    model_config = NOT_EMPTY
 
     metadata: ObjectMeta | None = Field(default=None, json_schema_extra=k8s(minProperties=1),
                                         description="Labels and annotations given to the KubeadmControlPlane "

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, WithJsonSchema
+from pydantic import Field, WithJsonSchema
 
 from herd.api import common
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 from herd.api.common import APIObject, V1Beta1Condition, api_version_field
 
 # Re-exported: the Dev provider reads these two here (every group's conditions come from herd.api.conditions).
@@ -40,7 +40,7 @@ class DevObject(APIObject):
 class APIEndpoint(APIModel):
     """Where a Kubernetes API server can be reached."""
 
-    model_config = ConfigDict(json_schema_extra=k8s(minProperties=1))
+    model_config = NOT_EMPTY
 
     host: str | None = Field(default=None, min_length=1, max_length=512,
                              description="The host name or IP address the API server answers on.")

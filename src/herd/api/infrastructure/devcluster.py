@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel, k8s
 from herd.api.columns import CLUSTER_NAME_LABEL_COLUMN, provider_age_column
 from herd.api.common import Condition, conditions_field, kind_field
 from herd.api.conditions import (
@@ -115,7 +115,7 @@ class DevClusterSpec(APIModel):
 class DevClusterInitializationStatus(APIModel):
     """How far the DevCluster's initial provisioning has got."""
 
-    model_config = ConfigDict(json_schema_extra=k8s(minProperties=1))
+    model_config = NOT_EMPTY
 
     provisioned: bool | None = Field(default=None, description="True once the cluster's infrastructure is fully "
                                      "provisioned; Cluster API waits for it before creating machines.")

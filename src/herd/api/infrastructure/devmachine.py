@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from herd.api.base import APIModel, k8s
+from herd.api.base import NOT_EMPTY, APIModel
 from herd.api.columns import CLUSTER_NAME_LABEL_COLUMN, provider_age_column
 from herd.api.common import Condition, conditions_field, kind_field
 from herd.api.conditions import (
@@ -207,7 +207,7 @@ class DevMachineSpec(APIModel):
 class DevMachineInitializationStatus(APIModel):
     """How far the DevMachine's initial provisioning has got."""
 
-    model_config = ConfigDict(json_schema_extra=k8s(minProperties=1))
+    model_config = NOT_EMPTY
 
     provisioned: bool | None = Field(default=None, description="True once the machine's infrastructure is fully "
                                      "provisioned; Cluster API waits for it before expecting a Node.")
