@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -159,14 +159,26 @@ def _lookup_name(lookup: TokenLookup) -> str:
     return getattr(lookup, "__qualname__", None) or type(lookup).__qualname__
 
 
+class CertificateUsers(Protocol):
+    """Verifies a client certificate (DER) and names its user; None when it does not verify."""
+
+    def user(self, der: bytes) -> UserInfo | None: ...
+
+
 class Authenticator:
-    """Authenticates requests from their verified peer certificate and Authorization header."""
+    """Authenticates requests from their peer certificate and Authorization header.
+
+    With `client_certificates`, certificates are verified here (`authenticate_der`), as kube-apiserver's
+    x509 authenticator does; without, the TLS layer must have verified them (`authenticate`).
+    """
 
     def __init__(
-        self, token_file: TokenFile | None = None, extra_token_lookups: list[TokenLookup] | None = None
+        self, token_file: TokenFile | None = None, extra_token_lookups: list[TokenLookup] | None = None,
+        *, client_certificates: CertificateUsers | None = None,
     ) -> None:
         self._token_file = token_file
         self._lookups: list[TokenLookup] = list(extra_token_lookups or [])
+        self.client_certificates = client_certificates
 
     def __repr__(self) -> str:
         return f"Authenticator(token_file={self._token_file!r}, extra_token_lookups={len(self._lookups)})"
@@ -187,6 +199,21 @@ class Authenticator:
             user = user_from_peercert(peercert)
             if user is not None:
                 return user.with_groups(SYSTEM_AUTHENTICATED)
+        return await self.authenticate_token(authorization)
+
+    async def authenticate_der(self, certificate: bytes | None, authorization: str | None) -> UserInfo | None:
+        """The requesting user from a certificate nobody verified yet (DER) or the bearer token, or None.
+
+        An unverified certificate authenticates nobody but does not stop a valid token, as in kube-apiserver.
+        """
+        if certificate and self.client_certificates is not None:
+            user = self.client_certificates.user(certificate)
+            if user is not None:
+                return user.with_groups(SYSTEM_AUTHENTICATED)
+        return await self.authenticate_token(authorization)
+
+    async def authenticate_token(self, authorization: str | None) -> UserInfo | None:
+        """The user of the bearer token in an Authorization header value, or None."""
         token = parse_bearer_token(authorization)
         if token is None:
             return None

@@ -21,7 +21,9 @@ from .admission.webhooks import WebhookAdmission
 from .auth import Authenticator, UserInfo
 from .bootstrap_tokens import bootstrap_token_lookup, is_bootstrap_user
 from .builtins import BUILTIN_TYPES, INITIAL_NAMESPACES, NAMESPACES
+from .clientcerts import handshake_accepts_unverified
 from .codec import json_response, status_response
+from .connections import Connection, ConnectionGuard, GuardedServer, GuardedSite, default_unauthenticated_limit
 from .controllers.crd_lifecycle import CRDLifecycle
 from .controllers.gc import GarbageCollector
 from .controllers.namespaces import NamespaceController
@@ -50,7 +52,11 @@ class APIServer:
     """
 
     def __init__(self, store: Store, *, ssl_context: ssl.SSLContext | None, authenticator: Authenticator,
-                 host: str = "127.0.0.1", port: int = 0, admission: Admission | None = None) -> None:
+                 host: str = "127.0.0.1", port: int = 0, admission: Admission | None = None,
+                 max_unauthenticated_connections: int | None = None) -> None:
+        if handshake_accepts_unverified(ssl_context) and authenticator.client_certificates is None:
+            raise ValueError("the TLS context lets unverified client certificates through, but the "
+                             "authenticator has no client CAs to verify them with")
         self.store = store
         self.ssl_context = ssl_context
         self.authenticator = authenticator
@@ -71,10 +77,8 @@ class APIServer:
         self.background += [self.gc.run, self.namespace_controller.run]
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.ServerRunner | None = None
-        self._site: web.TCPSite | None = None
         self._discovery_cache: dict[str, tuple[int, Any]] = {}
-        # id(transport) -> (transport, Authorization header, user); holding the transport keeps its id unique
-        self._identities: dict[int, tuple[Any, str | None, UserInfo]] = {}
+        self.connections = ConnectionGuard(max_unauthenticated_connections or default_unauthenticated_limit())
 
     @property
     def url(self) -> str:
@@ -87,12 +91,10 @@ class APIServer:
         await self._ensure_initial_namespaces()
         for task in self.background:
             self._tasks.append(asyncio.ensure_future(task()))
-        server = web.Server(self._handle, access_log=None)
+        server = GuardedServer(self._handle, guard=self.connections, access_log=None)
         self._runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context,
-                                 backlog=1024, reuse_address=True)
-        await self._site.start()
+        await GuardedSite(self._runner, self.host, self.port, ssl_context=self.ssl_context).start()
         sockets = self._runner.addresses
         if sockets:
             self.port = int(sockets[0][1])
@@ -151,19 +153,25 @@ class APIServer:
 
     async def _authenticate(self, request: web.BaseRequest) -> UserInfo | None:
         # A connection's certificate never changes, so its identity is worked out once per connection
-        # and Authorization header (token hashing and certificate parsing cost ~10% of a GET otherwise).
-        transport = request.transport
+        # and Authorization header (token hashing and certificate checks cost ~10% of a GET otherwise).
+        connection = request.protocol
         authorization = request.headers.get("Authorization")
-        cached = self._identities.get(id(transport))
-        if cached is not None and cached[0] is transport and cached[1] == authorization:
-            return cached[2]
-        peercert = transport.get_extra_info("peercert") if transport is not None else None
-        user = await self.authenticator.authenticate(peercert, authorization)
-        # A bootstrap token stops working when its Secret is deleted or expires: never cache one's identity.
-        if transport is not None and user is not None and not is_bootstrap_user(user):
-            if len(self._identities) > 4096:
-                self._identities.clear()
-            self._identities[id(transport)] = (transport, authorization, user)
+        cached = connection.identity if isinstance(connection, Connection) else None
+        if cached is not None and cached[0] == authorization:
+            return cached[1]
+        transport = request.transport
+        if self.authenticator.client_certificates is not None:
+            ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+            user = await self.authenticator.authenticate_der(der, authorization)
+        else:  # the TLS handshake verified the certificate, if any
+            peercert = transport.get_extra_info("peercert") if transport is not None else None
+            user = await self.authenticator.authenticate(peercert, authorization)
+        if user is not None and isinstance(connection, Connection):
+            self.connections.authenticated(connection)
+            # A bootstrap token stops working when its Secret is deleted or expires: never cache one's identity.
+            if not is_bootstrap_user(user):
+                connection.identity = (authorization, user)
         return user
 
     async def _resource(self, request: web.BaseRequest, path: ResourcePath,

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from herd.apiserver.auth import Authenticator, TokenFile
+from herd.apiserver.clientcerts import request_client_certificates
+from herd.apiserver.connections import raise_open_file_limit
 from herd.apiserver.kubeconfig import build_kubeconfig, write_kubeconfig
 from herd.apiserver.pki import ensure_server_pki, server_ssl_context
 from herd.apiserver.server import APIServer
@@ -74,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     options = ServeOptions.from_args(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_uvloop()
+    raise_open_file_limit()  # every client connection is a descriptor; the soft limit is often 1024
     asyncio.run(serve(options))
     return 0
 
@@ -94,6 +97,9 @@ def build_server(options: ServeOptions) -> tuple[APIServer, Path]:
             raise CLIError(f"invalid --token-auth-file: {exc}") from None
     try:
         options.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if options.data_dir.stat().st_mode & 0o077:  # it holds keys and every object: owner only
+            log.warning("data dir %s was accessible to other users; restricting it to its owner", options.data_dir)
+            options.data_dir.chmod(0o700)
     except OSError as exc:
         raise CLIError(f"cannot use data dir {options.data_dir}: {exc.strerror}") from None
     hosts = ["localhost", "127.0.0.1"]
@@ -103,7 +109,10 @@ def build_server(options: ServeOptions) -> tuple[APIServer, Path]:
     backend = (SqliteBackend(options.data_dir / "state.db") if options.storage == "sqlite"
                else MemoryBackend())
     store = Store(backend, window=options.compaction_window)
-    server = APIServer(store, ssl_context=server_ssl_context(pki), authenticator=Authenticator(token_file),
+    context = server_ssl_context(pki)
+    client_certificates = request_client_certificates(context, [pki.ca_cert.read_bytes()])
+    server = APIServer(store, ssl_context=context,
+                       authenticator=Authenticator(token_file, client_certificates=client_certificates),
                        host=options.bind, port=options.port)
     return server, options.data_dir / "management.kubeconfig"
 

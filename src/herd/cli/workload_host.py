@@ -201,9 +201,12 @@ def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
     setup_logging()
+    from herd.apiserver.connections import raise_open_file_limit
+
     from .serve import install_uvloop
 
     install_uvloop()
+    raise_open_file_limit()  # one listener and its clients' connections per workload cluster
     asyncio.run(serve_requests())
 
 

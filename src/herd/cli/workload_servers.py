@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from herd.apiserver.auth import Authenticator
+from herd.apiserver.clientcerts import request_client_certificates
 from herd.apiserver.pki import CertificateAuthority, parse_host
 from herd.apiserver.server import APIServer
 from herd.apiserver.storage.base import LoadedState, Row
@@ -94,9 +95,11 @@ class WorkloadServers:
             if cluster_key in self._servers:
                 return
             context = workload_ssl_context(pki, [host, *DEFAULT_HOSTS])
+            client_certificates = request_client_certificates(context, [pki.ca_cert])
             backend = self._data.setdefault(cluster_key, RetainedMemoryBackend())
             server = APIServer(Store(backend, window=EVENT_WINDOW), ssl_context=context,
-                               authenticator=Authenticator(), host=host, port=port)
+                               authenticator=Authenticator(client_certificates=client_certificates),
+                               host=host, port=port)
             try:
                 await server.start()
             except BaseException:
