@@ -8,8 +8,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, WithJsonSchema
 
 from herd.api.base import APIModel, k8s
-
-from .fields import DATE_TIME
+from herd.api.fields import DATE_TIME
 
 QUANTITY_PATTERN = (r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
                     r"([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$")

@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import Field
 
 from herd.api.base import NOT_EMPTY, APIModel, k8s
+from herd.api.fields import Str253, Str512, atomic_list, extra_args_field, int32_field
 
 from .corev1 import EnvVar
-from .fields import Str253, Str512, atomic_list, extra_args_field, int32_field
 
 EncryptionAlgorithm = Literal["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-3072", "RSA-4096"]
 
@@ -44,10 +44,11 @@ class ControlPlaneComponent(APIModel):
         "Command line arguments added to the component's; an argument kubeadm also sets is overridden by the value "
         "given here.")
     extra_volumes: list[HostPathMount] | None = atomic_list(
-        "Host paths mounted into the component's pod in addition to kubeadm's own.", max_items=100)
+        "Host paths mounted into the component's pod in addition to kubeadm's own.", min_items=1, max_items=100)
     extra_envs: list[EnvVar] | None = atomic_list(
         "Environment variables set in the component's container; they replace variables of the same name, "
-        "including the proxy variables kubeadm copies from the host. Honoured from Kubernetes 1.31.", max_items=100)
+        "including the proxy variables kubeadm copies from the host. Honoured from Kubernetes 1.31.", min_items=1,
+        max_items=100)
 
 
 class APIServer(ControlPlaneComponent):
@@ -97,7 +98,7 @@ class LocalEtcd(APIModel):
         "here.")
     extra_envs: list[EnvVar] | None = atomic_list(
         "Environment variables set in the etcd container; they replace variables of the same name, including the "
-        "proxy variables kubeadm copies from the host. Honoured from Kubernetes 1.31.", max_items=100)
+        "proxy variables kubeadm copies from the host. Honoured from Kubernetes 1.31.", min_items=1, max_items=100)
     server_cert_sans: list[Str253] | None = Field(
         default=None, alias="serverCertSANs", min_length=1, max_length=100, json_schema_extra=k8s(
             x_kubernetes_list_type="atomic"),

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from herd.api.base import NOT_EMPTY, APIModel, k8s
-
-from .fields import Str512, atomic_list
+from herd.api.fields import Str512, atomic_list
 
 
 class BootstrapTokenDiscovery(APIModel):
@@ -24,7 +23,7 @@ class BootstrapTokenDiscovery(APIModel):
     ca_cert_hashes: list[Str512] | None = atomic_list(
         "Public key pins of the acceptable cluster CAs, each \"sha256:<hex>\": the SHA-256 of the CA certificate's "
         "DER-encoded Subject Public Key Info. The CA found during discovery must match one of them; an empty list "
-        "disables pinning.", max_items=100)
+        "disables pinning.", min_items=1, max_items=100)
     unsafe_skip_ca_verification: bool | None = Field(
         default=None, alias="unsafeSkipCAVerification",
         description="Accept the discovered CA without checking it against caCertHashes. This lets anyone who can "
@@ -73,10 +72,10 @@ class KubeConfigAuthExec(APIModel):
     """A command run to obtain client credentials (a client.authentication.k8s.io exec plugin)."""
 
     command: str = Field(min_length=1, max_length=1024, description="The command to run.")
-    args: list[Str512] | None = atomic_list("Arguments to the command.", max_items=100)
+    args: list[Str512] | None = atomic_list("Arguments to the command.", min_items=1, max_items=100)
     env: list[KubeConfigAuthExecEnv] | None = atomic_list(
         "Environment variables added to the host's environment (and to those the client sets for the plugin) when "
-        "the command runs.", max_items=100)
+        "the command runs.", min_items=1, max_items=100)
     api_version: str | None = Field(default=None, min_length=1, max_length=512, description="The version of the "
                                     "ExecCredential exchanged with the command; the command must answer in the same "
                                     "version. client.authentication.k8s.io/v1 when not given.")

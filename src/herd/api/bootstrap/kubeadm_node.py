@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import Field
 
 from herd.api.base import NOT_EMPTY, APIModel, k8s
+from herd.api.fields import DATE_TIME, Str256, Str512, atomic_list, extra_args_field, int32_field
 
 from .corev1 import Taint
-from .fields import DATE_TIME, Str256, Str512, atomic_list, extra_args_field, int32_field
 from .kubeadm_cluster import Arg
 from .kubeadm_discovery import Discovery
 
@@ -47,7 +47,7 @@ class NodeRegistrationOptions(APIModel):
         "given here.", field_name="kubeletExtraArgs")
     ignore_preflight_errors: list[Str512] | None = atomic_list(
         "Preflight checks whose errors are ignored on this node, e.g. IsPrivilegedUser or Swap; \"all\" ignores "
-        "every check.", max_items=50)
+        "every check.", min_items=1, max_items=50)
     image_pull_policy: PullPolicy | None = Field(default=None, description="When kubeadm pulls images during init "
                                                  "and join: Always, IfNotPresent or Never; IfNotPresent when not "
                                                  "given.")
@@ -68,8 +68,8 @@ class BootstrapToken(APIModel):
     expires: str | None = Field(default=None, json_schema_extra=DATE_TIME, description="When the token expires; "
                                 "computed from ttlSeconds when not given. Exclusive with ttlSeconds.")
     usages: list[Str256] | None = atomic_list("What the token may be used for; by default authentication and "
-                                              "signing for bootstrap.", max_items=100)
-    groups: list[Str256] | None = atomic_list("Extra groups the token authenticates as.", max_items=100)
+                                              "signing for bootstrap.", min_items=1, max_items=100)
+    groups: list[Str256] | None = atomic_list("Extra groups the token authenticates as.", min_items=1, max_items=100)
 
 
 class Patches(APIModel):
@@ -115,7 +115,7 @@ class InitConfiguration(APIModel):
 
     bootstrap_tokens: list[BootstrapToken] | None = atomic_list(
         "Bootstrap tokens to create. They are not stored in the cluster's kubeadm configuration, since they are "
-        "secrets.", max_items=100)
+        "secrets.", min_items=1, max_items=100)
     node_registration: NodeRegistrationOptions | None = Field(
         default=None, description="How this control plane machine registers as a Node; keep it consistent with "
                                   "joinConfiguration.nodeRegistration.")
@@ -124,7 +124,7 @@ class InitConfiguration(APIModel):
         description="Where the API server on this machine listens and what it advertises, as opposed to the "
                     "cluster-wide controlPlaneEndpoint.")
     skip_phases: list[Str256] | None = atomic_list("kubeadm init phases to skip (see kubeadm init --help). Needs "
-                                                   "Kubernetes 1.22 or later.", max_items=50)
+                                                   "Kubernetes 1.22 or later.", min_items=1, max_items=50)
     patches: Patches | None = Field(default=None, description="Patches applied to the components deployed by "
                                     "kubeadm init. Needs Kubernetes 1.22 or later.")
     timeouts: Timeouts | None = Field(default=None, description="How long kubeadm init waits for each step.")
@@ -153,7 +153,7 @@ class JoinConfiguration(APIModel):
     control_plane: JoinControlPlane | None = Field(default=None, description="When set, the machine joins as an "
                                                    "additional control plane instance; when not, as a worker.")
     skip_phases: list[Str256] | None = atomic_list("kubeadm join phases to skip (see kubeadm join --help). Needs "
-                                                   "Kubernetes 1.22 or later.", max_items=50)
+                                                   "Kubernetes 1.22 or later.", min_items=1, max_items=50)
     patches: Patches | None = Field(default=None, description="Patches applied to the components deployed by "
                                     "kubeadm join. Needs Kubernetes 1.22 or later.")
     timeouts: Timeouts | None = Field(default=None, description="How long kubeadm join waits for each step.")

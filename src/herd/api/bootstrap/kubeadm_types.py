@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from herd.api.base import NOT_EMPTY, APIModel, k8s
+from herd.api.fields import Str10240, atomic_list
 
 from .corev1 import (
     ConfigMapKeySelector,
@@ -23,7 +24,6 @@ from .corev1 import (
     SecretKeySelector,
     Taint,
 )
-from .fields import Str10240, atomic_list
 from .kubeadm_cluster import (
     DNS,
     APIServer,
@@ -100,21 +100,22 @@ class KubeadmConfigSpec(APIModel):
         default=None, description="Settings for kubeadm init on the machine that creates the cluster.")
     join_configuration: JoinConfiguration | None = Field(
         default=None, description="Settings for kubeadm join on machines added to an existing cluster.")
-    files: list[File] | None = atomic_list("Files to write on the machine before kubeadm runs.", max_items=200)
+    files: list[File] | None = atomic_list("Files to write on the machine before kubeadm runs.", min_items=1,
+                                           max_items=200)
     disk_setup: DiskSetup | None = Field(default=None, description="Partitions and file systems to create.")
     mounts: list[MountPoint] | None = atomic_list(
         "Mount points to set up, each a list of device, mount point and optional fstab fields, as cloud-init's "
-        "mounts module takes them.", max_items=100)
+        "mounts module takes them.", min_items=1, max_items=100)
     boot_commands: list[Str10240] | None = atomic_list(
         "Commands run very early at every boot (cloud-init bootcmd; use cloud-init-per to run one only once). Not "
-        "supported with Ignition.", max_items=1000)
+        "supported with Ignition.", min_items=1, max_items=1000)
     pre_kubeadm_commands: list[Str10240] | None = atomic_list(
         "Commands run before kubeadm: put at the start of cloud-init's runcmd, or of /etc/kubeadm.sh with "
-        "Ignition.", max_items=1000)
+        "Ignition.", min_items=1, max_items=1000)
     post_kubeadm_commands: list[Str10240] | None = atomic_list(
         "Commands run after kubeadm: put at the end of cloud-init's runcmd, or of /etc/kubeadm.sh with Ignition.",
-        max_items=1000)
-    users: list[User] | None = atomic_list("User accounts to create.", max_items=100)
+        min_items=1, max_items=1000)
+    users: list[User] | None = atomic_list("User accounts to create.", min_items=1, max_items=100)
     ntp: NTP | None = Field(default=None, description="Time synchronisation settings.")
     format: Format | None = Field(default=None, description="The format of the bootstrap data: cloud-config or "
                                   "ignition; cloud-config when not given.")

@@ -18,8 +18,8 @@ from herd.api.common import (
     kind_field,
 )
 from herd.api.crdgen import CRDSpec
+from herd.api.fields import observed_generation_field
 
-from .fields import INT64
 from .kubeadm_types import KubeadmConfigSpec
 
 GROUP = "bootstrap.cluster.x-k8s.io"
@@ -80,8 +80,7 @@ class KubeadmConfigStatus(WithConditions, APIModel):
         default=None, description="Progress of the first provisioning, as the Cluster API contract defines it.")
     data_secret_name: str | None = Field(default=None, min_length=1, max_length=253, description="The name of the "
                                          "Secret, in the same namespace, that holds the bootstrap data.")
-    observed_generation: int | None = Field(default=None, ge=1, json_schema_extra=INT64, description="The "
-                                            "metadata.generation the controller last acted on.")
+    observed_generation: int | None = observed_generation_field()
     deprecated: DeprecatedStatus[KubeadmConfigV1Beta1DeprecatedStatus] | None = Field(
         default=None, description="Status fields kept for clients of older API versions.")
 

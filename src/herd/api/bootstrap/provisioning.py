@@ -8,8 +8,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field
 
 from herd.api.base import NOT_EMPTY, APIModel, k8s
-
-from .fields import Str256, Str512, Str2048, atomic_list
+from herd.api.fields import Str256, Str512, Str2048, atomic_list
 
 Encoding = Literal["base64", "gzip", "gzip+base64"]
 ContentFormat = Literal["Raw", "Template"]
@@ -124,7 +123,7 @@ class Partition(APIModel):
     layout: bool | None = Field(default=None, description="True creates one partition spanning the whole device; "
                                 "false leaves the device unpartitioned (or its partitions as they are).")
     disk_layout: list[PartitionSpec] | None = atomic_list("The partitions to create, in order, each a share of "
-                                                          "the device.", max_items=100)
+                                                          "the device.", min_items=1, max_items=100)
     overwrite: bool | None = Field(default=None, description="Partition even when the device already holds a "
                                    "partition table or file system, destroying it; false when not given.")
     table_type: PartitionTableType | None = Field(default=None, description="The partition table to create: mbr "

@@ -18,6 +18,7 @@ from herd.api.common import (
     kind_field,
 )
 from herd.api.crdgen import CRDSpec
+from herd.api.fields import atomic_list, int32_field, list_map, observed_generation_field
 
 from .shared import (
     GROUP,
@@ -28,13 +29,9 @@ from .shared import (
     CoreDeprecatedStatus,
     UpgradeStep,
     VersionReplicas,
-    atomic_list,
     deprecated_field,
     failure_message_field,
     failure_reason_field,
-    int32,
-    list_map,
-    observed_generation_field,
     v1beta1_conditions_field,
 )
 from .topology import Topology
@@ -199,8 +196,8 @@ class ClusterNetwork(APIModel):
 
     model_config = NOT_EMPTY
 
-    api_server_port: int | None = int32("The port the API server binds to; defaults to 6443.", minimum=1,
-                                        maximum=65535)
+    api_server_port: int | None = int32_field("The port the API server binds to; defaults to 6443.", ge=1,
+                                              le=65535)
     services: NetworkRanges | None = Field(default=None, description="The ranges Service virtual IPs come from.")
     pods: NetworkRanges | None = Field(default=None, description="The ranges Pod IPs come from.")
     service_domain: str | None = Field(default=None, min_length=1, max_length=253,
@@ -214,7 +211,7 @@ class APIEndpoint(APIModel):
 
     host: str | None = Field(default=None, min_length=1, max_length=512,
                              description="The host name or IP address the API server answers on.")
-    port: int | None = int32("The TCP port the API server answers on.", minimum=1, maximum=65535)
+    port: int | None = int32_field("The TCP port the API server answers on.", ge=1, le=65535)
 
 
 class ClusterAvailabilityGate(APIModel):
@@ -269,11 +266,11 @@ class ClusterInitializationStatus(APIModel):
 class ReplicasSummary(APIModel):
     """Counts of a group of a cluster's Machines."""
 
-    desired_replicas: int | None = int32("How many Machines are wanted.")
-    replicas: int | None = int32("How many Machines exist, including ones being provisioned or deleted.")
-    up_to_date_replicas: int | None = int32("How many Machines have their UpToDate condition true.")
-    ready_replicas: int | None = int32("How many Machines have their Ready condition true.")
-    available_replicas: int | None = int32("How many Machines have their Available condition true.")
+    desired_replicas: int | None = int32_field("How many Machines are wanted.")
+    replicas: int | None = int32_field("How many Machines exist, including ones being provisioned or deleted.")
+    up_to_date_replicas: int | None = int32_field("How many Machines have their UpToDate condition true.")
+    ready_replicas: int | None = int32_field("How many Machines have their Ready condition true.")
+    available_replicas: int | None = int32_field("How many Machines have their Available condition true.")
     versions: list[VersionReplicas] | None = atomic_list(
         "How many Machines run each Kubernetes version.", min_items=1, max_items=32)
     upgrade_plan: list[UpgradeStep] | None = atomic_list(

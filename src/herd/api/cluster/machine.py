@@ -11,6 +11,7 @@ from herd.api.base import NOT_EMPTY, APIModel
 from herd.api.columns import CLUSTER_NAME_COLUMN, PAUSED_COLUMN, age_column, column, condition_column
 from herd.api.common import DNS_SUBDOMAIN, Condition, V1Beta1Condition, conditions_field, kind_field
 from herd.api.crdgen import CRDSpec
+from herd.api.fields import atomic_list, observed_generation_field, timestamp
 
 from .shared import (
     GROUP,
@@ -18,12 +19,9 @@ from .shared import (
     ClusterAPIObject,
     CoreDeprecatedStatus,
     MachineSpec,
-    atomic_list,
     deprecated_field,
     failure_message_field,
     failure_reason_field,
-    observed_generation_field,
-    timestamp,
     v1beta1_conditions_field,
 )
 

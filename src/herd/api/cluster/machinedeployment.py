@@ -18,6 +18,7 @@ from herd.api.columns import (
 )
 from herd.api.common import Condition, V1Beta1Condition, conditions_field, kind_field
 from herd.api.crdgen import REPLICAS_SCALE, CRDSpec
+from herd.api.fields import int32_field, int_or_string, list_map, observed_generation_field, timestamp
 
 from .shared import (
     GROUP,
@@ -32,12 +33,6 @@ from .shared import (
     RolloutStrategyType,
     VersionReplicas,
     deprecated_field,
-    int32,
-    int_or_string,
-    list_map,
-    observed_generation_field,
-    replicas_field,
-    timestamp,
     v1beta1_conditions_field,
 )
 
@@ -170,7 +165,7 @@ class MachineDeploymentSpec(APIModel):
 
     cluster_name: str = Field(min_length=1, max_length=63, description="The name of the Cluster the "
                               "MachineDeployment belongs to, in the same namespace.")
-    replicas: int | None = replicas_field(
+    replicas: int | None = int32_field(
         "How many Machines to run. When unset it is defaulted: from the cluster autoscaler's min/max size "
         "annotations when those are set (the min size for a new MachineDeployment, the old value clamped to the "
         "range otherwise), else to 1.")
@@ -194,12 +189,12 @@ class MachineDeploymentV1Beta1DeprecatedStatus(APIModel):
     """MachineDeployment status fields in their v1beta1 form."""
 
     conditions: list[V1Beta1Condition] | None = v1beta1_conditions_field("MachineDeployment")
-    updated_replicas: int | None = int32("How many Machines match the current template (v1beta1 only).")
-    ready_replicas: int | None = int32("How many Machines have a ready Node (v1beta1 meaning).")
-    available_replicas: int | None = int32("How many Machines have been ready for at least minReadySeconds "
-                                            "(v1beta1 meaning).")
-    unavailable_replicas: int | None = int32("How many more available Machines are needed to reach the desired "
-                                              "count (v1beta1 only).")
+    updated_replicas: int | None = int32_field("How many Machines match the current template (v1beta1 only).")
+    ready_replicas: int | None = int32_field("How many Machines have a ready Node (v1beta1 meaning).")
+    available_replicas: int | None = int32_field("How many Machines have been ready for at least minReadySeconds "
+                                                 "(v1beta1 meaning).")
+    unavailable_replicas: int | None = int32_field("How many more available Machines are needed to reach the desired "
+                                                   "count (v1beta1 only).")
 
 
 class MachineDeploymentStatus(APIModel):
@@ -214,11 +209,11 @@ class MachineDeploymentStatus(APIModel):
     selector: str | None = Field(default=None, min_length=1, max_length=4096,
                                  description="spec.selector in query-parameter syntax, for the scale subresource and "
                                  "for clients that do not want to parse a LabelSelector.")
-    replicas: int | None = int32("How many Machines the MachineDeployment has, in any state, across its "
-                                 "MachineSets.")
-    ready_replicas: int | None = int32("How many of the Machines have their Ready condition true.")
-    available_replicas: int | None = int32("How many of the Machines have their Available condition true.")
-    up_to_date_replicas: int | None = int32("How many of the Machines have their UpToDate condition true.")
+    replicas: int | None = int32_field("How many Machines the MachineDeployment has, in any state, across its "
+                                       "MachineSets.")
+    ready_replicas: int | None = int32_field("How many of the Machines have their Ready condition true.")
+    available_replicas: int | None = int32_field("How many of the Machines have their Available condition true.")
+    up_to_date_replicas: int | None = int32_field("How many of the Machines have their UpToDate condition true.")
     versions: list[VersionReplicas] | None = list_map(
         "How many of the Machines run each Kubernetes version.", "version", max_items=100)
     phase: MachineDeploymentPhase | None = Field(default=None, description="What the MachineDeployment is doing: "

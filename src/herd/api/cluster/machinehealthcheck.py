@@ -11,6 +11,7 @@ from herd.api.base import NOT_EMPTY, APIModel
 from herd.api.columns import CLUSTER_NAME_COLUMN, PAUSED_COLUMN, age_column, column
 from herd.api.common import Condition, V1Beta1Condition, conditions_field, kind_field
 from herd.api.crdgen import CRDSpec
+from herd.api.fields import atomic_list, int32_field, observed_generation_field
 
 from .shared import (
     GROUP,
@@ -20,10 +21,7 @@ from .shared import (
     LabelSelector,
     MachineHealthCheckChecks,
     MachineHealthCheckRemediation,
-    atomic_list,
     deprecated_field,
-    int32,
-    observed_generation_field,
     v1beta1_conditions_field,
 )
 
@@ -71,10 +69,10 @@ class MachineHealthCheckStatus(APIModel):
 
     conditions: list[Condition] | None = conditions_field(
         "The MachineHealthCheck's conditions: RemediationAllowed and Paused.")
-    expected_machines: int | None = int32("How many Machines the MachineHealthCheck checks.", minimum=0)
-    current_healthy: int | None = int32("How many of the checked Machines are healthy.", minimum=0)
-    remediations_allowed: int | None = int32(
-        "How many more Machines may be remediated before remediation.triggerIf stops remediation.", minimum=0)
+    expected_machines: int | None = int32_field("How many Machines the MachineHealthCheck checks.", ge=0)
+    current_healthy: int | None = int32_field("How many of the checked Machines are healthy.", ge=0)
+    remediations_allowed: int | None = int32_field(
+        "How many more Machines may be remediated before remediation.triggerIf stops remediation.", ge=0)
     observed_generation: int | None = observed_generation_field()
     targets: list[Annotated[str, StringConstraints(min_length=1, max_length=253)]] | None = atomic_list(
         "The names of the Machines being checked.", max_items=10000)

@@ -9,6 +9,7 @@ from herd.api.base import NOT_EMPTY, APIModel
 from herd.api.columns import CLUSTER_NAME_COLUMN, MACHINE_COUNT_COLUMNS, PAUSED_COLUMN, age_column, column
 from herd.api.common import Condition, V1Beta1Condition, conditions_field, kind_field
 from herd.api.crdgen import REPLICAS_SCALE, CRDSpec
+from herd.api.fields import int32_field, list_map, observed_generation_field
 
 from .shared import (
     GROUP,
@@ -23,10 +24,6 @@ from .shared import (
     deprecated_field,
     failure_message_field,
     failure_reason_field,
-    int32,
-    list_map,
-    observed_generation_field,
-    replicas_field,
     v1beta1_conditions_field,
 )
 
@@ -99,7 +96,7 @@ class MachineSetSpec(APIModel):
 
     cluster_name: str = Field(min_length=1, max_length=63, description="The name of the Cluster the MachineSet "
                               "belongs to, in the same namespace.")
-    replicas: int | None = replicas_field(
+    replicas: int | None = int32_field(
         "How many Machines to keep. When unset it is defaulted: from the cluster autoscaler's min/max size "
         "annotations when those are set (the min size for a new MachineSet, the old value clamped to the range "
         "otherwise), else to 1.")
@@ -118,11 +115,11 @@ class MachineSetV1Beta1DeprecatedStatus(APIModel):
     conditions: list[V1Beta1Condition] | None = v1beta1_conditions_field("MachineSet")
     failure_reason: str | None = failure_reason_field("MachineSet")
     failure_message: str | None = failure_message_field("MachineSet")
-    fully_labeled_replicas: int | None = int32("How many Machines carry all the labels of the template (v1beta1 "
-                                               "only).")
-    ready_replicas: int | None = int32("How many Machines have a ready Node (v1beta1 meaning).")
-    available_replicas: int | None = int32("How many Machines have been ready for at least minReadySeconds "
-                                            "(v1beta1 meaning).")
+    fully_labeled_replicas: int | None = int32_field("How many Machines carry all the labels of the template (v1beta1 "
+                                                     "only).")
+    ready_replicas: int | None = int32_field("How many Machines have a ready Node (v1beta1 meaning).")
+    available_replicas: int | None = int32_field("How many Machines have been ready for at least minReadySeconds "
+                                                 "(v1beta1 meaning).")
 
 
 class MachineSetStatus(APIModel):
@@ -136,10 +133,10 @@ class MachineSetStatus(APIModel):
     selector: str | None = Field(default=None, min_length=1, max_length=4096,
                                  description="spec.selector in query-parameter syntax, for the scale subresource and "
                                  "for clients that do not want to parse a LabelSelector.")
-    replicas: int | None = int32("How many Machines the MachineSet has, in any state.")
-    ready_replicas: int | None = int32("How many of the Machines have their Ready condition true.")
-    available_replicas: int | None = int32("How many of the Machines have their Available condition true.")
-    up_to_date_replicas: int | None = int32("How many of the Machines have their UpToDate condition true.")
+    replicas: int | None = int32_field("How many Machines the MachineSet has, in any state.")
+    ready_replicas: int | None = int32_field("How many of the Machines have their Ready condition true.")
+    available_replicas: int | None = int32_field("How many of the Machines have their Available condition true.")
+    up_to_date_replicas: int | None = int32_field("How many of the Machines have their UpToDate condition true.")
     versions: list[VersionReplicas] | None = list_map(
         "How many of the Machines run each Kubernetes version.", "version", max_items=100)
     observed_generation: int | None = observed_generation_field()

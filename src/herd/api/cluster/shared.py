@@ -26,6 +26,7 @@ from herd.api.common import (
 # Re-exported: callers read these two here (every group's conditions come from herd.api.conditions).
 from herd.api.conditions import NOT_UP_TO_DATE_REASON as NOT_UP_TO_DATE_REASON
 from herd.api.conditions import UP_TO_DATE_REASON as UP_TO_DATE_REASON
+from herd.api.fields import atomic_list, int32_field, int_or_string, list_map
 
 GROUP = "cluster.x-k8s.io"
 VERSION = "v1beta2"
@@ -69,44 +70,6 @@ _RESERVED_CONDITIONS_RULE = {
                "ExternallyRemediated",
     "rule": "!(self in ['Ready','Available','HealthCheckSucceeded','OwnerRemediated','ExternallyRemediated'])",
 }
-
-
-def int32(description: str, *, minimum: int | None = None, maximum: int | None = None) -> Any:
-    """An optional 32-bit integer field."""
-    return Field(default=None, ge=minimum, le=maximum, description=description,
-                 json_schema_extra=k8s(format="int32"))
-
-
-def timestamp(description: str) -> Any:
-    """An optional RFC 3339 timestamp field (metav1.Time), kept as the string the server sent."""
-    return Field(default=None, description=description, json_schema_extra=k8s(format="date-time"))
-
-
-def observed_generation_field(description: str = "The metadata.generation the controller last acted on.") -> Any:
-    """A status.observedGeneration field: int64, at least 1."""
-    return Field(default=None, ge=1, description=description, json_schema_extra=k8s(format="int64"))
-
-
-def int_or_string(description: str) -> Any:
-    """An optional int-or-string field: an absolute number or a percentage such as "20%"."""
-    return Field(default=None, description=description, json_schema_extra=k8s(x_kubernetes_int_or_string=True))
-
-
-def list_map(description: str, *keys: str, min_items: int | None = 1, max_items: int | None = None) -> Any:
-    """An optional list whose entries are merged by the given key fields (x-kubernetes-list-type map)."""
-    return Field(default=None, min_length=min_items, max_length=max_items, description=description,
-                 json_schema_extra=k8s(x_kubernetes_list_type="map", x_kubernetes_list_map_keys=list(keys)))
-
-
-def atomic_list(description: str, *, min_items: int | None = None, max_items: int | None = None) -> Any:
-    """An optional list replaced as a whole on merge (x-kubernetes-list-type atomic)."""
-    return Field(default=None, min_length=min_items, max_length=max_items, description=description,
-                 json_schema_extra=k8s(x_kubernetes_list_type="atomic"))
-
-
-def replicas_field(description: str) -> Any:
-    """An optional replica count (int32, no bounds)."""
-    return int32(description)
 
 
 CIDRBlock = Annotated[str, StringConstraints(min_length=1, max_length=43)]
@@ -233,15 +196,15 @@ class MachineDeletionSpec(APIModel):
 
     model_config = NOT_EMPTY
 
-    node_drain_timeout_seconds: int | None = int32(
+    node_drain_timeout_seconds: int | None = int32_field(
         "How long, in seconds, draining the Node may take before the controller gives up and moves on; 0 or unset "
-        "means no limit. Unlike `kubectl drain --timeout`, this bounds the whole drain.", minimum=0)
-    node_volume_detach_timeout_seconds: int | None = int32(
+        "means no limit. Unlike `kubectl drain --timeout`, this bounds the whole drain.", ge=0)
+    node_volume_detach_timeout_seconds: int | None = int32_field(
         "How long, in seconds, the controller waits for the Node's volumes to detach; 0 or unset means no limit.",
-        minimum=0)
-    node_deletion_timeout_seconds: int | None = int32(
+        ge=0)
+    node_deletion_timeout_seconds: int | None = int32_field(
         "How long, in seconds, the controller keeps trying to delete the Node once the Machine is being deleted; "
-        "0 retries forever. Defaults to 10 seconds.", minimum=0)
+        "0 retries forever. Defaults to 10 seconds.", ge=0)
 
 
 class MachineSpec(APIModel):
@@ -262,8 +225,8 @@ class MachineSpec(APIModel):
     failure_domain: str | None = Field(default=None, min_length=1, max_length=256,
                                        description="The failure domain to create the Machine in; one of the names "
                                        "in the Cluster's status.failureDomains.")
-    min_ready_seconds: int | None = int32(
-        "How many seconds the Machine must have been Ready before it counts as Available; defaults to 0.", minimum=0)
+    min_ready_seconds: int | None = int32_field(
+        "How many seconds the Machine must have been Ready before it counts as Available; defaults to 0.", ge=0)
     readiness_gates: list[MachineReadinessGate] | None = list_map(
         "Further conditions, by type, that the Machine's Ready condition includes; control plane providers use "
         "this to add, e.g., the health of the control plane pods.", "conditionType", max_items=32)
@@ -309,7 +272,7 @@ class VersionReplicas(APIModel):
     """How many Machines run one Kubernetes version."""
 
     version: str = Field(min_length=1, max_length=256, description="A Kubernetes version.")
-    replicas: int | None = int32("How many Machines run this version.", minimum=1)
+    replicas: int | None = int32_field("How many Machines run this version.", ge=1)
 
 
 class UpgradeStep(APIModel):
@@ -354,11 +317,11 @@ class MachineHealthCheckChecks(APIModel):
 
     model_config = NOT_EMPTY
 
-    node_startup_timeout_seconds: int | None = int32(
+    node_startup_timeout_seconds: int | None = int32_field(
         "How many seconds a Machine may run without a Node before it counts as unhealthy, measured from the latest "
         "of: the Cluster's infrastructure becoming ready, the control plane being initialized, the Machine's "
         "infrastructure becoming ready, and the Machine's creation. Defaults to 600 (10 minutes); 0 turns the check "
-        "off.", minimum=0)
+        "off.", ge=0)
     unhealthy_node_conditions: list[UnhealthyNodeCondition] | None = atomic_list(
         "Node conditions that make the Machine unhealthy; any one of them is enough.", min_items=1, max_items=100)
     unhealthy_machine_conditions: list[UnhealthyMachineCondition] | None = atomic_list(

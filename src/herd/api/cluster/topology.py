@@ -8,6 +8,7 @@ from pydantic import Field
 
 from herd.api.base import NOT_EMPTY, APIModel, k8s
 from herd.api.common import DNS_SUBDOMAIN
+from herd.api.fields import atomic_list, int32_field, int_or_string, list_map, timestamp
 
 from .machinedeployment import MachineDeploymentRolloutStrategy
 from .shared import (
@@ -21,12 +22,6 @@ from .shared import (
     MachineSetDeletionOrder,
     MachineTaint,
     TemplateMetadata,
-    atomic_list,
-    int32,
-    int_or_string,
-    list_map,
-    replicas_field,
-    timestamp,
 )
 
 
@@ -103,7 +98,7 @@ class ControlPlaneTopology(APIModel):
     metadata: TemplateMetadata | None = Field(
         default=None, description="Labels and annotations for the control plane object and, when the control plane "
         "is machine based, its Machines; merged with the ClusterClass's.")
-    replicas: int | None = replicas_field(
+    replicas: int | None = int32_field(
         "How many control plane Machines to run; unset leaves the count to the control plane provider.")
     rollout: ControlPlaneTopologyRolloutSpec | None = Field(default=None, description="Settings for replacing "
                                                             "control plane Machines.")
@@ -164,15 +159,15 @@ class MachineDeploymentTopology(APIModel):
                                               "MachineDeployment and its Machines; merged with the ClusterClass's.")
     failure_domain: str | None = Field(default=None, min_length=1, max_length=256,
                                        description="The failure domain to create the Machines in.")
-    replicas: int | None = replicas_field(
+    replicas: int | None = int32_field(
         "How many Machines to run; unset creates the MachineDeployment without a count (so it defaults to 1) and "
         "leaves it to something else, e.g. the cluster autoscaler.")
     health_check: MachineDeploymentTopologyHealthCheck | None = Field(
         default=None, description="Health checking of the Machines, overriding the ClusterClass.")
     deletion: MachineDeploymentTopologyMachineDeletionSpec | None = Field(default=None, description="Settings for "
                                                                           "deleting the Machines.")
-    min_ready_seconds: int | None = int32("How many seconds a new Machine must have been Ready before it counts as "
-                                          "Available; defaults to 0.", minimum=0)
+    min_ready_seconds: int | None = int32_field(
+        "How many seconds a new Machine must have been Ready before it counts as Available; defaults to 0.", ge=0)
     readiness_gates: list[MachineReadinessGate] | None = list_map(
         "Further conditions the Machines' Ready condition includes; unset means the MachineDeploymentClass's.",
         "conditionType", max_items=32)
@@ -198,9 +193,9 @@ class MachinePoolTopology(APIModel):
         "The failure domains the pool's machines may be created in.", min_items=1, max_items=100)
     deletion: MachineDeletionSpec | None = Field(default=None, description="Settings for deleting the pool's "
                                                  "machines.")
-    min_ready_seconds: int | None = int32("How many seconds a new machine must have been ready before it counts as "
-                                          "available; defaults to 0.", minimum=0)
-    replicas: int | None = replicas_field(
+    min_ready_seconds: int | None = int32_field(
+        "How many seconds a new machine must have been ready before it counts as available; defaults to 0.", ge=0)
+    replicas: int | None = int32_field(
         "How many nodes the pool runs; unset creates the MachinePool without a count (so it defaults to 1) and "
         "leaves it to something else, e.g. the cluster autoscaler.")
     taints: list[MachineTaint] | None = list_map(

@@ -7,7 +7,6 @@ from pydantic import Field
 
 from herd.api import conditions
 from herd.api.base import NOT_EMPTY, APIModel, k8s
-from herd.api.bootstrap.fields import DATE_TIME, INT64, int32_field
 from herd.api.bootstrap.kubeadm_types import KubeadmConfigSpec
 from herd.api.columns import CLUSTER_NAME_LABEL_COLUMN, PROVIDER_PAUSED_COLUMN, column, provider_age_column
 from herd.api.common import (
@@ -21,6 +20,7 @@ from herd.api.common import (
     kind_field,
 )
 from herd.api.crdgen import REPLICAS_SCALE, CRDSpec
+from herd.api.fields import DATE_TIME, int32_field, observed_generation_field
 
 from .kubeadmcontrolplane_types import (
     KubeadmControlPlaneMachineTemplate,
@@ -237,8 +237,7 @@ class KubeadmControlPlaneStatus(WithConditions, APIModel):
         description="The Kubernetes versions the Machines run, with how many run each.")
     version: str | None = Field(default=None, min_length=1, max_length=256, description="The lowest Kubernetes "
                                 "version among the Machines. Deprecated: use versions.")
-    observed_generation: int | None = Field(default=None, ge=1, json_schema_extra=INT64, description="The "
-                                            "metadata.generation the controller last acted on.")
+    observed_generation: int | None = observed_generation_field()
     last_remediation: LastRemediationStatus | None = Field(default=None, description="The most recent "
                                                            "remediation.")
     deprecated: DeprecatedStatus[KubeadmControlPlaneV1Beta1DeprecatedStatus] | None = Field(

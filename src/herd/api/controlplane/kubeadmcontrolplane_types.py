@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, WithJsonSchema
 
 from herd.api.base import NOT_EMPTY, APIModel, k8s
-from herd.api.bootstrap.fields import DATE_TIME, int32_field
 from herd.api.common import CONDITION_TYPE, ContractVersionedObjectReference, ObjectMeta
+from herd.api.fields import DATE_TIME, int32_field
 
 TAINT_KEY_PATTERN = (r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?"
                      r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
