@@ -10,7 +10,7 @@ import base64
 import json
 
 import yaml
-from herd_plane import ServedPlane
+from support.plane import ServedPlane
 
 
 def jsonpath(plane: ServedPlane, target: str, path: str, namespace: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from herd_plane import ServedPlane
+from support.plane import ServedPlane
 
 MANIFESTS = Path(__file__).parent / "manifests"
 

@@ -6,11 +6,11 @@ another kubectl changes the object; the tests assert what the waiting command pr
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
-from herd_plane import KUBECTL, ServedPlane
+from support.plane import KUBECTL, ServedPlane
+from support.waiting import eventually_sync
 
 MANIFESTS = Path(__file__).parent / "manifests"
 DEADLINE_SECONDS = 20.0
@@ -36,12 +37,7 @@ def widget(name: str, namespace: str, *, labels: dict[str, str] | None = None,
                            "spec": {"size": "small", **spec}}, sort_keys=False)
 
 
-def eventually(check: Callable[[], bool], what: str, timeout: float = DEADLINE_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+eventually = functools.partial(eventually_sync, timeout=DEADLINE_SECONDS)
 
 
 class Running:

@@ -7,24 +7,24 @@ asserts on what the client returns or raises.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import queue
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import yaml
-from herd_plane import ServedPlane
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
+from support.plane import ServedPlane
+from support.waiting import eventually_sync
 
 MANIFESTS = Path(__file__).parent / "manifests"
 GROUP, VERSION, PLURAL = "example.com", "v1", "widgets"
-T = TypeVar("T")
 
 
 # ---- helpers ------------------------------------------------------------------------------------------
@@ -36,20 +36,8 @@ def api_client(plane: ServedPlane) -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
-def eventually(check: Callable[[], T], timeout: float = 10.0) -> T:
-    """Call `check` until it returns a truthy value or the deadline passes (then raise its last error)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-            last: BaseException = AssertionError(f"condition still false: {result!r}")
-        except (AssertionError, ApiException) as exc:
-            last = exc
-        if time.monotonic() > deadline:
-            raise last
-        time.sleep(0.05)
+# the CRD's kinds, a namespace's deletion: not yet while they answer 404
+eventually = functools.partial(eventually_sync, timeout=10.0, retry_on=(ApiException,))
 
 
 def status_body(exc: ApiException) -> dict[str, Any]:

@@ -13,55 +13,27 @@ import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import yaml
-from herd_plane import ServedPlane, start_plane
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
-
-
-@dataclass
-class Plane:
-    """One data dir served by successive `herd serve` processes."""
-
-    data_dir: Path
-    cache_dir: Path
-    extra: tuple[str, ...]
-    served: ServedPlane | None = None
-
-    def start(self) -> ServedPlane:
-        self.served = start_plane(self.data_dir, self.cache_dir, *self.extra)
-        return self.served
-
-    def restart(self, sig: int = signal.SIGTERM) -> ServedPlane:
-        assert self.served is not None
-        code = self.served.stop(sig)
-        if sig == signal.SIGTERM:
-            assert code == 0, "".join(self.served.output)
-        return self.start()
+from support.plane import ServedPlane, serving
+from support.waiting import eventually_sync
 
 
 @pytest.fixture
-def durable(tmp_path: Path) -> Iterator[Plane]:
-    plane = Plane(tmp_path / "data", tmp_path / "cache", ())
-    plane.start()
-    yield plane
-    if plane.served is not None:
-        plane.served.stop()
+def durable(plane: ServedPlane) -> ServedPlane:
+    return plane
 
 
 @pytest.fixture
-def short_window(tmp_path: Path) -> Iterator[Plane]:
-    plane = Plane(tmp_path / "data", tmp_path / "cache", ("--compaction-window", "5"))
-    plane.start()
-    yield plane
-    if plane.served is not None:
-        plane.served.stop()
+def short_window(tmp_path: Path) -> Iterator[ServedPlane]:
+    with serving(tmp_path, "--compaction-window", "5") as plane:
+        yield plane
 
 
 def core_api(served: ServedPlane) -> client.CoreV1Api:
@@ -104,9 +76,8 @@ def create_namespace(core: client.CoreV1Api, name: str) -> None:
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
 
 
-def test_objects_and_revision_counter_survive_restart(durable: Plane) -> None:
-    assert durable.served is not None
-    core = core_api(durable.served)
+def test_objects_and_revision_counter_survive_restart(durable: ServedPlane) -> None:
+    core = core_api(durable)
     create_namespace(core, "keep")
     first = core.create_namespaced_config_map("keep", configmap("one", v="1"))
     second = core.create_namespaced_config_map("keep", configmap("two", v="2"))
@@ -116,7 +87,7 @@ def test_objects_and_revision_counter_survive_restart(durable: Plane) -> None:
     core.delete_namespaced_config_map("two", "keep")
     before_rv = int(core.list_namespaced_config_map("keep").metadata.resource_version)
 
-    served = durable.restart()
+    served = durable.restart(same_port=False)
     server_url = yaml.safe_load(served.kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
     assert server_url == served.url  # the kubeconfig follows the (new) port
     core = core_api(served)
@@ -142,13 +113,12 @@ def test_objects_and_revision_counter_survive_restart(durable: Plane) -> None:
     assert int(again.metadata.resource_version) > int(later.metadata.resource_version)
 
 
-def test_acknowledged_write_survives_kill_9(durable: Plane) -> None:
-    assert durable.served is not None
-    core = core_api(durable.served)
+def test_acknowledged_write_survives_kill_9(durable: ServedPlane) -> None:
+    core = core_api(durable)
     create_namespace(core, "crash")
     acknowledged = core.create_namespaced_config_map("crash", configmap("last-words", said="bye"))
 
-    served = durable.restart(signal.SIGKILL)  # no chance to flush anything after the reply
+    served = durable.restart(signal.SIGKILL, same_port=False)  # no chance to flush anything after the reply
     core = core_api(served)
 
     found = core.read_namespaced_config_map("last-words", "crash")
@@ -159,10 +129,9 @@ def test_acknowledged_write_survives_kill_9(durable: Plane) -> None:
     assert int(after.metadata.resource_version) > int(acknowledged.metadata.resource_version)
 
 
-def test_acknowledged_writes_survive_kill_9_under_concurrent_load(durable: Plane) -> None:
+def test_acknowledged_writes_survive_kill_9_under_concurrent_load(durable: ServedPlane) -> None:
     """Many writers at once (group commits): every acknowledged create, patch and delete is there after kill -9."""
-    assert durable.served is not None
-    core = core_api(durable.served)
+    core = core_api(durable)
     create_namespace(core, "burst")
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda i: core.create_namespaced_config_map("burst", configmap(f"cm-{i:02}", i=str(i))),
@@ -176,15 +145,14 @@ def test_acknowledged_writes_survive_kill_9_under_concurrent_load(durable: Plane
 
         acked = [cm for cm in pool.map(change, range(40)) if cm is not None]
 
-    served = durable.restart(signal.SIGKILL)
+    served = durable.restart(signal.SIGKILL, same_port=False)
     listed = core_api(served).list_namespaced_config_map("burst")
     assert [(cm.metadata.name, cm.metadata.resource_version, cm.data) for cm in listed.items] == [
         (cm.metadata.name, cm.metadata.resource_version, cm.data) for cm in acked]
 
 
-def test_watch_resumes_across_restart_exactly_once_in_order(durable: Plane, tmp_path: Path) -> None:
-    assert durable.served is not None
-    core = core_api(durable.served)
+def test_watch_resumes_across_restart_exactly_once_in_order(durable: ServedPlane, tmp_path: Path) -> None:
+    core = core_api(durable)
     create_namespace(core, "resume")
     core.create_namespaced_config_map("resume", configmap("before"))
     resume_from = core.list_namespaced_config_map("resume").metadata.resource_version
@@ -199,7 +167,7 @@ def test_watch_resumes_across_restart_exactly_once_in_order(durable: Plane, tmp_
     core.delete_namespaced_config_map("a", "resume")  # answers a Status: the deletion's revision shows below
     expected.append(("DELETED", "a", "?"))
 
-    served = durable.restart()
+    served = durable.restart(same_port=False)
     core = core_api(served)
     after_restart = core.patch_namespaced_config_map("b", "resume", {"data": {"after": "restart"}})
     expected.append(("MODIFIED", "b", after_restart.metadata.resource_version))
@@ -221,9 +189,8 @@ def test_watch_resumes_across_restart_exactly_once_in_order(durable: Plane, tmp_
         == expected
 
 
-def test_watch_from_compacted_revision_is_gone(short_window: Plane, tmp_path: Path) -> None:
-    assert short_window.served is not None
-    core = core_api(short_window.served)
+def test_watch_from_compacted_revision_is_gone(short_window: ServedPlane, tmp_path: Path) -> None:
+    core = core_api(short_window)
     create_namespace(core, "old")
     old_rv = core.create_namespaced_config_map("old", configmap("first")).metadata.resource_version
     for i in range(8):  # more writes than the window of 5 revisions
@@ -249,13 +216,12 @@ def test_watch_from_compacted_revision_is_gone(short_window: Plane, tmp_path: Pa
         assert watch_events(served, session, "/api/v1/namespaces/old/configmaps", resourceVersion=recent_rv,
                             timeoutSeconds="1") == []
 
-    assert_gone(short_window.served)
-    assert_gone(short_window.restart())
+    assert_gone(short_window)
+    assert_gone(short_window.restart(same_port=False))
 
 
-def test_sigterm_with_an_open_watch_stops_promptly_and_cleanly(durable: Plane, tmp_path: Path) -> None:
-    assert durable.served is not None
-    served = durable.served
+def test_sigterm_with_an_open_watch_stops_promptly_and_cleanly(durable: ServedPlane, tmp_path: Path) -> None:
+    served = durable
     session = raw_session(served, tmp_path / "tls")
     with session.get(served.url + "/api/v1/namespaces", params={"watch": "true"}, stream=True,
                      timeout=30) as response:
@@ -266,30 +232,21 @@ def test_sigterm_with_an_open_watch_stops_promptly_and_cleanly(durable: Plane, t
         assert time.monotonic() - started < 10
         rest = list(lines)  # the stream ends (it does not hang) once the server is gone
     assert all(json.loads(line)["type"] == "ADDED" for line in rest if line)
-    durable.served = None
 
 
-def test_custom_resources_are_served_at_once_after_a_restart(durable: Plane, tmp_path: Path) -> None:
-    assert durable.served is not None
+def test_custom_resources_are_served_at_once_after_a_restart(durable: ServedPlane, tmp_path: Path) -> None:
     crd = yaml.safe_load((Path(__file__).parent / "manifests" / "widgets-crd.yaml").read_text())
     configuration = client.Configuration()
-    config.load_kube_config(config_file=str(durable.served.kubeconfig), client_configuration=configuration)
+    config.load_kube_config(config_file=str(durable.kubeconfig), client_configuration=configuration)
     with client.ApiClient(configuration) as api:
         client.ApiextensionsV1Api(api).create_custom_resource_definition(crd)
         custom = client.CustomObjectsApi(api)
-        deadline = time.monotonic() + 10
-        while True:  # the CRD's API appears once it is Established
-            try:
-                custom.list_namespaced_custom_object("example.com", "v1", "default", "widgets")
-                break
-            except ApiException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        eventually_sync(lambda: custom.list_namespaced_custom_object("example.com", "v1", "default", "widgets"),
+                        "the CRD's API served (once it is Established)", timeout=10, retry_on=(ApiException,))
         made = custom.create_namespaced_custom_object("example.com", "v1", "default", "widgets", {
             "apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": "large"}})
 
-    served = durable.restart(signal.SIGKILL)
+    served = durable.restart(signal.SIGKILL, same_port=False)
     configuration = client.Configuration()
     config.load_kube_config(config_file=str(served.kubeconfig), client_configuration=configuration)
     with client.ApiClient(configuration) as api:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from herd_plane import ServedPlane, start_plane
 from kubernetes import client, config
+from support.plane import ServedPlane, start_plane
 
 from herd.apiserver.pki import CertificateAuthority
 

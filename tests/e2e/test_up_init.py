@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from herd_plane import Process, ServedPlane, kubectl, start_plane
+from support.herd_up import Process
+from support.plane import ServedPlane, kubectl, start_plane
 
 MACHINE_DEPLOYMENT = """
 apiVersion: cluster.x-k8s.io/v1beta2

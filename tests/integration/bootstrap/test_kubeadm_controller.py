@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import datetime
+import functools
 import hashlib
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,28 +20,21 @@ import pytest
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from support import waiting
+from support.manager import install_crds, running
+from support.plane import ServedPlane, management_and_workload
 
-from herd.api.registry import all_crds
-from herd.bootstrap.kubeadm import CLUSTER, KUBEADM_CONFIG, MACHINE, certs, new_controller
-from herd.runtime import CONFIGMAP, CRD, SECRET, Client, Manager, NotFound, Object
+from herd.api.bootstrap import KUBEADM_CONFIG
+from herd.api.cluster import CLUSTER, MACHINE
+from herd.bootstrap.kubeadm import certs, new_controller
+from herd.runtime import CONFIGMAP, SECRET, Client, Manager, NotFound, Object
 from herd.runtime.conditions import get_condition
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "e2e"))
-from herd_plane import ServedPlane, start_plane
 
 NS = "default"
 CLUSTER_LABEL = "cluster.x-k8s.io/cluster-name"
 CP_LABEL = "cluster.x-k8s.io/control-plane"
 TOKEN_TTL = 6.0  # seconds: short, so the test sees the controller extend a pending token
-
-
-async def eventually(condition: Callable[[], Awaitable[bool]], *, timeout: float = 60.0,
-                     message: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{message} did not hold within {timeout}s")
-        await asyncio.sleep(0.05)
+eventually = functools.partial(waiting.eventually, timeout=60.0)
 
 
 @dataclass
@@ -55,15 +47,8 @@ class Planes:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[ServedPlane, ServedPlane]]:
-    management = start_plane(tmp_path / "management", tmp_path / "cache-m")
-    try:
-        workload = start_plane(tmp_path / "workload", tmp_path / "cache-w", "--storage", "memory")
-    except BaseException:
-        management.stop()
-        raise
-    yield management, workload
-    workload.stop()
-    management.stop()
+    with management_and_workload(tmp_path, "--storage", "memory") as both:
+        yield both
 
 
 @pytest.fixture
@@ -71,33 +56,10 @@ async def planes(served: tuple[ServedPlane, ServedPlane]) -> AsyncIterator[Plane
     management_plane, workload_plane = served
     management = Client.from_kubeconfig(management_plane.kubeconfig)
     workload = Client.from_kubeconfig(workload_plane.kubeconfig)
-    for crd in all_crds():
-        await management.create(crd, kind=CRD)
-
-    async def served_kinds() -> bool:
-        try:
-            for kind in (CLUSTER, MACHINE, KUBEADM_CONFIG):
-                await management.mapper.kind_for(kind.api_version, kind.kind)
-        except NotFound:
-            return False
-        return True
-
-    await eventually(served_kinds, message="Cluster API kinds served")
+    await install_crds(management)
     yield Planes(management, workload, workload_plane.port, workload_plane.kubeconfig)
     await workload.close()
     await management.close()
-
-
-@contextlib.asynccontextmanager
-async def running(manager: Manager) -> AsyncIterator[Manager]:
-    task = asyncio.create_task(manager.run())
-    try:
-        assert await manager.wait_leading(timeout=60)
-        yield manager
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def cluster_object(port: int) -> Object:
@@ -177,7 +139,7 @@ async def test_init_then_lock_then_join_with_bootstrap_tokens(planes: Planes) ->
             return condition(config, "DataSecretAvailable") == ("False", "NotAvailable", message)
 
         await eventually(lambda: waiting_for("Waiting for Cluster status.initialization.infrastructureProvisioned "
-                                             "to be true"), message="cp-0 waits for the infrastructure")
+                                             "to be true"), what="cp-0 waits for the infrastructure")
         assert await get_or_none(client, SECRET, "c1-ca") is None, "no certificates before the infrastructure"
 
         await client.patch_status(CLUSTER, "c1", {"status": {"initialization": {"infrastructureProvisioned": True}}},
@@ -187,7 +149,7 @@ async def test_init_then_lock_then_join_with_bootstrap_tokens(planes: Planes) ->
             config = await client.get(KUBEADM_CONFIG, name, NS)
             return bool(((config.get("status") or {}).get("initialization") or {}).get("dataSecretCreated"))
 
-        await eventually(lambda: data_secret_created("cp-0"), message="cp-0 bootstrap data")
+        await eventually(lambda: data_secret_created("cp-0"), what="cp-0 bootstrap data")
 
         # the cluster certificates: typed, labelled, owned by the Cluster
         cas = {purpose: await client.get(SECRET, f"c1-{purpose}", NS) for purpose in ("ca", "etcd", "proxy", "sa")}
@@ -239,16 +201,16 @@ async def test_init_then_lock_then_join_with_bootstrap_tokens(planes: Planes) ->
         await create_machine(client, "md-0", control_plane=False, config_spec={
             "joinConfiguration": {"nodeRegistration": {"kubeletExtraArgs": [{"name": "v", "value": "2"}]}}})
         waiting = "Waiting for Cluster control plane to be initialized"
-        await eventually(lambda: waiting_for(waiting, "cp-1"), message="cp-1 waits on the init lock")
-        await eventually(lambda: waiting_for(waiting, "md-0"), message="md-0 waits for the control plane")
+        await eventually(lambda: waiting_for(waiting, "cp-1"), what="cp-1 waits on the init lock")
+        await eventually(lambda: waiting_for(waiting, "md-0"), what="md-0 waits for the control plane")
         assert await get_or_none(client, SECRET, "cp-1") is None and await get_or_none(client, SECRET, "md-0") is None
         assert tokens_seen == [], "no token before the control plane exists"
 
         # the control plane is initialized: the lock goes, both join
         await client.patch_status(CLUSTER, "c1", {"status": {"initialization": {"controlPlaneInitialized": True}}},
                                   namespace=NS)
-        await eventually(lambda: data_secret_created("cp-1"), message="cp-1 bootstrap data")
-        await eventually(lambda: data_secret_created("md-0"), message="md-0 bootstrap data")
+        await eventually(lambda: data_secret_created("cp-1"), what="cp-1 bootstrap data")
+        await eventually(lambda: data_secret_created("md-0"), what="md-0 bootstrap data")
         assert await get_or_none(client, CONFIGMAP, "c1-lock") is None, "the init lock is released"
 
         spki = ca_cert.public_key().public_bytes(serialization.Encoding.DER,
@@ -288,7 +250,7 @@ async def test_init_then_lock_then_join_with_bootstrap_tokens(planes: Planes) ->
             latest = await workload.get(SECRET, f"bootstrap-token-{tokens['md-0'][:6]}", "kube-system")
             return data(latest, "expiration") > first_expiration
 
-        await eventually(extended, timeout=30, message="the pending token is extended")
+        await eventually(extended, timeout=30, what="the pending token is extended")
 
 
 @pytest.mark.timeout(180)
@@ -309,9 +271,10 @@ async def test_a_paused_config_is_left_alone(planes: Planes) -> None:
 
         async def paused() -> bool:
             config = await client.get(KUBEADM_CONFIG, "cp-0", NS)
-            return condition(config, "Paused") == ("True", "Paused", "")
+            return condition(config, "Paused") == ("True", "Paused",
+                                                   "KubeadmConfig has the cluster.x-k8s.io/paused annotation")
 
-        await eventually(paused, message="Paused condition")
+        await eventually(paused, what="Paused condition")
         assert await get_or_none(client, SECRET, "c1-ca") is None
         assert await get_or_none(client, SECRET, "cp-0") is None
 
@@ -322,7 +285,7 @@ async def test_a_paused_config_is_left_alone(planes: Planes) -> None:
         async def created() -> bool:
             return await get_or_none(client, SECRET, "cp-0") is not None
 
-        await eventually(created, message="bootstrap data after unpausing")
+        await eventually(created, what="bootstrap data after unpausing")
 
 
 @pytest.mark.timeout(180)
@@ -346,7 +309,7 @@ async def test_tokens_reach_the_workload_cluster_through_the_kubeconfig_secret(p
             config = await client.get(KUBEADM_CONFIG, "md-0", NS)
             return bool(((config.get("status") or {}).get("initialization") or {}).get("dataSecretCreated"))
 
-        await eventually(joined, message="md-0 bootstrap data")
+        await eventually(joined, what="md-0 bootstrap data")
     config = await client.get(KUBEADM_CONFIG, "md-0", NS)
     token = config["spec"]["joinConfiguration"]["discovery"]["bootstrapToken"]["token"]
     secret = await planes.workload.get(SECRET, f"bootstrap-token-{token[:6]}", "kube-system")
@@ -392,7 +355,7 @@ async def test_a_lost_join_token_is_replaced_until_the_node_joins(planes: Planes
         async def joined() -> bool:
             return await config_token() is not None
 
-        await eventually(joined, message="md-0 bootstrap data")
+        await eventually(joined, what="md-0 bootstrap data")
         first = await config_token()
         assert first is not None
         assert await token_secret(first) is not None, "the first token exists in the workload cluster"
@@ -404,7 +367,7 @@ async def test_a_lost_join_token_is_replaced_until_the_node_joins(planes: Planes
         async def replaced() -> bool:
             return await config_token() not in (None, first)
 
-        await eventually(replaced, timeout=30, message="a new token in the config")
+        await eventually(replaced, timeout=30, what="a new token in the config")
         second = await config_token()
         assert second is not None and second[:6] != first[:6]
         second_secret = await token_secret(second)
@@ -427,7 +390,7 @@ async def test_a_lost_join_token_is_replaced_until_the_node_joins(planes: Planes
             machine = manager.cache.get(MACHINE, NS, "md-0") or {}
             return bool((machine.get("status") or {}).get("nodeRef"))
 
-        await eventually(node_ref_seen, message="the controller's cache sees the nodeRef")
+        await eventually(node_ref_seen, what="the controller's cache sees the nodeRef")
         await asyncio.sleep(1.0)  # any reconcile that read the Machine before its nodeRef has finished
         calls, tokens_before = len(workload_calls), await bootstrap_tokens()
         await workload.delete(SECRET, f"bootstrap-token-{second[:6]}", namespace="kube-system")

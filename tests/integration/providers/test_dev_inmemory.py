@@ -7,65 +7,40 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import itertools
-import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from support import waiting
+from support.manager import install_crds, running
+from support.objects import gone
+from support.plane import ServedPlane
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "e2e"))
-from herd_plane import ServedPlane, start_plane
-
-from herd.api.registry import all_crds
+from herd.api.infrastructure import DEV_CLUSTER, DEV_MACHINE
 from herd.apiserver.kubeconfig import build_kubeconfig
 from herd.apiserver.pki import CertificateAuthority
 from herd.cli.workload_servers import WorkloadServers
 from herd.providers.dev import DevProvider
-from herd.providers.dev.kinds import CLUSTER, DEV_CLUSTER, DEV_MACHINE, MACHINE
 from herd.providers.dev.workload import ca_cert_hash, client_from_kubeconfig
-from herd.runtime import AlreadyExists, Client, ClientError, Manager, NotFound, Unauthorized, conditions
-from herd.runtime.objects import CONFIGMAP, CRD, LEASE, NAMESPACE, NODE, SECRET
+from herd.runtime import Client, ClientError, Manager, Unauthorized, conditions
+from herd.runtime.objects import CONFIGMAP, LEASE, NAMESPACE, NODE, SECRET
 
 INFRA = "infrastructure.cluster.x-k8s.io"
 _namespaces = itertools.count()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, *, timeout: float = 30.0) -> None:
-    """Await until `check()` holds (client and connection errors count as not yet)."""
-    deadline = time.monotonic() + timeout
-    last: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            if await check():
-                return
-        except (ClientError, OSError) as exc:
-            last = exc
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{what} did not hold within {timeout}s (last error: {last!r})")
-
-
-@pytest.fixture(scope="module")
-def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPlane]:
-    base = tmp_path_factory.mktemp("dev-plane")
-    served = start_plane(base / "data", base / "kubectl-cache")
-    yield served
-    served.stop()
+# client and connection errors count as "not yet": the workload API servers come and go in these tests
+eventually = functools.partial(waiting.eventually, retry_on=(ClientError, OSError))
 
 
 @pytest.fixture
-async def client(plane: ServedPlane) -> AsyncIterator[Client]:
-    management = Client.from_kubeconfig(plane.kubeconfig)
-    for crd in all_crds():
-        with contextlib.suppress(AlreadyExists):
-            await management.create(crd, kind=CRD)
-    for kind in (CLUSTER, MACHINE, DEV_CLUSTER, DEV_MACHINE):
-        await eventually(lambda k=kind: _equals(management.mapper.kind_for(k.api_version, k.kind), k), f"{kind} served")
+async def client(shared_plane: ServedPlane) -> AsyncIterator[Client]:
+    management = Client.from_kubeconfig(shared_plane.kubeconfig)
+    await install_crds(management)
     yield management
     await management.close()
 
@@ -78,14 +53,10 @@ async def running_provider(client: Client) -> AsyncIterator[None]:
     manager = Manager(client, health_port=None)
     provider = DevProvider(client, servers, cache=manager.cache, heartbeat_interval=0.3)
     provider.add_to(manager)
-    task = asyncio.create_task(manager.run())
     try:
-        assert await manager.wait_leading(timeout=30)
-        yield
+        async with running(manager, timeout=30):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await provider.close()
         await servers.close()
 
@@ -243,6 +214,21 @@ async def port_closed(port: int) -> bool:
     return False
 
 
+@contextlib.asynccontextmanager
+async def control_plane_and_worker(client: Client, token: str) -> AsyncIterator[tuple[World, Client]]:
+    """A world whose control plane Node is Ready and whose worker demo-md-0 has joined with `token`; yields it and
+    a client of its workload cluster."""
+    world = await make_world(client)
+    await world.machine("demo-cp-0", init_user_data(world), control_plane=True)
+    workload = world.workload()
+    try:
+        await eventually(lambda: node_is(workload, "demo-cp-0", "True"), "control plane Node Ready")
+        await add_worker(world, workload, "demo-md-0", token)
+        yield world, workload
+    finally:
+        await workload.close()
+
+
 CP_PROVISIONING = {"vm": {"provisioning": {"startupDuration": "300ms", "startupJitter": "0.5"}},
                    "node": {"provisioning": {"startupDuration": "200ms"}},
                    "etcd": {"provisioning": {"startupDuration": "100ms"}},
@@ -324,12 +310,7 @@ async def test_a_restarted_provider_continues_the_machine_instead_of_starting_ov
 
 async def test_a_worker_joins_with_the_bootstrap_token_and_faults_take_effect(
         client: Client, provider: None) -> None:
-    world = await make_world(client)
-    await world.machine("demo-cp-0", init_user_data(world), control_plane=True)
-    workload = world.workload()
-    try:
-        await eventually(lambda: node_is(workload, "demo-cp-0", "True"), "control plane Node Ready")
-        await add_worker(world, workload, "demo-md-0", "abcdef.0123456789abcdef")
+    async with control_plane_and_worker(client, "abcdef.0123456789abcdef") as (world, workload):
         worker = await workload.get(NODE, "demo-md-0")
         assert worker["spec"]["providerID"] == f"in-memory://{world.namespace}/demo-md-0"
         assert "node-role.kubernetes.io/control-plane" not in worker["metadata"]["labels"]
@@ -362,36 +343,20 @@ async def test_a_worker_joins_with_the_bootstrap_token_and_faults_take_effect(
         await world.annotate("demo-md-0", None)
         await eventually(lambda: node_is(workload, "demo-md-0", "True"), "API server back, with its data")
         assert await node_is(workload, "demo-cp-0", "True")
-    finally:
-        await workload.close()
 
 
 async def test_deleting_machines_and_the_devcluster_tears_the_workload_cluster_down(
         client: Client, provider: None) -> None:
-    world = await make_world(client)
-    await world.machine("demo-cp-0", init_user_data(world), control_plane=True)
-    workload = world.workload()
-    try:
-        await eventually(lambda: node_is(workload, "demo-cp-0", "True"), "control plane Node Ready")
-        await add_worker(world, workload, "demo-md-0", "zyxwvu.0123456789abcdef")
+    async with control_plane_and_worker(client, "zyxwvu.0123456789abcdef") as (world, workload):
         await client.delete(DEV_MACHINE, "demo-md-0", world.namespace)
-        await eventually(lambda: _gone(workload.get(NODE, "demo-md-0")), "worker Node deleted")
-        await eventually(lambda: _gone(world.devmachine("demo-md-0")), "worker DevMachine deleted")
+        await eventually(gone(workload, NODE, "demo-md-0"), "worker Node deleted")
+        await eventually(gone(client, DEV_MACHINE, "demo-md-0", world.namespace), "worker DevMachine deleted")
         assert await node_is(workload, "demo-cp-0", "True")
-    finally:
-        await workload.close()
     await client.delete(DEV_CLUSTER, "demo", world.namespace)
-    await eventually(lambda: _gone(client.get(DEV_CLUSTER, "demo", world.namespace)), "DevCluster deleted")
+    await eventually(gone(client, DEV_CLUSTER, "demo", world.namespace), "DevCluster deleted")
     assert await port_closed(world.port), "the workload API server stops with its DevCluster"
 
 
 async def _equals(value: Awaitable[object], expected: object) -> bool:
     return await value == expected
 
-
-async def _gone(read: Awaitable[object]) -> bool:
-    try:
-        await read
-    except NotFound:
-        return True
-    return False

@@ -199,26 +199,27 @@ class GenerationBumpingClient(ConflictingClient):
         return await super().patch(kind, name, patch, namespace=namespace, **extra)
 
 
-async def test_patch_helper_records_the_generation_its_own_spec_patch_made_as_observed() -> None:
+async def status_after_spec_and_condition_change(*, succeeded: bool) -> dict[str, Any]:
+    """The status body the PatchHelper sends for a Machine at generation 3 whose spec (to generation 4) and Ready
+    condition the reconcile changed."""
     obj = machine(10, [{**c("Ready", "False"), "observedGeneration": 3}], generation=3)
     client = GenerationBumpingClient(deep_copy(obj))
     helper = PatchHelper(client, obj, kind=MACHINE)  # type: ignore[arg-type]
     obj["spec"]["version"] = "v1.33.0"
     obj["status"]["conditions"] = [{**c("Ready", "True"), "observedGeneration": 3}]
-    await helper.patch(obj)
+    await helper.patch(obj, succeeded=succeeded)
     [body] = client.status_bodies()
+    return body
+
+
+async def test_patch_helper_records_the_generation_its_own_spec_patch_made_as_observed() -> None:
+    body = await status_after_spec_and_condition_change(succeeded=True)
     assert body["status"]["observedGeneration"] == 4
     assert [cond["observedGeneration"] for cond in body["status"]["conditions"]] == [4]
 
 
 async def test_a_failed_reconcile_does_not_record_the_new_generation() -> None:
-    obj = machine(10, [{**c("Ready", "False"), "observedGeneration": 3}], generation=3)
-    client = GenerationBumpingClient(deep_copy(obj))
-    helper = PatchHelper(client, obj, kind=MACHINE)  # type: ignore[arg-type]
-    obj["spec"]["version"] = "v1.33.0"
-    obj["status"]["conditions"] = [{**c("Ready", "True"), "observedGeneration": 3}]
-    await helper.patch(obj, succeeded=False)
-    [body] = client.status_bodies()
+    body = await status_after_spec_and_condition_change(succeeded=False)
     assert "observedGeneration" not in body["status"]
     assert [cond["observedGeneration"] for cond in body["status"]["conditions"]] == [3]
 

@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from runtime_plane import GROUP, WIDGET_CRD, eventually, widget
+from support.manager import running
+from support.waiting import eventually
+from support.widgets import GROUP, WIDGET_CRD, widget
 
 from herd.runtime import (
     CONFIGMAP,
@@ -32,18 +33,6 @@ from herd.runtime import (
 NS = "default"
 
 
-@contextlib.asynccontextmanager
-async def running(manager: Manager) -> AsyncIterator[Manager]:
-    task = asyncio.create_task(manager.run())
-    try:
-        assert await manager.wait_leading(timeout=30)
-        yield manager
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def install_widgets(client: Client) -> Kind:
     await client.create(WIDGET_CRD, kind=CRD)
 
@@ -53,7 +42,7 @@ async def install_widgets(client: Client) -> Kind:
             return True
         return False
 
-    await eventually(served, message="Widget served")
+    await eventually(served, what="Widget served")
     return await client.mapper.kind_for(f"{GROUP}/v1", "Widget")
 
 
@@ -78,7 +67,7 @@ async def test_a_burst_of_1000_events_on_one_key_leads_to_at_most_2_reconciles(c
         notifications += 1
 
     manager.cache.informer(CONFIGMAP).add_handler(FuncHandler(update=count))
-    async with running(manager):
+    async with running(manager, timeout=30):
         created = await client.create({"apiVersion": "v1", "kind": "ConfigMap",
                                        "metadata": {"name": "hot", "namespace": NS}, "data": {"n": "0"}})
         await eventually(lambda: len(reconciles) == 1 and manager.controllers[0].queue.idle)
@@ -87,7 +76,7 @@ async def test_a_burst_of_1000_events_on_one_key_leads_to_at_most_2_reconciles(c
             patched = await client.patch(CONFIGMAP, "hot", {"data": {"n": str(i)}}, namespace=NS)
             last_rv = int(patched["metadata"]["resourceVersion"])
         informer = manager.cache.informer(CONFIGMAP)
-        await eventually(lambda: int(informer.resource_version or 0) >= last_rv, message="burst delivered")
+        await eventually(lambda: int(informer.resource_version or 0) >= last_rv, what="burst delivered")
         assert notifications == 1000 and busy.is_set()
         release.set()
         assert await manager.controllers[0].queue.wait_idle(timeout=10)
@@ -107,7 +96,7 @@ async def test_a_failing_reconcile_is_retried_with_growing_delays(client: Client
     manager = Manager(client, health_port=None)
     controller = Controller.builder("flaky").for_(CONFIGMAP).build(reconcile)
     manager.add(controller)
-    async with running(manager):
+    async with running(manager, timeout=30):
         await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flaky", "namespace": NS}})
         await eventually(lambda: len(attempts) == 8 and controller.queue.idle, timeout=20)
     gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
@@ -134,7 +123,7 @@ async def test_owned_and_watched_objects_enqueue_their_owner_and_mapped_keys(cli
     controller = (Controller.builder("widget").for_(widgets).owns(CONFIGMAP)
                   .watches(SECRET, secret_to_widget).build(reconcile))
     manager.add(controller)
-    async with running(manager):
+    async with running(manager, timeout=30):
         owner = await client.create(widget("w1", size=1))
         await eventually(lambda: seen.count(ObjectKey(NS, "w1")) == 1 and controller.queue.idle)
         await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
@@ -169,7 +158,7 @@ async def test_a_reconciler_reads_the_cache_and_writes_through_the_patch_helper(
 
     manager = Manager(client, health_port=None)
     manager.add(Controller.builder("widget").for_(widgets).build(WidgetReconciler(manager)))
-    async with running(manager):
+    async with running(manager, timeout=30):
         await client.create(widget("w", size=3, color="red"))
 
         async def reconciled(generation: int, ready: str) -> bool:
@@ -178,12 +167,12 @@ async def test_a_reconciler_reads_the_cache_and_writes_through_the_patch_helper(
             return (current["metadata"]["generation"] == generation and status.get("observedGeneration") == generation
                     and (conditions.get_condition(current, "Ready") or {}).get("status") == ready)
 
-        await eventually(lambda: reconciled(1, "False"), message="first reconcile written")
+        await eventually(lambda: reconciled(1, "False"), what="first reconcile written")
         first = await client.get(widgets, "w", NS)
         assert first["metadata"]["labels"] == {"size": "3"}
         transition = conditions.get_condition(first, "Ready")["lastTransitionTime"]  # type: ignore[index]
         await client.patch(widgets, "w", {"spec": {"color": "green", "size": 4}}, namespace=NS)
-        await eventually(lambda: reconciled(2, "True"), message="spec change observed")
+        await eventually(lambda: reconciled(2, "True"), what="spec change observed")
         second = await client.get(widgets, "w", NS)
         assert second["metadata"]["labels"] == {"size": "4"}
         assert conditions.get_condition(second, "Ready")["reason"] == "Green"  # type: ignore[index]
@@ -204,7 +193,7 @@ async def test_every_object_is_reconciled_once_its_events_are_processed(client: 
     for i in range(20):
         await client.create({"apiVersion": "v1", "kind": "ConfigMap",
                              "metadata": {"name": f"pre-{i}", "namespace": NS}})
-    async with running(manager):
+    async with running(manager, timeout=30):
         for i in range(20):
             await client.create({"apiVersion": "v1", "kind": "ConfigMap",
                                  "metadata": {"name": f"post-{i}", "namespace": NS}})

@@ -7,7 +7,8 @@ import contextlib
 import time
 
 import pytest
-from runtime_plane import Plane, eventually
+from support.plane import ServedPlane
+from support.waiting import eventually
 
 from herd.runtime import (
     CONFIGMAP,
@@ -29,7 +30,7 @@ RETRY = 0.25
 class Candidate:
     """A manager with its own connection, recording what its controller reconciles."""
 
-    def __init__(self, plane: Plane, name: str, *, release_on_cancel: bool = True) -> None:
+    def __init__(self, plane: ServedPlane, name: str, *, release_on_cancel: bool = True) -> None:
         self.client = Client.from_kubeconfig(plane.kubeconfig)
         self.reconciled: list[str] = []
         config = LeaderElectionConfig(name="runtime-test", namespace=NS, identity=name,
@@ -55,7 +56,7 @@ class Candidate:
 
 
 @pytest.fixture
-async def writer(plane: Plane) -> Client:
+async def writer(plane: ServedPlane) -> Client:
     return Client.from_kubeconfig(plane.kubeconfig)
 
 
@@ -65,7 +66,7 @@ async def create_configmaps(client: Client, *names: str) -> None:
 
 
 @pytest.mark.parametrize("graceful", [False, True], ids=["killed", "stopped"])
-async def test_exactly_one_of_two_managers_reconciles_and_the_other_takes_over(plane: Plane, writer: Client,
+async def test_exactly_one_of_two_managers_reconciles_and_the_other_takes_over(plane: ServedPlane, writer: Client,
                                                                             graceful: bool) -> None:
     first = Candidate(plane, "first", release_on_cancel=graceful)
     second = Candidate(plane, "second")
@@ -85,7 +86,7 @@ async def test_exactly_one_of_two_managers_reconciles_and_the_other_takes_over(p
             renewals.add(lease["spec"]["renewTime"])
             return len(renewals) >= 3
 
-        await eventually(renewed_three_times, interval=RETRY / 2, timeout=10)
+        await eventually(renewed_three_times, poll=RETRY / 2, timeout=10)
         assert not second.manager.is_leader and second.reconciled == []
 
         stopped_at = time.monotonic()
@@ -110,7 +111,7 @@ async def test_exactly_one_of_two_managers_reconciles_and_the_other_takes_over(p
         await writer.close()
 
 
-async def test_a_leader_that_cannot_renew_stops_its_controllers(plane: Plane, writer: Client) -> None:
+async def test_a_leader_that_cannot_renew_stops_its_controllers(plane: ServedPlane, writer: Client) -> None:
     leader = Candidate(plane, "leader")
     try:
         leader.start()

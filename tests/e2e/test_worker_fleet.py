@@ -8,18 +8,20 @@ One `herd up` serves the module; the crash test runs a `herd up` of its own.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import herd_plane
 import pytest
 import yaml
-from herd_plane import HerdUp, KubectlWatch
+from support import waiting
+from support.herd_up import HerdUp, WatchRecorder, herd_up
+from support.waiting import eventually_sync
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cluster-with-workers.yaml"
 MD = "fleet-md-0"
@@ -31,15 +33,8 @@ POLL_SECONDS = 0.2
 DEADLINE_SECONDS = 45.0
 QUIET_SECONDS = 3.0
 
-T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T], what: str, timeout: float = DEADLINE_SECONDS) -> T:
-    return herd_plane.eventually(probe, what, timeout=timeout, poll=POLL_SECONDS)
-
-
-def throughout(probe: Callable[[], None], seconds: float = QUIET_SECONDS) -> None:
-    herd_plane.throughout(probe, seconds=seconds, poll=POLL_SECONDS)
+eventually = functools.partial(eventually_sync, timeout=DEADLINE_SECONDS, poll=POLL_SECONDS)
+throughout = functools.partial(waiting.throughout, seconds=QUIET_SECONDS, poll=POLL_SECONDS)
 
 
 class Herd(HerdUp):
@@ -51,10 +46,8 @@ class Herd(HerdUp):
 
 @pytest.fixture(scope="module")
 def herd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Herd]:
-    base = tmp_path_factory.mktemp("herd-up")
-    running = Herd.start(base / "data", base / "kubectl-cache")
-    yield running
-    assert running.process.stop() == 0, "".join(running.process.lines)
+    with herd_up(tmp_path_factory.mktemp("herd-up"), Herd) as running:
+        yield running
 
 
 def fleet(namespace: str, *, replicas: int = 3, startup: str = "0s", strategy: dict[str, Any] | None = None) -> str:
@@ -161,29 +154,18 @@ def test_scaling_up_and_down_converges_and_removes_annotated_machines_first(herd
 # ----- 2. rolling update, watched -----
 
 @dataclass
-class MachineWatch:
+class MachineWatch(WatchRecorder):
     """`kubectl get machines -w --output-watch-events -o json`: the worker Machines after every event."""
 
-    watch: KubectlWatch | None = None
     states: list[dict[str, dict[str, Any]]] = field(default_factory=list)
     current: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    @classmethod
-    def start(cls, herd: Herd, namespace: str) -> MachineWatch:
-        recorder = cls()
-        recorder.watch = KubectlWatch.start(herd, recorder._record, "machines", "-n", namespace, "-l", WORKERS)
-        return recorder
-
-    def _record(self, type_: str, machine: dict[str, Any]) -> None:
+    def record(self, type_: str, machine: dict[str, Any]) -> None:
         if type_ == "DELETED":
             self.current.pop(name(machine), None)
         elif type_ in ("ADDED", "MODIFIED"):
             self.current[name(machine)] = machine
         self.states.append(dict(self.current))
-
-    def stop(self) -> None:
-        assert self.watch is not None
-        self.watch.stop()
 
 
 def test_a_rolling_update_respects_max_surge_and_max_unavailable_at_every_step(herd: Herd) -> None:
@@ -193,7 +175,7 @@ def test_a_rolling_update_respects_max_surge_and_max_unavailable_at_every_step(h
                           "rollingUpdate": {"maxSurge": max_surge, "maxUnavailable": max_unavailable}})
     old = {name(m) for m in converged(herd, namespace, replicas)}
 
-    watch = MachineWatch.start(herd, namespace)
+    watch = MachineWatch().start_watch(herd, "machines", "-n", namespace, "-l", WORKERS)
     try:
         def synced() -> int:
             assert watch.states and set(watch.states[-1]) == old, watch.states[-1:]
@@ -223,19 +205,22 @@ def test_a_rolling_update_respects_max_surge_and_max_unavailable_at_every_step(h
 
 # ----- 3. OnDelete -----
 
+def untouched(herd: Herd, namespace: str, old: set[str]) -> None:
+    """The workers are still the `old` Machines, at the old version, and no new-version MachineSet has grown."""
+    machines = worker_machines(herd, namespace)
+    assert {name(m) for m in machines} == old and all(m["spec"]["version"] == OLD for m in machines), machines
+    grown = [name(ms) for ms in herd.items("machinesets", namespace)
+             if ms["spec"]["template"]["spec"].get("version") == NEW and ms["spec"].get("replicas")]
+    assert not grown, grown
+
+
 def test_an_on_delete_rollout_replaces_only_the_machines_the_user_deletes(herd: Herd) -> None:
     namespace = "ondelete"
     apply_fleet(herd, namespace, replicas=3, strategy={"type": "OnDelete"})
     old = {name(m) for m in converged(herd, namespace, 3)}
     herd.patch_md(namespace, {"spec": {"template": {"spec": {"version": NEW}}}})
 
-    def untouched() -> None:
-        machines = worker_machines(herd, namespace)
-        assert {name(m) for m in machines} == old and all(m["spec"]["version"] == OLD for m in machines), machines
-        grown = [name(ms) for ms in herd.items("machinesets", namespace)
-                 if ms["spec"]["template"]["spec"].get("version") == NEW and ms["spec"].get("replicas")]
-        assert not grown, grown
-    throughout(untouched)
+    throughout(lambda: untouched(herd, namespace, old))
 
     victim = sorted(old)[0]
     herd.kubectl("delete", "machine", victim, "-n", namespace)
@@ -259,13 +244,7 @@ def test_a_paused_machine_deployment_freezes_its_rollout_until_resumed(herd: Her
     herd.patch_md(namespace, {"spec": {"paused": True}})
     herd.patch_md(namespace, {"spec": {"template": {"spec": {"version": NEW}}}})
 
-    def frozen() -> None:
-        machines = worker_machines(herd, namespace)
-        assert {name(m) for m in machines} == old and all(m["spec"]["version"] == OLD for m in machines), machines
-        grown = [name(ms) for ms in herd.items("machinesets", namespace)
-                 if ms["spec"]["template"]["spec"].get("version") == NEW and ms["spec"].get("replicas")]
-        assert not grown, grown
-    throughout(frozen)
+    throughout(lambda: untouched(herd, namespace, old))  # frozen
 
     herd.patch_md(namespace, {"spec": {"paused": False}})
     new = {name(m) for m in converged(herd, namespace, 2, NEW)}

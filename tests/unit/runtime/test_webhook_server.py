@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 import jsonpatch
 import pytest
+from support.tls import serving_certificate
 
-from herd.apiserver.pki import CertificateAuthority
 from herd.runtime.webhook import (
     FieldError,
     WebhookDenied,
@@ -31,13 +31,9 @@ Obj = dict[str, Any]
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, ssl.SSLContext]:
     """A serving certificate for 127.0.0.1 and a client context that trusts only its CA."""
-    directory = tmp_path_factory.mktemp("tls")
-    ca = CertificateAuthority.generate("webhook-test-ca")
-    cert, key = ca.issue_server_cert("webhook", ["127.0.0.1"])
-    (directory / "tls.crt").write_bytes(cert)
-    (directory / "tls.key").write_bytes(key)
-    client = ssl.create_default_context(cadata=ca.cert_pem.decode())
-    return directory / "tls.crt", directory / "tls.key", client
+    serving = serving_certificate(tmp_path_factory.mktemp("tls"), "webhook")
+    client = ssl.create_default_context(cadata=serving.ca.cert_pem.decode())
+    return serving.cert, serving.key, client
 
 
 def add_label(obj: Obj, request: Obj) -> Obj:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
-from herd_plane import ServedPlane
+from support.plane import ServedPlane
 
 
 def herd_crds(*args: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import errno
+import functools
 import json
 import re
 import shutil
@@ -17,14 +18,14 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import herd_plane
 import pytest
 import yaml
-from herd_plane import HerdUp
+from support.herd_up import HerdUp, herd_up
+from support.waiting import eventually_sync, throughout
 
 from herd.apiserver.kubeconfig import build_kubeconfig, dump_kubeconfig
 from herd.apiserver.pki import CertificateAuthority
@@ -36,18 +37,7 @@ DEADLINE_SECONDS = 30.0
 PAUSED_WINDOW_SECONDS = 3.0
 CLOUD_INIT = shutil.which("cloud-init")
 
-T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T], what: str, timeout: float = DEADLINE_SECONDS) -> T:
-    return herd_plane.eventually(probe, what, timeout=timeout, poll=POLL_SECONDS)
-
-
-def until(predicate: Callable[[], bool], what: str) -> None:
-    """Wait for `predicate()` to hold (same deadline as `eventually`)."""
-    def probe() -> None:
-        assert predicate(), what
-    eventually(probe, what)
+eventually = functools.partial(eventually_sync, timeout=DEADLINE_SECONDS, poll=POLL_SECONDS)
 
 
 class Herd(HerdUp):
@@ -68,10 +58,8 @@ class Herd(HerdUp):
 
 @pytest.fixture(scope="module")
 def herd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Herd]:
-    base = tmp_path_factory.mktemp("herd-up")
-    running = Herd.start(base / "data", base / "kubectl-cache")
-    yield running
-    assert running.process.stop() == 0, "".join(running.process.lines)
+    with herd_up(tmp_path_factory.mktemp("herd-up"), Herd) as running:
+        yield running
 
 
 def manifest(namespace: str, *, paused: bool = False, vm_startup: str | None = None) -> str:
@@ -291,7 +279,7 @@ def test_deleting_the_machine_then_the_cluster_leaves_nothing_behind(herd: Herd,
     machine_running(herd, namespace)
     kubeconfig = workload_kubeconfig(herd, namespace, tmp_path / "workload.kubeconfig")
     data_secret = herd.get("machine", MACHINE, namespace)["spec"]["bootstrap"]["dataSecretName"]
-    until(lambda: [n["metadata"]["name"] for n in workload_nodes(herd, kubeconfig)] == [MACHINE],
+    eventually(lambda: [n["metadata"]["name"] for n in workload_nodes(herd, kubeconfig)] == [MACHINE],
           "the Node registered")
     old_node = workload_nodes(herd, kubeconfig)[0]["metadata"]["uid"]
     old_ca = secret_value(herd, namespace, f"{CLUSTER}-ca", "tls.crt")
@@ -314,19 +302,19 @@ def test_deleting_the_machine_then_the_cluster_leaves_nothing_behind(herd: Herd,
         assert herd.names("clusters,machines,devclusters,devmachines,kubeadmconfigs,secrets", namespace) == []
         assert herd.names(every_kind, namespace) == []
     eventually(all_gone, f"every object in namespace {namespace} deleted")
-    until(lambda: connection_refused(host, port), f"the workload API server on {host}:{port} stopped")
+    eventually(lambda: connection_refused(host, port), f"the workload API server on {host}:{port} stopped")
 
     # nothing of the old cluster lingers in herd either: the same cluster made again is new through and through
     herd.apply(manifest(namespace))
     machine_running(herd, namespace)
     assert secret_value(herd, namespace, f"{CLUSTER}-ca", "tls.crt") != old_ca
     kubeconfig = workload_kubeconfig(herd, namespace, tmp_path / "again.kubeconfig")
-    until(lambda: [n["metadata"]["name"] for n in workload_nodes(herd, kubeconfig)] == [MACHINE],
+    eventually(lambda: [n["metadata"]["name"] for n in workload_nodes(herd, kubeconfig)] == [MACHINE],
           "the new Node registered")
     assert workload_nodes(herd, kubeconfig)[0]["metadata"]["uid"] != old_node
     host, port = endpoint(herd, namespace)
     herd.kubectl("delete", "namespace", namespace, "--timeout=30s")  # takes the running cluster with it
-    until(lambda: connection_refused(host, port), f"the workload API server on {host}:{port} stopped")
+    eventually(lambda: connection_refused(host, port), f"the workload API server on {host}:{port} stopped")
 
 
 # ----- 5. a crash mid-provisioning -----
@@ -353,7 +341,7 @@ def test_herd_up_killed_mid_provisioning_finishes_the_cluster_after_a_restart(tm
     try:
         machine_running(second_run, namespace)
         kubeconfig = workload_kubeconfig(second_run, namespace, tmp_path / "workload.kubeconfig")
-        until(lambda: workload_nodes(second_run, kubeconfig) != [], "a Node registered")
+        eventually(lambda: workload_nodes(second_run, kubeconfig) != [], "a Node registered")
         assert [n["metadata"]["name"] for n in workload_nodes(second_run, kubeconfig)] == [MACHINE]
         assert second_run.names("machines,devmachines,kubeadmconfigs", namespace) == [
             f"devmachine.infrastructure.cluster.x-k8s.io/{MACHINE}",
@@ -395,7 +383,7 @@ def test_a_paused_cluster_is_left_alone_until_unpaused(herd: Herd) -> None:
         assert "dataSecretName" not in machine["spec"]["bootstrap"]
         assert "controlPlaneEndpoint" not in herd.get("devcluster", CLUSTER, namespace)["spec"]
         assert herd.names("secrets", namespace) == []
-    herd_plane.throughout(untouched, seconds=PAUSED_WINDOW_SECONDS, poll=POLL_SECONDS)  # nothing moves while paused
+    throughout(untouched, seconds=PAUSED_WINDOW_SECONDS, poll=POLL_SECONDS)  # nothing moves while paused
 
     herd.kubectl("patch", "cluster", CLUSTER, "-n", namespace, "--type", "merge", "-p", '{"spec":{"paused":false}}')
     machine_running(herd, namespace)

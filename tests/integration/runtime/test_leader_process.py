@@ -10,7 +10,8 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from runtime_plane import Plane, eventually
+from support.plane import ServedPlane
+from support.waiting import eventually
 
 from herd.runtime import CONFIGMAP, LEASE, Client, NotFound
 
@@ -19,7 +20,7 @@ LEASE_DURATION = 2.0
 
 
 @contextlib.asynccontextmanager
-async def manager_process(plane: Plane, identity: str) -> AsyncIterator[asyncio.subprocess.Process]:
+async def manager_process(plane: ServedPlane, identity: str) -> AsyncIterator[asyncio.subprocess.Process]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, str(SCRIPT), str(plane.kubeconfig), identity,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
@@ -45,24 +46,24 @@ async def stamps(client: Client) -> dict[str, str]:
             for cm in (await client.list(CONFIGMAP, namespace="default")).items}
 
 
-async def test_killing_the_leading_process_hands_reconciling_to_the_other(plane: Plane, client: Client) -> None:
+async def test_killing_the_leading_process_hands_reconciling_to_the_other(plane: ServedPlane, client: Client) -> None:
     names = [f"cm-{i}" for i in range(5)]
     async with manager_process(plane, "first") as first:
-        await eventually(lambda: holder_is(client, "first"), message="first leads")
+        await eventually(lambda: holder_is(client, "first"), what="first leads")
         async with manager_process(plane, "second"):
             for name in names:
                 await client.create({"apiVersion": "v1", "kind": "ConfigMap",
                                      "metadata": {"name": name, "namespace": "default"}})
-            await eventually(lambda: _all_stamped(client, names, "first"), message="first reconciles")
+            await eventually(lambda: _all_stamped(client, names, "first"), what="first reconciles")
             assert set((await stamps(client)).values()) == {"first"}, "the candidate reconciled nothing"
 
             first.send_signal(signal.SIGKILL)
             killed_at = time.monotonic()
             await eventually(lambda: holder_is(client, "second"), timeout=LEASE_DURATION * 3,
-                             interval=0.05, message="second takes over")
+                             poll=0.05, what="second takes over")
             takeover = time.monotonic() - killed_at
             assert takeover <= LEASE_DURATION + 2.0, f"takeover took {takeover:.2f}s"
-            await eventually(lambda: _all_stamped(client, names, "second"), message="second reconciles")
+            await eventually(lambda: _all_stamped(client, names, "second"), what="second reconciles")
             await client.create({"apiVersion": "v1", "kind": "ConfigMap",
                                  "metadata": {"name": "late", "namespace": "default"}})
             await eventually(lambda: _all_stamped(client, ["late"], "second"))

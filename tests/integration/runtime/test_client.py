@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from runtime_plane import GROUP, WIDGET_CRD, eventually, widget
+from support.waiting import eventually
+from support.widgets import GROUP, WIDGET_CRD, widget
 
 from herd.runtime import (
     CONFIGMAP,
@@ -28,7 +29,7 @@ async def install_widgets(client: Client) -> Kind:
             return False
         return True
 
-    await eventually(served, message="Widget served")
+    await eventually(served, what="Widget served")
     return await client.mapper.kind_for(f"{GROUP}/v1", "Widget")
 
 

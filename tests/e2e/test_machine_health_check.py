@@ -16,17 +16,18 @@ their DevMachines — all through the real kubectl.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import herd_plane
 import pytest
 import yaml
-from herd_plane import HerdUp, KubectlWatch
+from support.herd_up import HerdUp, WatchRecorder, herd_up
+from support.waiting import eventually_sync, throughout
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cluster-with-workers.yaml"
 CLUSTER, MD = "fleet", "fleet-md-0"
@@ -50,26 +51,16 @@ QUIET_SECONDS = 2 * NOT_READY_TIMEOUT  # longer than any timeout a remediation w
 POLL_SECONDS = 0.3
 DEADLINE_SECONDS = 45.0
 
-T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T], what: str, timeout: float = DEADLINE_SECONDS) -> T:
-    return herd_plane.eventually(probe, what, timeout=timeout, poll=POLL_SECONDS)
+eventually = functools.partial(eventually_sync, timeout=DEADLINE_SECONDS, poll=POLL_SECONDS)
 
 
 @pytest.fixture(scope="module")
 def herd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HerdUp]:
     """`herd up` with both tests' fleets applied at once, so that they come up side by side."""
-    base = tmp_path_factory.mktemp("herd-up")
-    running = HerdUp.start(base / "data", base / "kubectl-cache")
-    try:
+    with herd_up(tmp_path_factory.mktemp("herd-up"), HerdUp) as running:
         for namespace, unhealthy_limit in LIMITS.items():
             apply_fleet(running, namespace, unhealthy_limit)
-    except BaseException:
-        running.process.stop()
-        raise
-    yield running
-    assert running.process.stop() == 0, "".join(running.process.lines)
+        yield running
 
 
 # ----- the fleet and what kubectl shows of it -----
@@ -167,7 +158,7 @@ def healthy_fleet(herd: HerdUp, namespace: str, *, timeout: float = DEADLINE_SEC
             (REPLICAS, REPLICAS, names), f"MachineHealthCheck status: {status}"
         assert (allowed.get("status"), allowed.get("reason")) == ("True", "RemediationAllowed"), f"{allowed}"
         return {name(m): uid(m) for m in machines}
-    return eventually(probe, f"{REPLICAS} healthy workers in {namespace}", timeout)
+    return eventually(probe, f"{REPLICAS} healthy workers in {namespace}", timeout=timeout)
 
 
 def paused(herd: HerdUp, namespace: str) -> None:
@@ -205,19 +196,12 @@ class Event:
 
 
 @dataclass
-class MachineWatch:
+class MachineWatch(WatchRecorder):
     """`kubectl get machines -w --output-watch-events -o json` on the workers, every event with its time."""
 
-    watch: KubectlWatch | None = None
     events: list[Event] = field(default_factory=list)
 
-    @classmethod
-    def start(cls, herd: HerdUp, namespace: str) -> MachineWatch:
-        recorder = cls()
-        recorder.watch = KubectlWatch.start(herd, recorder._record, "machines", "-n", namespace, "-l", WORKERS)
-        return recorder
-
-    def _record(self, type_: str, machine: dict[str, Any]) -> None:
+    def record(self, type_: str, machine: dict[str, Any]) -> None:
         self.events.append(Event(time.monotonic(), type_, machine))
 
     def of(self, machine: str) -> list[Event]:
@@ -225,10 +209,6 @@ class MachineWatch:
 
     def first(self, machine: str, holds: Callable[[Event], bool]) -> Event | None:
         return next((e for e in self.of(machine) if holds(e)), None)
-
-    def stop(self) -> None:
-        assert self.watch is not None
-        self.watch.stop()
 
 
 def judged_unhealthy(event: Event) -> bool:
@@ -249,7 +229,7 @@ def test_failed_workers_within_trigger_if_are_replaced_by_healthy_ones_within_th
     survivors = {n: u for n, u in before.items() if n not in victims}
     victim_nodes = node_names(herd, namespace, victims)
 
-    watch = MachineWatch.start(herd, namespace)
+    watch = MachineWatch().start_watch(herd, "machines", "-n", namespace, "-l", WORKERS)
     try:
         def listed() -> None:
             assert all(watch.of(n) for n in before), f"watched so far: {[name(e.machine) for e in watch.events]}"
@@ -303,7 +283,7 @@ def test_failures_beyond_trigger_if_are_left_alone_and_remediation_allowed_false
     namespace, failed = BEYOND, FAILED[BEYOND]
     before = healthy_fleet(herd, namespace)
     victims = sorted(before)[:failed]
-    watch = MachineWatch.start(herd, namespace)
+    watch = MachineWatch().start_watch(herd, "machines", "-n", namespace, "-l", WORKERS)
     try:
         def listed() -> None:
             assert all(watch.of(n) for n in before), f"watched so far: {[name(e.machine) for e in watch.events]}"
@@ -346,7 +326,7 @@ def refused_and_left_alone(herd: HerdUp, namespace: str, victims: list[str]) -> 
         assert not any(deleting(m) or condition(m, "OwnerRemediated") for m in machines), summary(machines)
         assert condition(health_check(herd, namespace), "RemediationAllowed").get("status") == "False", \
             "RemediationAllowed no longer False"
-    herd_plane.throughout(untouched, seconds=QUIET_SECONDS, poll=POLL_SECONDS)
+    throughout(untouched, seconds=QUIET_SECONDS, poll=POLL_SECONDS)
 
 
 def recovered_while_paused(herd: HerdUp, namespace: str, victims: list[str], kubeconfig: Path) -> None:

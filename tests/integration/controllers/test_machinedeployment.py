@@ -6,77 +6,29 @@ status.replicas and status.availableReplicas by hand.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+import functools
+from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
+from support.manager import management_client, running_manager
+from support.plane import ServedPlane
+from support.waiting import eventually
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "e2e"))
-from herd_plane import ServedPlane, start_plane
-
+from herd.api.cluster import CLUSTER, MACHINE_DEPLOYMENT, MACHINE_SET
 from herd.api.cluster.labels import MACHINE_DEPLOYMENT_UNIQUE_LABEL, REVISION_ANNOTATION
-from herd.api.registry import all_crds
 from herd.controllers import machinedeployment
-from herd.controllers.kinds import CLUSTER, MACHINE_DEPLOYMENT, MACHINE_SET
-from herd.runtime import CRD, AlreadyExists, Client, Kind, Manager, NotFound
-from herd.runtime.clustercache import ClusterCache
+from herd.runtime import AlreadyExists, Client
 
-NAMESPACE_KIND = Kind("v1", "Namespace", "namespaces", namespaced=False)
 NS = "md-test"
-
-
-@pytest.fixture(scope="module")
-def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPlane]:
-    base = tmp_path_factory.mktemp("plane")
-    served = start_plane(base / "management", base / "cache")
-    yield served
-    served.stop()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not hold within {timeout}s")
-        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager
 async def running(plane: ServedPlane) -> AsyncIterator[Client]:
     """A manager running only the MachineDeployment controller; yields a client."""
-    client = Client.from_kubeconfig(plane.kubeconfig)
-    for crd in all_crds():
-        with contextlib.suppress(AlreadyExists):
-            await client.create(crd, kind=CRD)
-
-    async def served() -> bool:
-        try:
-            await client.mapper.kind_for(CLUSTER.api_version, "MachineDeployment")
-        except NotFound:
-            return False
-        return True
-
-    await eventually(served, what="CRDs served")
-    with contextlib.suppress(AlreadyExists):
-        await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}, kind=NAMESPACE_KIND)
-    manager = Manager(client, health_port=None)
-    cluster_cache = ClusterCache(client)
-    manager.add(machinedeployment.new_controller(client, cluster_cache, manager.cache, cluster_wait=0.3))
-    task = asyncio.create_task(manager.run())
-    try:
-        assert await manager.wait_leading(timeout=60)
+    deployments = functools.partial(machinedeployment.new_controller, cluster_wait=0.3)
+    async with management_client(plane.kubeconfig, NS) as client, running_manager(client, deployments):
         yield client
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await cluster_cache.close()
-        await client.close()
 
 
 def machine_deployment(name: str, replicas: int, **rolling: Any) -> dict[str, Any]:
@@ -105,8 +57,8 @@ async def report(client: Client, ms: dict[str, Any], current: int, available: in
         "replicas": current, "availableReplicas": available, "readyReplicas": available}}, namespace=NS)
 
 
-async def test_rolling_update_moves_machines_to_a_new_machine_set_within_surge(plane: ServedPlane) -> None:
-    async with running(plane) as client:
+async def test_rolling_update_moves_machines_to_a_new_machine_set_within_surge(shared_plane: ServedPlane) -> None:
+    async with running(shared_plane) as client:
         with contextlib.suppress(AlreadyExists):
             await client.create({"apiVersion": CLUSTER.api_version, "kind": "Cluster",
                                  "metadata": {"name": "c1", "namespace": NS}, "spec": {"paused": False}})

@@ -19,9 +19,8 @@ from typing import Any
 import pytest
 import yaml
 from aiohttp import web
-from herd_plane import ServedPlane
-
-from herd.apiserver.pki import CertificateAuthority
+from support.plane import ServedPlane
+from support.tls import serving_certificate
 
 MANIFESTS = Path(__file__).parent / "manifests"
 
@@ -32,12 +31,10 @@ class WebhookThread:
     """An HTTPS webhook server on 127.0.0.1 in its own thread; `handlers` maps a URL path to a review handler."""
 
     def __init__(self, directory: Path) -> None:
-        self.ca = CertificateAuthority.generate("e2e-webhook-ca")
-        cert, key = self.ca.issue_server_cert("e2e-webhook", ["127.0.0.1"])
-        (directory / "webhook.crt").write_bytes(cert)
-        (directory / "webhook.key").write_bytes(key)
+        serving = serving_certificate(directory, "e2e-webhook")
+        self.ca = serving.ca
         self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._context.load_cert_chain(directory / "webhook.crt", directory / "webhook.key")
+        self._context.load_cert_chain(serving.cert, serving.key)
         self.handlers: dict[str, Handler] = {}
         self._reviews: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()

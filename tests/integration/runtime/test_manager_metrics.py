@@ -7,7 +7,7 @@ import contextlib
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
-from runtime_plane import eventually
+from support.waiting import eventually
 
 from herd.runtime import CONFIGMAP, Client, Controller, Manager, ObjectKey, Result
 
@@ -54,9 +54,9 @@ async def test_metrics_count_reconciles_as_objects_change(client: Client) -> Non
             async def moved_by(count: int) -> bool:
                 return await value(success[0], **success[1]) >= before + count
 
-            await eventually(lambda: moved_by(3), message="reconcile_total moved by the creations")
+            await eventually(lambda: moved_by(3), what="reconcile_total moved by the creations")
             await client.patch(CONFIGMAP, "a", {"data": {"x": "1"}}, namespace=NS)
-            await eventually(lambda: moved_by(4), message="reconcile_total moved by the update")
+            await eventually(lambda: moved_by(4), what="reconcile_total moved by the update")
             for name in ("fail", "later"):
                 await client.create({"apiVersion": "v1", "kind": "ConfigMap",
                                      "metadata": {"name": name, "namespace": NS}})
@@ -67,7 +67,7 @@ async def test_metrics_count_reconciles_as_objects_change(client: Client) -> Non
                                         result="requeue_after") >= 1
                         and await value("workqueue_retries_total", name="configmaps") >= 2)
 
-            await eventually(errors_and_requeues_counted, message="errors and requeues counted")
+            await eventually(errors_and_requeues_counted, what="errors and requeues counted")
             _, text = await get("/metrics")
             found = samples(text)
             names = {name for name, _ in found}

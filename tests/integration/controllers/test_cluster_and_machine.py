@@ -9,97 +9,37 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+import functools
+from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
+from support.manager import management_client, running_manager
+from support.objects import condition, get_or_none, gone, has
+from support.plane import ServedPlane
+from support.waiting import eventually
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "e2e"))
-from herd_plane import ServedPlane, start_plane
-
-from herd.api.registry import all_crds
+from herd.api.bootstrap import KUBEADM_CONFIG
+from herd.api.cluster import CLUSTER, MACHINE
+from herd.api.controlplane import KUBEADM_CONTROL_PLANE as KCP
+from herd.api.infrastructure import DEV_CLUSTER, DEV_MACHINE
 from herd.controllers import cluster as cluster_controller
 from herd.controllers import machine as machine_controller
-from herd.controllers.kinds import CLUSTER, MACHINE
-from herd.runtime import CRD, NODE, SECRET, AlreadyExists, Client, Kind, Manager, NotFound, conditions
-from herd.runtime.clustercache import POD, ClusterCache
+from herd.runtime import NODE, SECRET, Client, Kind, conditions
+from herd.runtime.clustercache import POD
 
-DEV_CLUSTER = Kind("infrastructure.cluster.x-k8s.io/v1beta2", "DevCluster", "devclusters")
-DEV_MACHINE = Kind("infrastructure.cluster.x-k8s.io/v1beta2", "DevMachine", "devmachines")
-KUBEADM_CONFIG = Kind("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfig", "kubeadmconfigs")
-NAMESPACE_KIND = Kind("v1", "Namespace", "namespaces", namespaced=False)
 FAST = 0.3  # every wait of the controllers, shortened so the tests move quickly
-
-
-@pytest.fixture(scope="module")
-def planes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServedPlane, ServedPlane]]:
-    """The management plane and a workload cluster's API server."""
-    base = tmp_path_factory.mktemp("planes")
-    management = start_plane(base / "management", base / "cache-m")
-    try:
-        workload = start_plane(base / "workload", base / "cache-w")
-    except BaseException:
-        management.stop()
-        raise
-    yield management, workload
-    workload.stop()
-    management.stop()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not hold within {timeout}s")
-        await asyncio.sleep(0.05)
-
-
-async def install_crds(client: Client) -> None:
-    for crd in all_crds():
-        with contextlib.suppress(AlreadyExists):
-            await client.create(crd, kind=CRD)
-
-    async def served() -> bool:
-        try:
-            for api_version, kind in ((CLUSTER.api_version, "Machine"), (DEV_MACHINE.api_version, "DevMachine"),
-                                      (KUBEADM_CONFIG.api_version, "KubeadmConfig")):
-                await client.mapper.kind_for(api_version, kind)
-        except NotFound:
-            return False
-        return True
-
-    await eventually(served, what="CRDs served")
 
 
 @contextlib.asynccontextmanager
 async def controllers(planes: tuple[ServedPlane, ServedPlane], namespace: str) -> AsyncIterator[Client]:
     """A manager running the Cluster and Machine controllers in-process; yields a management client."""
-    management, _ = planes
-    client = Client.from_kubeconfig(management.kubeconfig)
-    await install_crds(client)
-    with contextlib.suppress(AlreadyExists):
-        await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
-                            kind=NAMESPACE_KIND)
-    manager = Manager(client, health_port=None)
-    cluster_cache = ClusterCache(client, secret_recheck_seconds=FAST)
-    manager.add(cluster_controller.new_controller(
-        client, cluster_cache, manager.cache, probe_interval=FAST, external_ready_wait=FAST,
-        delete_requeue_after=FAST))
-    manager.add(machine_controller.new_controller(
-        client, cluster_cache, manager.cache, external_ready_wait=FAST, node_wait=FAST, drain_requeue_after=FAST))
-    task = asyncio.create_task(manager.run())
-    try:
-        assert await manager.wait_leading(timeout=60)
+    cluster = functools.partial(cluster_controller.new_controller, probe_interval=FAST, external_ready_wait=FAST,
+                                delete_requeue_after=FAST)
+    machine = functools.partial(machine_controller.new_controller, external_ready_wait=FAST, node_wait=FAST,
+                                drain_requeue_after=FAST)
+    async with management_client(planes[0].kubeconfig, namespace) as client, \
+            running_manager(client, cluster, machine, secret_recheck_seconds=FAST):
         yield client
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await cluster_cache.close()
-        await client.close()
 
 
 # ----- objects -----
@@ -170,17 +110,6 @@ async def connect_workload(client: Client, workload_plane: ServedPlane, cluster:
                          "data": {"value": value}}, kind=SECRET)
 
 
-async def get(client: Client, kind: Kind, name: str, ns: str | None = None) -> dict[str, Any] | None:
-    try:
-        return await client.get(kind, name, ns)
-    except NotFound:
-        return None
-
-
-def condition(obj: dict[str, Any] | None, type_: str) -> dict[str, Any]:
-    return (conditions.get_condition(obj, type_) if obj else None) or {}
-
-
 def status(obj: dict[str, Any] | None, *path: str) -> Any:
     value: Any = obj
     for part in path:
@@ -188,18 +117,30 @@ def status(obj: dict[str, Any] | None, *path: str) -> Any:
     return value
 
 
-def has(client: Client, kind: Kind, name: str, ns: str | None, check: Callable[[dict[str, Any]], bool]
-        ) -> Callable[[], Awaitable[bool]]:
-    async def probe() -> bool:
-        obj = await get(client, kind, name, ns)
-        return obj is not None and check(obj)
-    return probe
+async def create_reconciled_machine(client: Client, name: str, ns: str, cluster: str) -> None:
+    """A worker Machine, once the Machine controller has put its finalizer on it."""
+    await create_machine(client, name, ns, cluster)
+    await eventually(has(client, MACHINE, name, ns, lambda m: bool(m["metadata"].get("finalizers"))),
+                     what=f"{name} reconciled")
 
 
-def gone(client: Client, kind: Kind, name: str, ns: str | None) -> Callable[[], Awaitable[bool]]:
-    async def probe() -> bool:
-        return await get(client, kind, name, ns) is None
-    return probe
+async def delete_cluster_watching(client: Client, ns: str, cluster: str,
+                                  watched: dict[str, tuple[Kind, str]]) -> asyncio.Task[list[str]]:
+    """Delete the Cluster; the task returns the labels of the `watched` objects in the order they disappear."""
+    recorder = asyncio.create_task(deletion_order(client, ns, watched))
+    await client.delete(CLUSTER, cluster, ns)
+    return recorder
+
+
+async def deletion_order(client: Client, ns: str, watched: dict[str, tuple[Kind, str]]) -> list[str]:
+    """The labels of the `watched` objects in the order they disappear (returns once all have)."""
+    order: list[str] = []
+    while len(order) < len(watched):
+        for label, (kind, name) in watched.items():
+            if label not in order and await get_or_none(client, kind, name, ns) is None:
+                order.append(label)
+        await asyncio.sleep(0.02)
+    return order
 
 
 # ----- tests -----
@@ -293,38 +234,26 @@ async def test_a_machine_reaches_running_and_the_cluster_provisioned_then_deleti
             await client.delete(MACHINE, "w-0", ns)
             await eventually(has(client, MACHINE, "w-0", ns, lambda m: condition(m, "Deleting").get("reason")
                                  == "WaitingForPreDrainHook"), what="waiting for the pre-drain hook")
-            assert await get(workload, POD, "app", "default") is not None
+            assert await get_or_none(workload, POD, "app", "default") is not None
             await client.patch(MACHINE, "w-0", {"metadata": {"annotations": {hook: None}}}, namespace=ns)
             await eventually(gone(client, MACHINE, "w-0", ns), what="worker Machine deleted")
-            assert await get(workload, POD, "app", "default") is None, "evicted"
-            assert await get(workload, POD, "static", "default") is not None, "mirror Pods stay"
-            assert await get(workload, NODE, "w-0-node") is None, "the Node goes after the machine"
-            assert await get(client, DEV_MACHINE, "w-0-infra", ns) is None
-            assert await get(client, KUBEADM_CONFIG, "w-0-config", ns) is None
+            assert await get_or_none(workload, POD, "app", "default") is None, "evicted"
+            assert await get_or_none(workload, POD, "static", "default") is not None, "mirror Pods stay"
+            assert await get_or_none(workload, NODE, "w-0-node") is None, "the Node goes after the machine"
+            assert await get_or_none(client, DEV_MACHINE, "w-0-infra", ns) is None
+            assert await get_or_none(client, KUBEADM_CONFIG, "w-0-config", ns) is None
 
             # deleting the Cluster: workers first, then the control plane Machines, then the infrastructure
-            await create_machine(client, "w-1", ns, "c1")
-            await eventually(has(client, MACHINE, "w-1", ns, lambda m: bool(m["metadata"].get("finalizers"))),
-                             what="second worker reconciled")
-            order: list[str] = []
-
-            async def record() -> None:
-                watched = {"w-1": (MACHINE, "w-1"), "cp-0": (MACHINE, "cp-0"), "infra": (DEV_CLUSTER, "c1-infra"),
-                           "cluster": (CLUSTER, "c1")}
-                while len(order) < len(watched):
-                    for label, (kind, name) in watched.items():
-                        if label not in order and await get(client, kind, name, ns) is None:
-                            order.append(label)
-                    await asyncio.sleep(0.02)
-
-            recorder = asyncio.create_task(record())
-            await client.delete(CLUSTER, "c1", ns)
+            await create_reconciled_machine(client, "w-1", ns, "c1")
+            recorder = await delete_cluster_watching(client, ns, "c1", {
+                "w-1": (MACHINE, "w-1"), "cp-0": (MACHINE, "cp-0"), "infra": (DEV_CLUSTER, "c1-infra"),
+                "cluster": (CLUSTER, "c1")})
             await eventually(has(client, CLUSTER, "c1", ns, lambda c: condition(c, "Deleting").get("reason") in (
                 "WaitingForWorkersDeletion", "WaitingForControlPlaneDeletion", "WaitingForInfrastructureDeletion")),
                 what="Cluster Deleting")
-            await asyncio.wait_for(recorder, 60)
-            assert order == ["w-1", "cp-0", "infra", "cluster"]
-            assert await get(workload, NODE, "cp-0-node") is not None, "a deleted cluster's Nodes are not drained"
+            assert await asyncio.wait_for(recorder, 60) == ["w-1", "cp-0", "infra", "cluster"]
+            assert await get_or_none(workload, NODE, "cp-0-node") is not None, \
+                "a deleted cluster's Nodes are not drained"
         finally:
             await workload.close()
 
@@ -357,7 +286,6 @@ async def test_paused_clusters_and_machines_only_report_paused(planes: tuple[Ser
                          what="Cluster reconciled once unpaused")
 
 
-KCP = Kind("controlplane.cluster.x-k8s.io/v1beta2", "KubeadmControlPlane", "kubeadmcontrolplanes")
 
 
 async def test_a_cluster_follows_its_control_plane_object_and_deletes_it_before_the_infrastructure(
@@ -394,21 +322,8 @@ async def test_a_cluster_follows_its_control_plane_object_and_deletes_it_before_
         assert condition(cluster, "ControlPlaneAvailable")["message"] == "etcd is unhappy"
         assert condition(cluster, "Available")["status"] == "False"
 
-        await create_machine(client, "w-0", ns, "k1")
-        await eventually(has(client, MACHINE, "w-0", ns, lambda m: bool(m["metadata"].get("finalizers"))),
-                         what="worker reconciled")
-        order: list[str] = []
-
-        async def record() -> None:
-            watched = {"worker": (MACHINE, "w-0"), "control plane": (KCP, "k1-cp"), "infra": (DEV_CLUSTER, "k1-infra"),
-                       "cluster": (CLUSTER, "k1")}
-            while len(order) < len(watched):
-                for label, (kind, name) in watched.items():
-                    if label not in order and await get(client, kind, name, ns) is None:
-                        order.append(label)
-                await asyncio.sleep(0.02)
-
-        recorder = asyncio.create_task(record())
-        await client.delete(CLUSTER, "k1", ns)
-        await asyncio.wait_for(recorder, 60)
-        assert order == ["worker", "control plane", "infra", "cluster"]
+        await create_reconciled_machine(client, "w-0", ns, "k1")
+        recorder = await delete_cluster_watching(client, ns, "k1", {
+            "worker": (MACHINE, "w-0"), "control plane": (KCP, "k1-cp"), "infra": (DEV_CLUSTER, "k1-infra"),
+            "cluster": (CLUSTER, "k1")})
+        assert await asyncio.wait_for(recorder, 60) == ["worker", "control plane", "infra", "cluster"]

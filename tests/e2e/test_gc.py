@@ -6,15 +6,16 @@ Each test works in its own namespace on a shared plane. Waiting is event-driven 
 
 from __future__ import annotations
 
+import functools
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from herd_plane import ServedPlane
+from support.plane import ServedPlane
+from support.waiting import eventually_sync
 
 MANIFESTS = Path(__file__).parent / "manifests"
 HOLD = "example.com/hold"
@@ -28,12 +29,7 @@ def ns(shared_plane: ServedPlane, request: pytest.FixtureRequest) -> Iterator[st
     shared_plane.kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=false")
 
 
-def eventually(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Poll `check` until it holds; fail naming `what` once the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
+eventually = functools.partial(eventually_sync, poll=0.1)
 
 
 def get(plane: ServedPlane, ns: str, ref: str) -> dict[str, Any] | None:
@@ -59,6 +55,13 @@ def create_configmap(plane: ServedPlane, ns: str, name: str, *owners: tuple[str,
                                                              "metadata": meta, "data": {"k": "v"}}))
 
 
+def create_owners(plane: ServedPlane, ns: str) -> tuple[str, str]:
+    """ConfigMaps `owner` and `other`; their uids."""
+    create_configmap(plane, ns, "owner")
+    create_configmap(plane, ns, "other")
+    return uid(plane, ns, "cm/owner"), uid(plane, ns, "cm/other")
+
+
 def owner_names(obj: dict[str, Any] | None) -> list[str]:
     assert obj is not None
     return [r["name"] for r in obj["metadata"].get("ownerReferences") or []]
@@ -66,9 +69,7 @@ def owner_names(obj: dict[str, Any] | None) -> list[str]:
 
 def test_background_cascade(shared_plane: ServedPlane, ns: str) -> None:
     plane = shared_plane
-    create_configmap(plane, ns, "owner")
-    create_configmap(plane, ns, "other")
-    owner_uid, other_uid = uid(plane, ns, "cm/owner"), uid(plane, ns, "cm/other")
+    owner_uid, other_uid = create_owners(plane, ns)
     create_configmap(plane, ns, "child", ("owner", owner_uid, False))
     create_configmap(plane, ns, "grandchild", ("child", uid(plane, ns, "cm/child"), False))
     create_configmap(plane, ns, "shared", ("owner", owner_uid, False), ("other", other_uid, False))
@@ -99,9 +100,7 @@ def test_foreground_cascade_waits_for_blocking_dependents(shared_plane: ServedPl
 
 def test_orphan_cascade_keeps_dependents(shared_plane: ServedPlane, ns: str) -> None:
     plane = shared_plane
-    create_configmap(plane, ns, "owner")
-    create_configmap(plane, ns, "other")
-    owner_uid, other_uid = uid(plane, ns, "cm/owner"), uid(plane, ns, "cm/other")
+    owner_uid, other_uid = create_owners(plane, ns)
     create_configmap(plane, ns, "child", ("owner", owner_uid, True))
     create_configmap(plane, ns, "shared", ("owner", owner_uid, False), ("other", other_uid, False))
     plane.kubectl("delete", "cm", "owner", "-n", ns, "--cascade=orphan")  # waits until the owner is gone

@@ -8,82 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+import functools
+from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
+from support.manager import management_client, running_manager
+from support.objects import gone
+from support.plane import ServedPlane
+from support.waiting import eventually
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "e2e"))
-from herd_plane import ServedPlane, start_plane
-
-from herd.api.registry import all_crds
+from herd.api.bootstrap import KUBEADM_CONFIG, KUBEADM_CONFIG_TEMPLATE
+from herd.api.cluster import CLUSTER, MACHINE, MACHINE_SET
+from herd.api.infrastructure import DEV_MACHINE, DEV_MACHINE_TEMPLATE
 from herd.controllers import machineset as machineset_controller
-from herd.controllers.kinds import CLUSTER, MACHINE, MACHINE_SET
-from herd.runtime import CRD, AlreadyExists, Client, Kind, Manager, NotFound, Object, conditions
-from herd.runtime.clustercache import ClusterCache
+from herd.runtime import Client, Kind, NotFound, Object, conditions
 
-DEV_MACHINE = Kind("infrastructure.cluster.x-k8s.io/v1beta2", "DevMachine", "devmachines")
-DEV_MACHINE_TEMPLATE = Kind("infrastructure.cluster.x-k8s.io/v1beta2", "DevMachineTemplate", "devmachinetemplates")
-KUBEADM_CONFIG = Kind("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfig", "kubeadmconfigs")
-KUBEADM_CONFIG_TEMPLATE = Kind("bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfigTemplate",
-                               "kubeadmconfigtemplates")
-NAMESPACE_KIND = Kind("v1", "Namespace", "namespaces", namespaced=False)
 SET_NAME = "cluster.x-k8s.io/set-name"
 FAST = 0.3
-
-
-@pytest.fixture(scope="module")
-def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPlane]:
-    base = tmp_path_factory.mktemp("plane")
-    served = start_plane(base / "management", base / "cache")
-    yield served
-    served.stop()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not hold within {timeout}s")
-        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager
 async def running(plane: ServedPlane, namespace: str) -> AsyncIterator[Client]:
     """A manager running the MachineSet controller; yields a management client."""
-    client = Client.from_kubeconfig(plane.kubeconfig)
-    for crd in all_crds():
-        with contextlib.suppress(AlreadyExists):
-            await client.create(crd, kind=CRD)
-
-    async def served() -> bool:
-        try:
-            for kind in (MACHINE_SET, DEV_MACHINE_TEMPLATE, KUBEADM_CONFIG_TEMPLATE, DEV_MACHINE, KUBEADM_CONFIG):
-                await client.mapper.kind_for(kind.api_version, kind.kind)
-        except NotFound:
-            return False
-        return True
-
-    await eventually(served, what="CRDs served")
-    with contextlib.suppress(AlreadyExists):
-        await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
-                            kind=NAMESPACE_KIND)
-    manager = Manager(client, health_port=None)
-    cluster_cache = ClusterCache(client)
-    manager.add(machineset_controller.new_controller(client, cluster_cache, manager.cache, template_wait=FAST))
-    task = asyncio.create_task(manager.run())
-    try:
-        assert await manager.wait_leading(timeout=60)
+    machine_sets = functools.partial(machineset_controller.new_controller, template_wait=FAST)
+    async with management_client(plane.kubeconfig, namespace) as client, running_manager(client, machine_sets):
         yield client
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await cluster_cache.close()
-        await client.close()
 
 
 async def create_cluster_and_templates(client: Client, ns: str) -> None:
@@ -135,9 +84,10 @@ async def release(client: Client, machine: Object) -> None:
                            namespace=machine["metadata"]["namespace"])
 
 
-async def test_machineset_clones_templates_scales_down_in_order_and_deletes_its_machines(plane: ServedPlane) -> None:
+async def test_machineset_clones_templates_scales_down_in_order_and_deletes_its_machines(
+        shared_plane: ServedPlane) -> None:
     ns = "ms-scale"
-    async with running(plane, ns) as client:
+    async with running(shared_plane, ns) as client:
         await create_cluster_and_templates(client, ns)
         await client.create(machine_set(ns, 3))
         ms = await client.get(MACHINE_SET, "workers", ns)
@@ -212,19 +162,12 @@ async def test_machineset_clones_templates_scales_down_in_order_and_deletes_its_
         await eventually(last_machine_deleting, what="the last Machine deleting")
         assert (await client.get(MACHINE_SET, "workers", ns))["metadata"].get("deletionTimestamp")
         await release(client, (await items(client, MACHINE, ns))[0])
-
-        async def machine_set_gone() -> bool:
-            try:
-                await client.get(MACHINE_SET, "workers", ns)
-            except NotFound:
-                return True
-            return False
-        await eventually(machine_set_gone, what="the MachineSet gone")
+        await eventually(gone(client, MACHINE_SET, "workers", ns), what="the MachineSet gone")
 
 
-async def test_missing_template_is_reported_and_machines_appear_once_it_exists(plane: ServedPlane) -> None:
+async def test_missing_template_is_reported_and_machines_appear_once_it_exists(shared_plane: ServedPlane) -> None:
     ns = "ms-missing"
-    async with running(plane, ns) as client:
+    async with running(shared_plane, ns) as client:
         await create_cluster_and_templates(client, ns)
         await client.delete(DEV_MACHINE_TEMPLATE, "workers", ns)
         await client.create(machine_set(ns, 2))
@@ -241,9 +184,9 @@ async def test_missing_template_is_reported_and_machines_appear_once_it_exists(p
 
 
 async def test_orphans_are_adopted_remediation_replaces_machines_and_template_labels_propagate(
-        plane: ServedPlane) -> None:
+        shared_plane: ServedPlane) -> None:
     ns = "ms-adopt"
-    async with running(plane, ns) as client:
+    async with running(shared_plane, ns) as client:
         await create_cluster_and_templates(client, ns)
         await client.create({"apiVersion": MACHINE.api_version, "kind": "Machine",
                              "metadata": {"name": "orphan", "namespace": ns,
@@ -265,14 +208,8 @@ async def test_orphans_are_adopted_remediation_replaces_machines_and_template_la
                    "message": "Waiting for remediation", "lastTransitionTime": "2025-06-01T12:00:00Z"}
         await client.patch_status(MACHINE, "orphan", {"status": {"conditions": [
             *((orphan.get("status") or {}).get("conditions") or []), verdict]}}, namespace=ns)
-
-        async def remediated() -> bool:  # the orphan has no finalizer (no Machine controller runs): it just goes
-            try:
-                await client.get(MACHINE, "orphan", ns)
-            except NotFound:
-                return True
-            return False
-        await eventually(remediated, what="the unhealthy Machine deleted")
+        # the orphan has no finalizer (no Machine controller runs): it just goes
+        await eventually(gone(client, MACHINE, "orphan", ns), what="the unhealthy Machine deleted")
         await eventually(lambda: count_is(client, MACHINE, ns, 2), what="a replacement Machine")
         assert "orphan" not in [m["metadata"]["name"] for m in await items(client, MACHINE, ns)]
 

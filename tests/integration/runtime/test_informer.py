@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_plane import Plane, eventually
+from support.plane import start_plane
+from support.waiting import eventually
 
 from herd.runtime import CONFIGMAP, AlreadyExists, Client, FuncHandler, Informer, NotFound, ObjectKey, Unreachable
 from herd.runtime.informer import Backoff
@@ -56,7 +57,7 @@ async def is_exact_copy(client: Client, informer: Informer) -> bool:
 
 @pytest.mark.timeout(400)
 async def test_an_informer_keeps_an_exact_copy_of_5000_objects_across_a_kill_9_of_the_server(tmp_path: Path) -> None:
-    plane = Plane(tmp_path / "data").start()
+    plane = start_plane(tmp_path / "data", tmp_path / "kubectl-cache")
     writer = Client.from_kubeconfig(plane.kubeconfig)
     reader = Client.from_kubeconfig(plane.kubeconfig)
     informer = Informer(reader, CONFIGMAP, backoff=Backoff(initial=0.2, maximum=2.0))
@@ -74,11 +75,11 @@ async def test_an_informer_keeps_an_exact_copy_of_5000_objects_across_a_kill_9_o
         churn += [lambda i=i: writer.delete(CONFIGMAP, f"cm-{i:05d}", NAMESPACE) for i in range(1, 1000, 2)]
         churn.sort(key=lambda op: hash(op) % 7)  # interleave creates, updates and deletes
         writes = asyncio.create_task(run_all(churn))
-        await eventually(lambda: len(informer.store) >= 3500, timeout=120, message="churn under way")
+        await eventually(lambda: len(informer.store) >= 3500, timeout=120, what="churn under way")
         await asyncio.to_thread(plane.restart, signal.SIGKILL)
         await writes
 
-        await eventually(lambda: is_exact_copy(writer, informer), timeout=60, message="exact copy")
+        await eventually(lambda: is_exact_copy(writer, informer), timeout=60, what="exact copy")
         assert len(informer.store) == 4500
         assert informer.stats.errors >= 1, "the watch saw the server go away"
         assert informer.stats.lists == 1, "it resumed from its last resourceVersion instead of listing again"
@@ -94,7 +95,7 @@ async def test_an_informer_keeps_an_exact_copy_of_5000_objects_across_a_kill_9_o
 
 @pytest.mark.timeout(300)
 async def test_an_informer_that_fell_behind_the_compaction_window_relists_and_converges(tmp_path: Path) -> None:
-    plane = Plane(tmp_path / "data", ("--compaction-window", "50")).start()
+    plane = start_plane(tmp_path / "data", tmp_path / "kubectl-cache", "--compaction-window", "50")
     writer = Client.from_kubeconfig(plane.kubeconfig)
     reader = Client.from_kubeconfig(plane.kubeconfig)
     informer = Informer(reader, CONFIGMAP, backoff=Backoff(initial=0.05, maximum=1.0))
@@ -106,7 +107,7 @@ async def test_an_informer_that_fell_behind_the_compaction_window_relists_and_co
         await run_all([lambda i=i: writer.create(configmap(f"cm-{i:03d}", n=str(i))) for i in range(200)])
         informer.start()
         assert await informer.wait_for_sync(30)
-        await eventually(lambda: is_exact_copy(writer, informer), message="initial copy")
+        await eventually(lambda: is_exact_copy(writer, informer), what="initial copy")
         await informer.stop()  # the informer's watch is gone while 100 revisions are written
         seen.clear()
         await run_all([lambda i=i: writer.patch(CONFIGMAP, f"cm-{i:03d}", {"data": {"n": "changed"}},
@@ -115,7 +116,7 @@ async def test_an_informer_that_fell_behind_the_compaction_window_relists_and_co
         await run_all([lambda i=i: writer.create(configmap(f"new-{i:03d}")) for i in range(20)])
 
         informer.start()  # resumes from a resourceVersion the server compacted: 410, list again
-        await eventually(lambda: is_exact_copy(writer, informer), timeout=60, message="exact copy after relist")
+        await eventually(lambda: is_exact_copy(writer, informer), timeout=60, what="exact copy after relist")
         assert informer.stats.expired >= 1 and informer.stats.lists == 2
         assert sorted(name for kind, name in seen if kind == "update") == [f"cm-{i:03d}" for i in range(60)]
         assert sorted(name for kind, name in seen if kind == "delete") == [f"cm-{i:03d}" for i in range(180, 200)]

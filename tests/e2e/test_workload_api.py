@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import yaml
-from herd_plane import ServedPlane
+from support.plane import ServedPlane
 
 TOKEN_ID, TOKEN_SECRET = "abcdef", "0123456789abcdef"
 

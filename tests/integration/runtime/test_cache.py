@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from runtime_plane import eventually
+from support.waiting import eventually
 
 from herd.runtime import CONFIGMAP, NAMESPACE, SECRET, Cache, Client, NotSynced, index_by_label
 

@@ -50,6 +50,15 @@ async def started(reconciler: Script, workers: int = 1, base_delay: float = 0.00
     return controller, metrics
 
 
+async def reconciled_until_idle(reconciler: Script) -> Metrics:
+    """A controller handed KEY, stopped once its queue is idle (retries and requeues included); its metrics."""
+    controller, metrics = await started(reconciler)
+    controller.queue.add(KEY)
+    assert await controller.queue.wait_idle(timeout=5)
+    await controller.stop()
+    return metrics
+
+
 def count(metrics: Metrics, result: str) -> float:
     value = metrics.registry.get_sample_value("controller_runtime_reconcile_total",
                                               {"controller": "test", "result": result})
@@ -97,20 +106,14 @@ async def test_requeue_after_looks_again_after_the_delay_without_backoff() -> No
 
 async def test_requeue_is_rate_limited() -> None:
     reconciler = Script(Result(requeue=True), Result())
-    controller, metrics = await started(reconciler)
-    controller.queue.add(KEY)
-    assert await controller.queue.wait_idle(timeout=5)
+    metrics = await reconciled_until_idle(reconciler)
     assert len(reconciler.calls) == 2 and count(metrics, "requeue") == 1
-    await controller.stop()
 
 
 async def test_terminal_errors_are_not_retried() -> None:
     reconciler = Script(TerminalError("cannot ever work"))
-    controller, metrics = await started(reconciler)
-    controller.queue.add(KEY)
-    assert await controller.queue.wait_idle(timeout=5)
+    metrics = await reconciled_until_idle(reconciler)
     assert len(reconciler.calls) == 1 and count(metrics, "error") == 1
-    await controller.stop()
 
 
 async def test_events_arriving_during_a_reconcile_cause_exactly_one_more() -> None:

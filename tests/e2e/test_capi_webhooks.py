@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 import yaml
-from herd_plane import ServedPlane
+from support.plane import ServedPlane
+from support.tls import serving_certificate
 
 from herd.api.registry import all_crds
-from herd.apiserver.pki import CertificateAuthority
 from herd.cli.webhooks import capi_webhook_routes, register_routes, webhook_configurations
 from herd.runtime.webhook import WebhookServer
 
@@ -34,11 +34,9 @@ class WebhooksInThread:
     """herd's webhook server, serving Cluster API's routes from a thread with its own event loop."""
 
     def __init__(self, directory: Path) -> None:
-        self.ca = CertificateAuthority.generate("capi-webhooks-e2e-ca")
-        cert, key = self.ca.issue_server_cert("capi-webhooks", ["127.0.0.1"])
-        (directory / "tls.crt").write_bytes(cert)
-        (directory / "tls.key").write_bytes(key)
-        self.server = WebhookServer(directory / "tls.crt", directory / "tls.key")
+        serving = serving_certificate(directory, "capi-webhooks")
+        self.ca = serving.ca
+        self.server = WebhookServer(serving.cert, serving.key)
         register_routes(self.server, capi_webhook_routes())
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
