@@ -1,7 +1,11 @@
 """The cluster.x-k8s.io/v1beta2 kinds: Cluster, Machine, MachineSet, MachineDeployment, MachineHealthCheck.
 
-Each kind's module holds its model, its CRD envelope and its condition types and reasons; `labels` holds the
-well-known labels, annotations and finalizers; `shared` holds the types several kinds use.
+Each kind's module holds its model, its CRD envelope and its condition types and reasons; `topology` holds the
+Cluster's managed topology; `labels` holds the well-known labels, annotations and finalizers; `shared` holds the
+types several kinds use. The kinds as the runtime addresses them (`CLUSTER`, `MACHINE`, …) are derived from the
+CRD specs. What every group shares lives one level up: the object envelope (`herd.api.common`), condition reasons
+(`herd.api.conditions`), printer columns (`herd.api.columns`), field helpers (`herd.api.fields`) and the helpers
+for reading objects as dicts (`herd.api.objects`).
 """
 
 from __future__ import annotations
