@@ -2,7 +2,8 @@
 
 Level-triggered: events only say *which* key to look at; the reconcile reads the cache and makes
 the world match. Errors are retried with per-key exponential backoff, success forgets the key,
-`Result(requeue_after=…)` looks again later.
+`Result(requeue_after=…)` looks again later. A 409 Conflict (someone else wrote an object the reconcile
+was writing) is a quiet requeue with the same backoff: no reconciler needs to catch it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .cache import Cache
+from .errors import Conflict
 from .handlers import EnqueueForObject, EnqueueForOwner, EnqueueMapped, HandlerFactory, MapFunc, Predicate
 from .metering import Metered
 from .metrics import Metrics
@@ -145,6 +147,10 @@ class Controller:
                 result = await metered or Result()
         except asyncio.CancelledError:
             raise
+        except Conflict as exc:  # someone else wrote an object this reconcile was writing: look again, quietly
+            outcome = "requeue"
+            self.queue.add_rate_limited(key)
+            log.info("%s: %s: %s; trying again", self.name, key, exc, extra={"controller": self.name, "key": str(key)})
         except TerminalError:
             outcome = "error"
             log.exception("%s: reconcile of %s failed terminally", self.name, key,

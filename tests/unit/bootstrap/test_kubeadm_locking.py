@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from herd.bootstrap.kubeadm import MACHINE
+from herd.api.cluster import MACHINE
 from herd.bootstrap.kubeadm.locking import InitLock, holder, lock_configmap
 from herd.runtime import AlreadyExists, Conflict, Kind, NotFound, Object
 

@@ -27,30 +27,6 @@ def brief(obj: dict[str, Any], condition_type: str) -> tuple[str, str, str] | No
     return None if found is None else (found["status"], found["reason"], found["message"])
 
 
-@pytest.mark.parametrize(("cluster_spec", "annotations", "paused"), [
-    ({}, None, False),
-    ({"paused": False}, None, False),
-    ({"paused": True}, None, True),
-    ({}, {"cluster.x-k8s.io/paused": ""}, True),
-    ({}, {"other": "x"}, False),
-])
-def test_is_paused_by_the_cluster_or_the_annotation(cluster_spec: dict[str, Any], annotations: dict[str, str] | None,
-                                                    paused: bool) -> None:
-    cluster = {"metadata": {"name": "c"}, "spec": cluster_spec}
-    assert status.is_paused(cluster, config(annotations=annotations)) is paused
-
-
-@pytest.mark.parametrize(("paused", "expected"), [
-    (True, ("True", "Paused", "")),
-    (False, ("False", "NotPaused", "")),
-])
-def test_paused_condition(paused: bool, expected: tuple[str, str, str]) -> None:
-    obj = config()
-    assert status.set_paused_condition(obj, paused)
-    assert brief(obj, "Paused") == expected
-    assert not status.set_paused_condition(obj, paused), "setting it again changes nothing"
-
-
 DSA, CA = "DataSecretAvailable", "CertificatesAvailable"
 
 

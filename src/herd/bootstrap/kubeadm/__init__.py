@@ -11,10 +11,11 @@ Workload clusters (for bootstrap tokens) are reached with the `<cluster>-kubecon
 
 from __future__ import annotations
 
+from herd.api.bootstrap import KUBEADM_CONFIG
+from herd.api.cluster import CLUSTER, MACHINE
 from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller
 
 from .controller import CLUSTER_CHANGED, MACHINE_CHANGED, KubeadmConfigReconciler
-from .kinds import CLUSTER, KUBEADM_CONFIG, MACHINE
 from .kubeconfig import KubeconfigWorkloadClients, WorkloadClients
 from .locking import InitLock
 from .tokens import DEFAULT_TOKEN_TTL
@@ -43,6 +44,6 @@ def new_controller(client: Client, cache: Cache, *, workload_clients: WorkloadCl
 
 
 __all__ = [
-    "CLUSTER", "DEFAULT_TOKEN_TTL", "KUBEADM_CONFIG", "MACHINE", "InitLock", "KubeadmConfigReconciler",
+    "DEFAULT_TOKEN_TTL", "InitLock", "KubeadmConfigReconciler",
     "KubeconfigWorkloadClients", "WorkloadClients", "new_controller",
 ]

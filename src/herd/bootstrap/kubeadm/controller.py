@@ -9,71 +9,74 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
+from herd.api.bootstrap import KUBEADM_CONFIG
+from herd.api.cluster import CLUSTER, MACHINE
 from herd.api.cluster.labels import CLUSTER_NAME_LABEL, PAUSED_ANNOTATION
-from herd.runtime import (
-    Cache,
-    Client,
-    NotSynced,
-    Object,
-    ObjectKey,
-    PredicateFuncs,
-    Result,
-    patch_helper,
-)
+from herd.contract.reconciler import ObjectReconciler
+from herd.runtime import Cache, Client, NotSynced, Object, ObjectKey, PredicateFuncs, Result
 from herd.runtime.conditions import get_condition
 
 from . import kinds, status
-from .kinds import CLUSTER, KUBEADM_CONFIG, MACHINE
 from .kubeconfig import WorkloadClients
 from .locking import InitLock
 from .phases import Scope, reconcile_bootstrap
 
-log = logging.getLogger("herd.bootstrap.kubeadm")
+
+@dataclass
+class Services:
+    """What the kubeadm bootstrap phases talk to."""
+
+    client: Client
+    cache: Cache
+    workload_clients: WorkloadClients
+    token_ttl: float
+    init_lock: InitLock
+    token_checks: dict[str, float] = field(default_factory=dict)  # bootstrap token → when last looked at
 
 
-class KubeadmConfigReconciler:
-    """Turns a KubeadmConfig into its machine's bootstrap data Secret."""
+class KubeadmConfigReconciler(ObjectReconciler[Services, Scope]):
+    """Turns a KubeadmConfig into its machine's bootstrap data Secret.
+
+    Its Cluster is that of the Machine owning it; until the Machine controller sets that owner (or while the
+    Cluster does not exist) the config waits for their events. No finalizer: the data Secret is owned by the
+    config and goes with it."""
+
+    kind = KUBEADM_CONFIG
+    log = logging.getLogger("herd.bootstrap.kubeadm")
+    cluster_wait = 0.0
 
     def __init__(self, client: Client, cache: Cache, *, workload_clients: WorkloadClients, token_ttl: float,
                  init_lock: InitLock | None = None) -> None:
-        self.client = client
-        self.cache = cache
-        self.workload_clients = workload_clients
-        self.token_ttl = token_ttl
-        self.init_lock = init_lock or InitLock(client, MACHINE)
-        self.token_checks: dict[str, float] = {}  # bootstrap token → when its expiration was last looked at
+        super().__init__(Services(client=client, cache=cache, workload_clients=workload_clients,
+                                  token_ttl=token_ttl, init_lock=init_lock or InitLock(client, MACHINE)))
 
-    async def reconcile(self, key: ObjectKey) -> Result:
-        config = self.cache.get(KUBEADM_CONFIG, key.namespace, key.name)
-        if config is None:
-            return Result()
-        machine_name = kinds.owner_machine_name(config)
-        if machine_name is None:
-            return Result()  # the Machine controller sets the owner; its event brings us back
-        machine = self.cache.get(MACHINE, key.namespace, machine_name, copy=False)  # read only
-        if machine is None:
-            return Result()
-        cluster_name = (machine.get("spec") or {}).get("clusterName") or ""
-        cluster = self.cache.get(CLUSTER, key.namespace, cluster_name, copy=False) if cluster_name else None
-        if cluster is None:
-            return Result()  # the Cluster's creation enqueues its configs
+    def machine_of(self, config: Object) -> Object | None:
+        """The Machine owning the config (the cache's copy: read only)."""
+        name = kinds.owner_machine_name(config)
+        namespace = str((config.get("metadata") or {}).get("namespace") or "")
+        return self.services.cache.get(MACHINE, namespace, name, copy=False) if name else None
+
+    def cluster_name(self, obj: Object) -> str:
+        return str(((self.machine_of(obj) or {}).get("spec") or {}).get("clusterName") or "")
+
+    async def load_scope(self, obj: Object, cluster: Object | None) -> Scope:
+        io = self.services
+        machine = self.machine_of(obj)
+        assert machine is not None and cluster is not None, "a config is reconciled once its Cluster is known"
         # list items may come without type information; owner references need it
-        for obj, kind in ((config, KUBEADM_CONFIG), (machine, MACHINE), (cluster, CLUSTER)):
-            obj.setdefault("apiVersion", kind.api_version)
-            obj.setdefault("kind", kind.kind)
-        async with patch_helper(self.client, config, kind=KUBEADM_CONFIG) as config:
-            paused = status.is_paused(cluster, config)
-            status.set_paused_condition(config, paused)
-            if paused or (config.get("metadata") or {}).get("deletionTimestamp"):
-                return Result()
-            scope = Scope(client=self.client, config=config, machine=machine, cluster=cluster,
-                          init_lock=self.init_lock, workload_clients=self.workload_clients, token_ttl=self.token_ttl,
-                          token_checks=self.token_checks)
-            try:
-                return await reconcile_bootstrap(scope)
-            finally:
-                status.set_ready_condition(config)
+        for item, kind in ((obj, KUBEADM_CONFIG), (machine, MACHINE), (cluster, CLUSTER)):
+            item.setdefault("apiVersion", kind.api_version)
+            item.setdefault("kind", kind.kind)
+        return Scope(client=io.client, config=obj, machine=machine, cluster=cluster, init_lock=io.init_lock,
+                     workload_clients=io.workload_clients, token_ttl=io.token_ttl, token_checks=io.token_checks)
+
+    async def reconcile_normal(self, scope: Scope) -> Result:
+        return await reconcile_bootstrap(scope)
+
+    def update_status(self, scope: Scope) -> None:
+        status.set_ready_condition(scope.config)
 
     # ----- watches -----
 
@@ -87,10 +90,11 @@ class KubeadmConfigReconciler:
         meta = cluster.get("metadata") or {}
         namespace, selector = meta.get("namespace") or "", {CLUSTER_NAME_LABEL: meta.get("name") or ""}
         keys: dict[ObjectKey, None] = {}
+        cache = self.services.cache
         try:
-            for config in self.cache.list(KUBEADM_CONFIG, namespace=namespace, label_selector=selector, copy=False):
+            for config in cache.list(KUBEADM_CONFIG, namespace=namespace, label_selector=selector, copy=False):
                 keys[ObjectKey.of(config)] = None
-            for machine in self.cache.list(MACHINE, namespace=namespace, label_selector=selector, copy=False):
+            for machine in cache.list(MACHINE, namespace=namespace, label_selector=selector, copy=False):
                 keys.update(dict.fromkeys(self.machine_to_config(machine)))
         except NotSynced:  # during start-up: every config is enqueued by its own informer's initial list anyway
             pass

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from herd.api.cluster.labels import NODE_UNINITIALIZED_TAINT_EFFECT, NODE_UNINITIALIZED_TAINT_KEY
+from herd.contract.objects import is_control_plane_machine
 from herd.runtime import Client, NotFound, Object, Result, TerminalError
 
 from . import certs, kinds, kubeadmtypes, status
@@ -86,14 +87,14 @@ async def reconcile_bootstrap(scope: Scope) -> Result:
     if not kinds.control_plane_initialized(cluster):
         return await reconcile_init(scope)
     await scope.init_lock.unlock(cluster)  # init has happened: nobody needs the lock any more
-    return await reconcile_join(scope, control_plane=kinds.is_control_plane(machine))
+    return await reconcile_join(scope, control_plane=is_control_plane_machine(machine))
 
 
 async def reconcile_existing_data(scope: Scope) -> Result:
     """The data exists: report it, and keep a join token valid until the machine's Node has joined."""
     status.mark_data_secret_available(scope.config)
     status.mark_certificates_available(scope.config)  # the data could not have been written without them
-    if kinds.is_control_plane(scope.machine) and kinds.control_plane_initialized(scope.cluster):
+    if is_control_plane_machine(scope.machine) and kinds.control_plane_initialized(scope.cluster):
         await scope.init_lock.unlock(scope.cluster)  # also when no machine joins after init
     discovery = ((scope.spec.get("joinConfiguration") or {}).get("discovery") or {}).get("bootstrapToken") or {}
     token = discovery.get("token")
@@ -114,7 +115,7 @@ async def reconcile_existing_data(scope: Scope) -> Result:
                      "the bootstrap data again", scope.name)
             scope.token_checks.pop(token, None)
             discovery.pop("token", None)
-            return await reconcile_join(scope, control_plane=kinds.is_control_plane(scope.machine))
+            return await reconcile_join(scope, control_plane=is_control_plane_machine(scope.machine))
         scope.token_checks[token] = time.monotonic()
     return Result(requeue_after=refresh_interval(scope.token_ttl))
 
@@ -123,7 +124,7 @@ async def reconcile_init(scope: Scope) -> Result:
     """Before the control plane exists: the first control plane machine (the lock holder) gets `kubeadm init`."""
     config, cluster = scope.config, scope.cluster
     status.mark_data_secret_not_available(config, status.WAITING_FOR_CONTROL_PLANE)
-    if not kinds.is_control_plane(scope.machine):
+    if not is_control_plane_machine(scope.machine):
         return Result(requeue_after=WAIT_FOR_CONTROL_PLANE)
     if not scope.spec.get("initConfiguration") and not scope.spec.get("clusterConfiguration"):
         return Result(requeue_after=WAIT_FOR_CONTROL_PLANE)  # a joining control plane machine: wait to join

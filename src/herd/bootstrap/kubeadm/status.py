@@ -22,15 +22,11 @@ from herd.api.bootstrap.kubeadmconfig import (
     KUBEADM_CONFIG_DATA_SECRET_NOT_AVAILABLE_REASON as DATA_SECRET_NOT_AVAILABLE_REASON,
 )
 from herd.api.bootstrap.kubeadmconfig import (
-    KUBEADM_CONFIG_NOT_PAUSED_REASON,
     KUBEADM_CONFIG_NOT_READY_REASON,
-    KUBEADM_CONFIG_PAUSED_CONDITION,
-    KUBEADM_CONFIG_PAUSED_REASON,
     KUBEADM_CONFIG_READY_CONDITION,
     KUBEADM_CONFIG_READY_REASON,
     KUBEADM_CONFIG_READY_UNKNOWN_REASON,
 )
-from herd.api.cluster.labels import PAUSED_ANNOTATION
 from herd.runtime import Object
 from herd.runtime.conditions import FALSE, TRUE, UNKNOWN, get_condition, set_condition
 
@@ -43,20 +39,6 @@ CHECK_LOGS = "Please check controller logs for errors"
 
 # Ready summarizes these, in this order.
 SUMMARIZED = (DATA_SECRET_AVAILABLE, CERTIFICATES_AVAILABLE)
-
-
-def is_paused(cluster: Object | None, obj: Object) -> bool:
-    """Whether reconciling `obj` is paused: its Cluster's spec.paused, or the paused annotation on the object."""
-    if cluster is not None and (cluster.get("spec") or {}).get("paused"):
-        return True
-    return PAUSED_ANNOTATION in ((obj.get("metadata") or {}).get("annotations") or {})
-
-
-def set_paused_condition(config: Object, paused: bool) -> bool:
-    """Paused: True while the Cluster or the KubeadmConfig is paused; returns whether it changed."""
-    if paused:
-        return set_condition(config, KUBEADM_CONFIG_PAUSED_CONDITION, TRUE, KUBEADM_CONFIG_PAUSED_REASON)
-    return set_condition(config, KUBEADM_CONFIG_PAUSED_CONDITION, FALSE, KUBEADM_CONFIG_NOT_PAUSED_REASON)
 
 
 def mark_data_secret_not_available(config: Object, message: str) -> None:

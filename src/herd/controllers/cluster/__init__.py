@@ -6,15 +6,9 @@
 
 from __future__ import annotations
 
-from herd.controllers.external import ContractResolver, ExternalTracker
-from herd.controllers.kinds import (
-    CLUSTER,
-    MACHINE,
-    MACHINE_DEPLOYMENT,
-    MACHINE_SET,
-    add_cluster_name_index,
-    cluster_of,
-)
+from herd.api.cluster import CLUSTER, MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET
+from herd.contract.indexes import add_cluster_name_index, cluster_of
+from herd.contract.references import ContractResolver, ExternalTracker
 from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller
 from herd.runtime.clustercache import ClusterCache
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 
+from herd.api.cluster import MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET
 from herd.api.cluster import cluster as api
 from herd.api.cluster.labels import CLUSTER_FINALIZER
-from herd.controllers.kinds import MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET
 from herd.runtime import Kind, NotFound, Object, ObjectKey, Result, controller_owner
 
 from .scope import ClusterScope, owned_by

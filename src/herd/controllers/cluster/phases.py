@@ -5,13 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from herd.controllers.external import (
-    ensure_owned,
-    is_control_plane_initialized,
-    is_provisioned,
-    nested,
-    valid_endpoint,
-)
+from herd.api.objects import nested
+from herd.contract.references import ensure_owned, is_control_plane_initialized, is_provisioned, valid_endpoint
 from herd.runtime import ObjectKey, Result
 
 from .scope import ClusterScope

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from herd.api.cluster.labels import MACHINE_CONTROL_PLANE_LABEL
-from herd.controllers.external import ContractResolver, ExternalTracker, ProviderKind
-from herd.controllers.scope import ObjectScope
+from herd.contract.references import ContractResolver, ExternalTracker, ProviderKind
+from herd.contract.scope import ObjectScope
 from herd.runtime import Cache, Client, Object
 from herd.runtime.clustercache import ClusterCache, HealthState
 
@@ -52,15 +52,14 @@ class ClusterScope(ObjectScope[Services]):
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     services: Services | None = None
 
-
     @property
     def initialization(self) -> dict[str, Any]:
         init: dict[str, Any] = self.status.setdefault("initialization", {})
         return init
 
     @property
-    def deleting(self) -> bool:
-        return bool((self.cluster.get("metadata") or {}).get("deletionTimestamp"))
+    def cluster_name(self) -> str:
+        return self.name  # the Cluster is its own
 
     @property
     def infrastructure_provisioned(self) -> bool:

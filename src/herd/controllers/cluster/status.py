@@ -7,8 +7,9 @@ from typing import Any
 
 from herd.api.cluster import cluster as api
 from herd.api.cluster import machine as machine_api
-from herd.controllers import conditions as cond
-from herd.controllers.external import nested, valid_endpoint
+from herd.api.objects import nested
+from herd.contract import conditions as cond
+from herd.contract.references import valid_endpoint
 from herd.runtime import Object
 from herd.runtime.conditions import FALSE, TRUE, UNKNOWN, get_condition, is_true
 

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from herd.api.cluster import CLUSTER, MACHINE
 from herd.api.cluster import machine as machine_api
-from herd.controllers.external import ContractResolver, ExternalTracker
-from herd.controllers.kinds import (
-    CLUSTER,
+from herd.contract.indexes import (
     CLUSTER_STATE_CHANGED,
-    MACHINE,
     add_cluster_name_index,
     add_provider_id_index,
     by_cluster,
     machines_of_node,
 )
+from herd.contract.references import ContractResolver, ExternalTracker
 from herd.runtime import Cache, Client, Controller, Object, ObjectKey, PredicateFuncs, lasting_metadata
 from herd.runtime.clustercache import ClusterCache
 

@@ -1,101 +1,65 @@
-"""The Machine controller: a reconcile that fetches a scope, runs the phases (or deletion) and patches once."""
+"""The Machine controller's reconcile: the shared skeleton, with the Machine's scope, phases and status."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from herd.api.cluster import MACHINE
 from herd.api.cluster.labels import CLUSTER_NAME_LABEL, MACHINE_FINALIZER
-from herd.controllers import conditions as cond
-from herd.controllers.external import ProviderKind
-from herd.controllers.kinds import CLUSTER, MACHINE
-from herd.controllers.runner import lowest_result, run_phases
-from herd.runtime import Conflict, NotFound, Object, ObjectKey, Result, patch_helper
+from herd.contract.phases import run_phases
+from herd.contract.reconciler import ObjectReconciler
+from herd.contract.references import fetch_reference
+from herd.runtime import Object, Result
 
 from . import status
 from .deletion import reconcile_delete
 from .phases import PHASES
 from .scope import MachineScope, Services
 
-log = logging.getLogger("herd.controllers.machine")
 
-
-class MachineReconciler:
+class MachineReconciler(ObjectReconciler[Services, MachineScope]):
     """Reconciles Machines: bootstrap, infrastructure, Node, status and deletion."""
 
+    kind = MACHINE
+    finalizer = MACHINE_FINALIZER
+    log = logging.getLogger("herd.controllers.machine")
+
     def __init__(self, services: Services, *, remote_conditions_grace_seconds: float = 300.0) -> None:
-        self.services = services
+        super().__init__(services)
+        self.cluster_wait = services.external_ready_wait
         self.remote_conditions_grace_seconds = remote_conditions_grace_seconds
 
-    async def reconcile(self, key: ObjectKey) -> Result:
-        """Make the world match the Machine with this key."""
-        try:
-            return await self._reconcile(key)
-        except Conflict as exc:  # someone wrote an object we were writing too: look again, quietly
-            log.info("machine %s: %s; trying again", key, exc)
-            return Result(requeue=True)
-
-    async def _reconcile(self, key: ObjectKey) -> Result:
-        io = self.services
-        machine = io.cache.get(MACHINE, key.namespace, key.name)
-        if machine is None:
-            return Result()
-        cluster_name = str((machine.get("spec") or {}).get("clusterName") or "")
-        cluster = io.cache.get(CLUSTER, key.namespace, cluster_name, copy=False)  # read only
-        deleting = bool(machine["metadata"].get("deletionTimestamp"))
-        if cluster is None and not deleting:  # created before its Cluster: the Cluster's creation wakes us
-            log.info("machine %s: waiting for Cluster %s", key, cluster_name)
-            return Result(requeue_after=io.external_ready_wait)
-        if cond.is_paused(cluster, machine):
-            async with patch_helper(io.client, machine, kind=MACHINE, observed_generation=False) as paused:
-                cond.apply(paused, cond.paused_condition(cluster, paused))
-            return Result()
-        scope = await self.load_scope(machine, cluster)
-        result = Result()
-        async with patch_helper(io.client, machine, kind=MACHINE) as obj:
-            meta = obj["metadata"]
-            meta.setdefault("labels", {})[CLUSTER_NAME_LABEL] = cluster_name
-            cond.apply(obj, cond.paused_condition(cluster, obj))
-            finalizers = meta.setdefault("finalizers", [])
-            try:
-                if deleting:
-                    result = await reconcile_delete(scope)
-                elif MACHINE_FINALIZER not in finalizers:
-                    finalizers.append(MACHINE_FINALIZER)  # before anything else, so deletion always waits for us
-                else:
-                    if cluster is not None:
-                        _adopt(obj, cluster)
-                    result = await run_phases(scope, PHASES)
-            finally:
-                wait = status.update_status(scope)
-        if wait > 0:
-            result = lowest_result(result, Result(requeue_after=wait))
-        return result
-
-    async def load_scope(self, machine: Object, cluster: Object | None) -> MachineScope:
+    async def load_scope(self, obj: Object, cluster: Object | None) -> MachineScope:
         """Fetch the Machine's provider objects (from the cache once their kinds are watched)."""
         io = self.services
-        scope = MachineScope(machine=machine, cluster=cluster, services=io,
+        scope = MachineScope(machine=obj, cluster=cluster, services=io,
                              remote_conditions_grace_seconds=self.remote_conditions_grace_seconds)
         scope.health = io.cluster_cache.health(scope.cluster_key)
-        namespace = str(machine["metadata"].get("namespace", ""))
-        spec = machine.get("spec") or {}
-        config_ref = (spec.get("bootstrap") or {}).get("configRef")
+        config_ref = (scope.spec.get("bootstrap") or {}).get("configRef")
         if config_ref:
-            scope.bootstrap_kind, scope.bootstrap_config = await self._fetch(config_ref, namespace)
+            scope.bootstrap_kind, scope.bootstrap_config = await fetch_reference(
+                io.resolver, io.tracker, config_ref, scope.namespace)
             scope.bootstrap_config_not_found = scope.bootstrap_config is None
-        if spec.get("infrastructureRef"):
-            scope.infra_kind, scope.infra_machine = await self._fetch(spec["infrastructureRef"], namespace)
+        if scope.spec.get("infrastructureRef"):
+            scope.infra_kind, scope.infra_machine = await fetch_reference(
+                io.resolver, io.tracker, scope.spec["infrastructureRef"], scope.namespace)
             scope.infra_machine_not_found = scope.infra_machine is None
         return scope
 
-    async def _fetch(self, ref: dict[str, Any], namespace: str) -> tuple[ProviderKind | None, Object | None]:
-        try:
-            provider_kind = await self.services.resolver.resolve(ref)
-        except NotFound:
-            return None, None  # no CRD serves the kind: no such object can exist
-        return provider_kind, await self.services.tracker.get(provider_kind.kind, namespace, ref["name"],
-                                                                     copy=False)  # read only
+    def prepare(self, obj: Object, cluster: Object | None) -> None:
+        obj["metadata"].setdefault("labels", {})[CLUSTER_NAME_LABEL] = self.cluster_name(obj)
+
+    async def reconcile_normal(self, scope: MachineScope) -> Result:
+        if scope.cluster is not None:
+            _adopt(scope.machine, scope.cluster)
+        return await run_phases(scope, PHASES)
+
+    async def reconcile_delete(self, scope: MachineScope) -> Result:
+        return await reconcile_delete(scope)
+
+    def update_status(self, scope: MachineScope) -> float:
+        return status.update_status(scope)
 
 
 def _adopt(machine: Object, cluster: Object) -> None:

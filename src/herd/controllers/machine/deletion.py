@@ -10,6 +10,7 @@ import contextlib
 import logging
 from datetime import datetime
 
+from herd.api.cluster import MACHINE
 from herd.api.cluster import machine as api
 from herd.api.cluster.labels import (
     EXCLUDE_NODE_DRAINING_ANNOTATION,
@@ -18,11 +19,12 @@ from herd.api.cluster.labels import (
     PRE_DRAIN_DELETE_HOOK_ANNOTATION_PREFIX,
     PRE_TERMINATE_DELETE_HOOK_ANNOTATION_PREFIX,
 )
-from herd.controllers.kinds import MACHINE, by_cluster
+from herd.api.objects import parse_time, rfc3339
+from herd.contract.indexes import by_cluster
 from herd.runtime import ClientError, Kind, NotFound, Object, ObjectKey, Result
 
 from .drain import drain_node
-from .scope import MachineScope, parse_time, rfc3339
+from .scope import MachineScope
 
 log = logging.getLogger("herd.controllers.machine")
 

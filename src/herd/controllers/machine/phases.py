@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from herd.api.cluster.labels import MACHINE_CERTIFICATES_EXPIRY_DATE_ANNOTATION
-from herd.controllers.external import ensure_owned, is_data_secret_created, is_provisioned, nested
+from herd.api.objects import nested, parse_time, rfc3339
+from herd.contract.references import ensure_owned, is_data_secret_created, is_provisioned
 from herd.runtime import ClientError, ObjectKey, Result, Unreachable
 
 from .node import node_info, node_patch
-from .scope import CONNECTION_DOWN, INTERNAL_ERROR, MachineScope, parse_time, rfc3339
+from .scope import CONNECTION_DOWN, INTERNAL_ERROR, MachineScope
 
 log = logging.getLogger("herd.controllers.machine")
 

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from herd.api.cluster.labels import MACHINE_CONTROL_PLANE_LABEL
-from herd.controllers.external import ContractResolver, ExternalTracker, ProviderKind, nested
-from herd.controllers.scope import ObjectScope
-from herd.runtime import Cache, Client, Object, ObjectKey
+from herd.api.objects import nested
+from herd.contract.references import ContractResolver, ExternalTracker, ProviderKind
+from herd.contract.scope import ObjectScope
+from herd.runtime import Cache, Client, Object
 from herd.runtime.clustercache import ClusterCache, HealthState
 
 CONNECTION_DOWN = "ConnectionDown"
@@ -54,24 +55,10 @@ class MachineScope(ObjectScope[Services]):
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     services: Services | None = None
 
-
     @property
     def initialization(self) -> dict[str, Any]:
         init: dict[str, Any] = self.status.setdefault("initialization", {})
         return init
-
-
-    @property
-    def name(self) -> str:
-        return str(self.meta.get("name", ""))
-
-    @property
-    def deleting(self) -> bool:
-        return bool(self.meta.get("deletionTimestamp"))
-
-    @property
-    def cluster_key(self) -> ObjectKey:
-        return ObjectKey(str(self.meta.get("namespace", "")), str(self.spec.get("clusterName", "")))
 
     @property
     def provider_id(self) -> str:
@@ -93,17 +80,3 @@ class MachineScope(ObjectScope[Services]):
     def is_control_plane(self) -> bool:
         return MACHINE_CONTROL_PLANE_LABEL in (self.meta.get("labels") or {})
 
-
-def rfc3339(moment: datetime) -> str:
-    """A time as Kubernetes writes `metav1.Time`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A `metav1.Time` string as a datetime (None when absent or malformed)."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None

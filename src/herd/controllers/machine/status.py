@@ -6,11 +6,11 @@ from datetime import datetime
 
 from herd.api.cluster import cluster as cluster_api
 from herd.api.cluster import machine as api
-from herd.controllers import conditions as cond
-from herd.controllers.external import nested
+from herd.api.objects import nested, parse_time, rfc3339
+from herd.contract import conditions as cond
 from herd.runtime.conditions import FALSE, TRUE, UNKNOWN, get_condition
 
-from .scope import CONNECTION_DOWN, MachineScope, parse_time, rfc3339
+from .scope import CONNECTION_DOWN, MachineScope
 
 _INTERNAL_ERROR_MESSAGE = "Please check controller logs for errors"
 _NODE_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")

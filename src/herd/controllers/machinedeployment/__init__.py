@@ -10,17 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from herd.api.cluster import CLUSTER, MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET
 from herd.api.cluster.labels import MACHINE_DEPLOYMENT_NAME_LABEL
-from herd.controllers.kinds import (
-    CLUSTER,
-    CLUSTER_STATE_CHANGED,
-    MACHINE,
-    MACHINE_DEPLOYMENT,
-    MACHINE_SET,
-    add_cluster_name_index,
-    add_controller_index,
-    by_cluster,
-)
+from herd.contract.indexes import CLUSTER_STATE_CHANGED, add_cluster_name_index, add_controller_index, by_cluster
 from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller, Object, ObjectKey
 from herd.runtime.clustercache import ClusterCache
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from herd.api.cluster.labels import DISABLE_MACHINE_CREATE_ANNOTATION, REVISION_ANNOTATION
-from herd.controllers.external import nested
-from herd.controllers.kinds import MACHINE_SET
+from herd.api.cluster import MACHINE_SET
+from herd.api.cluster.labels import DISABLE_MACHINE_CREATE_ANNOTATION, MACHINE_DEPLOYMENT_FINALIZER, REVISION_ANNOTATION
+from herd.api.objects import nested
 from herd.runtime import AlreadyExists, NotFound, Object, ObjectKey, Result, merge_patch, owner_reference
+from herd.runtime.finalizers import remove_finalizer
 from herd.runtime.objects import deep_copy
 
 from . import rollout, template
@@ -152,6 +153,7 @@ async def reconcile_delete(scope: MachineDeploymentScope) -> Result | None:
             else f"Deleting 1 MachineSet: {names}"
         return Result(requeue_after=5.0)  # the MachineSets' deletion events wake us sooner
     scope.deleting_message = "Deletion completed"
+    remove_finalizer(scope.md, MACHINE_DEPLOYMENT_FINALIZER)
     return None
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from herd.controllers.external import nested
-from herd.controllers.scope import ObjectScope
+from herd.api.objects import nested
+from herd.contract.scope import ObjectScope
 from herd.runtime import Cache, Client, Object
 
 from .rollout import ROLLING_UPDATE
@@ -31,20 +31,12 @@ class MachineDeploymentScope(ObjectScope[Services]):
     cluster: Object | None = None
     machine_sets: list[Object] = field(default_factory=list)  # owned by the MachineDeployment, oldest first
     machines: list[Object] = field(default_factory=list)  # Machines of those MachineSets
+    orphans: list[Object] = field(default_factory=list)  # MachineSets without a controller that it may adopt
     new_machine_set: Object | None = None  # the MachineSet for the current template, once known
     rollout_message: str = ""
     deleting_message: str = ""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     services: Services | None = None
-
-
-    @property
-    def name(self) -> str:
-        return str(self.meta.get("name", ""))
-
-    @property
-    def deleting(self) -> bool:
-        return bool(self.meta.get("deletionTimestamp"))
 
     @property
     def replicas(self) -> int | None:
@@ -76,17 +68,3 @@ class MachineDeploymentScope(ObjectScope[Services]):
         new_uid = None if new is None else nested(new, "metadata", "uid")
         return [ms for ms in self.machine_sets if nested(ms, "metadata", "uid") != new_uid]
 
-
-def parse_time(value: Any) -> datetime | None:
-    """A `metav1.Time` string as a datetime (None when absent or malformed)."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def rfc3339(moment: datetime) -> str:
-    """A time as Kubernetes writes `metav1.Time`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

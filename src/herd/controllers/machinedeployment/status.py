@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from herd.api.cluster import machine as machine_api
 from herd.api.cluster import machinedeployment as api
-from herd.controllers import conditions as cond
-from herd.controllers.external import nested
+from herd.api.objects import nested, rfc3339
+from herd.contract import conditions as cond
 from herd.runtime import Object, Selector
 from herd.runtime.conditions import FALSE, TRUE, UNKNOWN
 
 from .rollout import surge_and_unavailable
-from .scope import MachineDeploymentScope, rfc3339
+from .scope import MachineDeploymentScope
 
 
 def update_status(scope: MachineDeploymentScope) -> None:

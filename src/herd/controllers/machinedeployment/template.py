@@ -23,10 +23,8 @@ from herd.api.cluster.labels import (
     MAX_REPLICAS_ANNOTATION,
     REVISION_ANNOTATION,
 )
-from herd.controllers.external import nested
+from herd.api.objects import nested, parse_time
 from herd.runtime import Object, owner_reference
-
-from .scope import parse_time
 
 _IN_PLACE_SPEC_FIELDS = ("minReadySeconds", "deletion")
 _SKIPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", REVISION_ANNOTATION,

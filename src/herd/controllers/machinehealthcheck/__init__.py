@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from herd.controllers.kinds import (
-    CLUSTER,
+from herd.api.cluster import CLUSTER, MACHINE, MACHINE_HEALTH_CHECK
+from herd.contract.indexes import (
     CLUSTER_STATE_CHANGED,
-    MACHINE,
     add_cluster_name_index,
     add_provider_id_index,
     by_cluster,
@@ -23,7 +22,7 @@ from herd.controllers.kinds import (
 from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller, Object, ObjectKey
 from herd.runtime.clustercache import ClusterCache
 
-from .controller import MACHINE_HEALTH_CHECK, MachineHealthCheckReconciler
+from .controller import MachineHealthCheckReconciler
 from .scope import HealthCheckScope, Services
 from .targets import selects
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from herd.api.cluster import MACHINE
 from herd.api.cluster import machine as machine_api
-from herd.controllers import conditions as cond
-from herd.controllers.kinds import MACHINE, by_cluster, latest_in_cache
+from herd.contract import conditions as cond
+from herd.contract.indexes import by_cluster, latest_in_cache
 from herd.runtime import NotFound, ObjectKey, Result, Unreachable, patch_helper
 from herd.runtime.conditions import FALSE, TRUE, get_condition
 from herd.runtime.objects import deep_copy

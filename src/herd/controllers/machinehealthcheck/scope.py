@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import ClassVar
 
-from herd.runtime import Cache, Client, Object, ObjectKey
+from herd.contract.scope import ObjectScope
+from herd.runtime import Cache, Client, Object
 from herd.runtime.clustercache import ClusterCache
 
 from .status import RemediationDecision
@@ -24,8 +25,10 @@ class Services:
 
 
 @dataclass
-class HealthCheckScope:
+class HealthCheckScope(ObjectScope[Services]):
     """Everything fetched for one reconcile of a MachineHealthCheck, and what the phases found out."""
+
+    subject_field: ClassVar[str] = "mhc"
 
     mhc: Object
     cluster: Object
@@ -38,15 +41,3 @@ class HealthCheckScope:
     workload_unreachable: bool = False
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    @property
-    def spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = self.mhc.setdefault("spec", {})
-        return spec
-
-    @property
-    def key(self) -> ObjectKey:
-        return ObjectKey.of(self.mhc)
-
-    @property
-    def cluster_key(self) -> ObjectKey:
-        return ObjectKey(str(self.mhc["metadata"].get("namespace", "")), str(self.spec.get("clusterName", "")))

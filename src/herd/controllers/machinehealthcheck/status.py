@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from herd.api.cluster import machinehealthcheck as mhc_api
-from herd.controllers import conditions as cond
+from herd.contract import conditions as cond
 from herd.runtime import Object
 from herd.runtime.conditions import FALSE, TRUE
 

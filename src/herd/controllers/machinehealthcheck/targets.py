@@ -21,10 +21,9 @@ from herd.api.cluster.labels import (
     REMEDIATE_MACHINE_ANNOTATION,
 )
 from herd.api.cluster.machinehealthcheck import DEFAULT_NODE_STARTUP_TIMEOUT_SECONDS
+from herd.api.objects import parse_time
 from herd.runtime import Object, Selector, controller_owner
 from herd.runtime.conditions import get_condition
-
-from .times import parse_time
 
 
 @dataclass

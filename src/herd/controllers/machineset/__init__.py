@@ -7,18 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from herd.controllers.external import ContractResolver
-from herd.controllers.kinds import (
-    CLUSTER,
+from herd.api.cluster import CLUSTER, MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET
+from herd.contract.indexes import (
     CLUSTER_STATE_CHANGED,
-    MACHINE,
-    MACHINE_DEPLOYMENT,
-    MACHINE_SET,
     add_cluster_name_index,
     add_controller_index,
     by_cluster,
     controlled_by,
 )
+from herd.contract.references import ContractResolver
 from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller, Object, ObjectKey
 from herd.runtime.clustercache import ClusterCache
 

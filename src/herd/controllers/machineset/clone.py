@@ -9,6 +9,7 @@ import copy
 import secrets
 from typing import Any
 
+from herd.api.cluster import MACHINE
 from herd.api.cluster.labels import (
     CLUSTER_NAME_LABEL,
     MACHINE_DEPLOYMENT_NAME_LABEL,
@@ -19,9 +20,8 @@ from herd.api.cluster.labels import (
     TEMPLATE_SUFFIX,
 )
 from herd.api.cluster.webhooks import default_machine
+from herd.api.objects import nested
 from herd.api.webhookutil import format_label_value
-from herd.controllers.external import nested
-from herd.controllers.kinds import MACHINE
 from herd.runtime import Object, owner_reference
 
 _RANDOM_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # no vowels (no words), no look-alikes

@@ -1,64 +1,44 @@
-"""The MachineSet controller: a reconcile that fetches a scope, runs the phases (or deletion) and patches once."""
+"""The MachineSet controller's reconcile: the shared skeleton, with the MachineSet's scope, phases and status."""
 
 from __future__ import annotations
 
 import logging
 
+from herd.api.cluster import MACHINE_DEPLOYMENT, MACHINE_SET
 from herd.api.cluster.labels import MACHINE_SET_FINALIZER
-from herd.controllers import conditions as cond
-from herd.controllers.kinds import CLUSTER, MACHINE_DEPLOYMENT, MACHINE_SET
-from herd.controllers.runner import run_phases
-from herd.runtime import Conflict, ObjectKey, Result, patch_helper
+from herd.contract.phases import run_phases
+from herd.contract.reconciler import ObjectReconciler
+from herd.runtime import Object, Result
 
 from . import status
 from .deletion import reconcile_delete
 from .phases import ALWAYS, PHASES
 from .scope import MachineSetScope, Services
 
-log = logging.getLogger("herd.controllers.machineset")
 
-
-class MachineSetReconciler:
+class MachineSetReconciler(ObjectReconciler[Services, MachineSetScope]):
     """Reconciles MachineSets: adoption, remediation, template sync, scaling, status and deletion."""
 
+    kind = MACHINE_SET
+    finalizer = MACHINE_SET_FINALIZER  # added before any Machine exists: deletion waits for the Machines
+    log = logging.getLogger("herd.controllers.machineset")
+
     def __init__(self, services: Services) -> None:
-        self.services = services
+        super().__init__(services)
+        self.cluster_wait = services.template_wait
 
-    async def reconcile(self, key: ObjectKey) -> Result:
-        """Make the world match the MachineSet with this key."""
-        try:
-            return await self._reconcile(key)
-        except Conflict as exc:  # someone wrote an object we were writing too: look again, quietly
-            log.info("machineset %s: %s; trying again", key, exc)
-            return Result(requeue=True)
-
-    async def _reconcile(self, key: ObjectKey) -> Result:
-        io = self.services
-        machine_set = io.cache.get(MACHINE_SET, key.namespace, key.name)
-        if machine_set is None:
-            return Result()
-        cluster_name = str((machine_set.get("spec") or {}).get("clusterName") or "")
-        cluster = io.cache.get(CLUSTER, key.namespace, cluster_name)
-        deleting = bool(machine_set["metadata"].get("deletionTimestamp"))
-        if cluster is None and not deleting:  # the Cluster's creation wakes us
-            log.info("machineset %s: waiting for Cluster %s", key, cluster_name)
-            return Result(requeue_after=io.template_wait)
-        if cond.is_paused(cluster, machine_set):
-            async with patch_helper(io.client, machine_set, kind=MACHINE_SET, observed_generation=False) as paused:
-                cond.apply(paused, cond.paused_condition(cluster, paused))
-            return Result()
-        scope = MachineSetScope(machine_set=machine_set, cluster=cluster, services=io)
+    async def load_scope(self, obj: Object, cluster: Object | None) -> MachineSetScope:
+        scope = MachineSetScope(machine_set=obj, cluster=cluster, services=self.services)
         if scope.deployment_name:
-            scope.machine_deployment = io.cache.get(MACHINE_DEPLOYMENT, key.namespace, scope.deployment_name)
-        finalizers = machine_set["metadata"].get("finalizers") or []
-        if not deleting and MACHINE_SET_FINALIZER not in finalizers:
-            async with patch_helper(io.client, machine_set, kind=MACHINE_SET, observed_generation=False) as obj:
-                # before any Machine exists, so that deleting the MachineSet waits for its Machines
-                obj["metadata"]["finalizers"] = [*finalizers, MACHINE_SET_FINALIZER]
-            return Result()  # the update wakes us
-        async with patch_helper(io.client, machine_set, kind=MACHINE_SET) as obj:
-            cond.apply(obj, cond.paused_condition(cluster, obj))
-            try:
-                return await run_phases(scope, [*ALWAYS, reconcile_delete] if deleting else PHASES)
-            finally:
-                status.update_status(scope)
+            scope.machine_deployment = self.services.cache.get(MACHINE_DEPLOYMENT, scope.namespace,
+                                                               scope.deployment_name)
+        return scope
+
+    async def reconcile_normal(self, scope: MachineSetScope) -> Result:
+        return await run_phases(scope, PHASES)
+
+    async def reconcile_delete(self, scope: MachineSetScope) -> Result:
+        return await run_phases(scope, [*ALWAYS, reconcile_delete])
+
+    def update_status(self, scope: MachineSetScope) -> None:
+        status.update_status(scope)

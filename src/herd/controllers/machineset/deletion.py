@@ -13,13 +13,13 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from herd.api.cluster import MACHINE
 from herd.api.cluster.labels import DELETE_MACHINE_ANNOTATION, MACHINE_SET_FINALIZER, UPDATE_IN_PROGRESS_ANNOTATION
-from herd.controllers.external import nested
-from herd.controllers.kinds import MACHINE
+from herd.api.objects import nested, parse_time
 from herd.runtime import NotFound, Object, Result
 from herd.runtime.conditions import FALSE, get_condition
 
-from .scope import MachineSetScope, parse_time
+from .scope import MachineSetScope
 
 log = logging.getLogger("herd.controllers.machineset")
 

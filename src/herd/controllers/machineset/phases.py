@@ -10,15 +10,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from herd.api.cluster import MACHINE
 from herd.api.cluster.labels import (
     CLUSTER_NAME_LABEL,
     DISABLE_MACHINE_CREATE_ANNOTATION,
     MACHINE_DEPLOYMENT_NAME_LABEL,
 )
 from herd.api.cluster.machineset import MACHINE_REMEDIATION_DEFERRED_REASON, MACHINE_REMEDIATION_MACHINE_DELETING_REASON
-from herd.controllers import conditions as cond
-from herd.controllers.external import nested
-from herd.controllers.kinds import MACHINE, controlled_by, latest_in_cache, orphans
+from herd.api.objects import nested
+from herd.contract import conditions as cond
+from herd.contract.indexes import controlled_by, latest_in_cache, orphans
 from herd.runtime import NotFound, Object, ObjectKey, Result, controller_owner, owner_reference
 from herd.runtime.conditions import FALSE, get_condition
 from herd.runtime.labels import Selector

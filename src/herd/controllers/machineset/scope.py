@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from herd.api.cluster.labels import MACHINE_DEPLOYMENT_NAME_LABEL
-from herd.controllers.external import ContractResolver, ProviderKind
-from herd.controllers.scope import ObjectScope
-from herd.runtime import Cache, Client, Object, ObjectKey, controller_owner
+from herd.contract.references import ContractResolver, ProviderKind
+from herd.contract.scope import ObjectScope
+from herd.runtime import Cache, Client, Object, controller_owner
 
 
 @dataclass
@@ -50,27 +50,6 @@ class MachineSetScope(ObjectScope[Services]):
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     services: Services | None = None
 
-
-    @property
-    def name(self) -> str:
-        return str(self.meta.get("name", ""))
-
-    @property
-    def namespace(self) -> str:
-        return str(self.meta.get("namespace", ""))
-
-    @property
-    def key(self) -> ObjectKey:
-        return ObjectKey(self.namespace, self.name)
-
-    @property
-    def cluster_name(self) -> str:
-        return str(self.spec.get("clusterName") or "")
-
-    @property
-    def deleting(self) -> bool:
-        return bool(self.meta.get("deletionTimestamp"))
-
     @property
     def replicas(self) -> int | None:
         """spec.replicas (None while the defaulting webhook has not set it)."""
@@ -95,12 +74,3 @@ class MachineSetScope(ObjectScope[Services]):
             return str(owner.get("name") or "")
         return str((self.meta.get("labels") or {}).get(MACHINE_DEPLOYMENT_NAME_LABEL) or "")
 
-
-def parse_time(value: Any) -> datetime | None:
-    """A `metav1.Time` string as a datetime (None when absent or malformed)."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None

@@ -6,13 +6,13 @@ from datetime import timedelta
 
 from herd.api.cluster import machineset as api
 from herd.api.cluster import shared
-from herd.controllers import conditions as cond
-from herd.controllers.external import nested
+from herd.api.objects import nested, parse_time
+from herd.contract import conditions as cond
 from herd.runtime import Object
 from herd.runtime.conditions import FALSE, TRUE, UNKNOWN, get_condition, is_true
 from herd.runtime.labels import Selector
 
-from .scope import MachineSetScope, parse_time
+from .scope import MachineSetScope
 
 _INTERNAL_ERROR_MESSAGE = "Please check controller logs for errors"
 OWNER_REMEDIATED = "OwnerRemediated"

@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import random
 
+from herd.api.infrastructure import DEV_CLUSTER, DEV_MACHINE
 from herd.runtime import Cache, Client, Controller, Manager
 
 from . import devcluster_controller, devmachine_controller
-from .kinds import DEV_CLUSTER, DEV_MACHINE, FAIL_ANNOTATION, FAULTS, READY_AT_ANNOTATION, Fault, provider_id
+from .kinds import FAIL_ANNOTATION, FAULTS, READY_AT_ANNOTATION, Fault, provider_id
 from .kubelet import Kubelets
 from .scope import Services
 from .workload import WorkloadAPIServers, WorkloadClients, WorkloadPKI

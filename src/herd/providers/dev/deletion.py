@@ -9,8 +9,9 @@ from herd.api.cluster.labels import CLUSTER_NAME_LABEL
 from herd.api.infrastructure.dev_types import DELETING_REASON
 from herd.api.infrastructure.devmachine import MACHINE_FINALIZER
 from herd.runtime import NODE, ClientError, NotFound, Object, conditions
+from herd.runtime.finalizers import remove_finalizer
 
-from .kinds import cluster_key, labels_of, namespace_of, remove_finalizer
+from .kinds import cluster_key, labels_of, namespace_of
 from .scope import Services
 from .workload import KubeconfigError
 

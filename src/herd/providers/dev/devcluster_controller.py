@@ -10,29 +10,21 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pydantic
 
-from herd.api.infrastructure import DevCluster
+from herd.api.cluster import CLUSTER
+from herd.api.infrastructure import DEV_CLUSTER, DevCluster
 from herd.api.infrastructure.devcluster import CLUSTER_FINALIZER, LISTENER_ANNOTATION
-from herd.runtime import NOT_ONLY_STATUS_CHANGED, Controller, Object, ObjectKey, Result, patch_helper
+from herd.contract.objects import owner_cluster_name
+from herd.contract.reconciler import ObjectReconciler
+from herd.runtime import NOT_ONLY_STATUS_CHANGED, Controller, Object, ObjectKey
+from herd.runtime.finalizers import remove_finalizer
 
-from .kinds import (
-    CLUSTER,
-    DEV_CLUSTER,
-    MACHINE_ADDRESS,
-    add_finalizer,
-    cluster_key,
-    is_deleting,
-    is_paused,
-    name_of,
-    namespace_of,
-    owner_cluster_name,
-    refers_to,
-    remove_finalizer,
-)
+from .kinds import MACHINE_ADDRESS, cluster_key, name_of, namespace_of, refers_to
 from .scope import Services
-from .status import set_devcluster_deleting, set_devcluster_provisioned, set_paused
+from .status import set_devcluster_deleting, set_devcluster_provisioned
 
 log = logging.getLogger("herd.providers.dev")
 
@@ -52,39 +44,44 @@ def is_in_memory(devcluster: Object) -> bool:
         return False
 
 
-class DevClusterReconciler:
-    """Provides each inMemory DevCluster's simulated endpoint."""
+@dataclass
+class DevClusterScope:
+    """One DevCluster's reconcile: the DevCluster (patched once) and its Cluster (None while it is deleted)."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    devcluster: Object
+    cluster: Object | None
 
-    async def reconcile(self, key: ObjectKey) -> Result:
-        cache = self.services.cache
-        devcluster = cache.get(DEV_CLUSTER, key.namespace, key.name)
-        if devcluster is None or not is_in_memory(devcluster):
-            return Result()
-        cluster_name = owner_cluster_name(devcluster)
-        cluster = cache.get(CLUSTER, key.namespace, cluster_name) if cluster_name else None
-        async with patch_helper(self.services.client, devcluster, kind=DEV_CLUSTER,
-                                observed_generation=False) as obj:
-            if is_deleting(obj):
-                await self._delete(obj, cluster_name)
-                return Result()
-            if cluster is None:
-                return Result()  # waiting for the Cluster controller to set the owner reference
-            paused = is_paused(cluster, obj)
-            set_paused(obj, paused)
-            if paused:
-                return Result()
-            add_finalizer(obj, CLUSTER_FINALIZER)
-            host, port = _endpoint(obj)
-            obj["metadata"].setdefault("annotations", {})[LISTENER_ANNOTATION] = cluster_key(key.namespace,
-                                                                                             name_of(cluster))
-            set_devcluster_provisioned(obj, f"{host}:{port}")
-        return Result()
 
-    async def _delete(self, devcluster: Object, cluster_name: str | None) -> None:
+class DevClusterReconciler(ObjectReconciler[Services, DevClusterScope]):
+    """Provides each inMemory DevCluster's simulated endpoint; its owner Cluster is waited for by its event."""
+
+    kind = DEV_CLUSTER
+    finalizer = CLUSTER_FINALIZER
+    log = log
+    cluster_wait = 0.0
+    observed_generation = False
+
+    def handles(self, obj: Object) -> bool:
+        return is_in_memory(obj)
+
+    def cluster_name(self, obj: Object) -> str:
+        return owner_cluster_name(obj) or ""
+
+    async def load_scope(self, obj: Object, cluster: Object | None) -> DevClusterScope:
+        return DevClusterScope(obj, cluster)
+
+    async def reconcile_normal(self, scope: DevClusterScope) -> None:
+        devcluster, cluster = scope.devcluster, scope.cluster
+        assert cluster is not None, "the skeleton waits for the Cluster of a DevCluster that is not deleted"
+        host, port = _endpoint(devcluster)
+        devcluster["metadata"].setdefault("annotations", {})[LISTENER_ANNOTATION] = cluster_key(
+            namespace_of(devcluster), name_of(cluster))
+        set_devcluster_provisioned(devcluster, f"{host}:{port}")
+
+    async def reconcile_delete(self, scope: DevClusterScope) -> None:
+        devcluster = scope.devcluster
         set_devcluster_deleting(devcluster)
+        cluster_name = owner_cluster_name(devcluster)
         if cluster_name:
             key = cluster_key(namespace_of(devcluster), cluster_name)
             await self.services.kubelets.stop_cluster(key)

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pydantic
 
+from herd.api.cluster import CLUSTER, MACHINE
 from herd.api.cluster import GROUP as CLUSTER_GROUP
+from herd.api.infrastructure import DEV_CLUSTER, DEV_MACHINE
 from herd.api.infrastructure.devmachine import MACHINE_FINALIZER, DevMachineSpec, InMemoryMachineBackendSpec
+from herd.contract.objects import is_control_plane_machine, owner_cluster_name, owner_named
+from herd.contract.reconciler import ObjectReconciler
 from herd.runtime import (
     NOT_ONLY_STATUS_CHANGED,
     Controller,
@@ -24,30 +29,14 @@ from herd.runtime import (
     PredicateFuncs,
     Result,
     lasting_metadata,
-    patch_helper,
 )
+from herd.runtime.finalizers import is_deleting
 
 from .deletion import reconcile_delete
-from .kinds import (
-    CLUSTER,
-    DEV_CLUSTER,
-    DEV_MACHINE,
-    FAIL_ANNOTATION,
-    MACHINE,
-    add_finalizer,
-    annotations_of,
-    is_control_plane,
-    is_deleting,
-    is_paused,
-    name_of,
-    namespace_of,
-    owner_cluster_name,
-    owner_named,
-    refers_to,
-)
+from .kinds import FAIL_ANNOTATION, annotations_of, name_of, namespace_of, refers_to
 from .phases import run_phases
 from .scope import MachineScope, Services, devmachine_keys_of_cluster, timeline_of
-from .status import WaitingFor, set_machine_conditions, set_paused
+from .status import WaitingFor, set_machine_conditions
 
 log = logging.getLogger("herd.providers.dev")
 
@@ -63,51 +52,69 @@ def in_memory_backend(devmachine: Object) -> InMemoryMachineBackendSpec | None:
         return None
 
 
-class DevMachineReconciler:
-    """Simulates the machine behind each DevMachine with the inMemory backend."""
+@dataclass
+class DevMachineScope:
+    """One DevMachine's reconcile: the objects read (its Machine and Cluster may be gone while it is deleted),
+    and, for a machine being simulated, the MachineScope its phases work on."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    devmachine: Object  # patched once at the end
+    machine: Object | None
+    cluster: Object | None
+    simulated: MachineScope | None = None
 
-    async def reconcile(self, key: ObjectKey) -> Result:
-        cache = self.services.cache
-        devmachine = cache.get(DEV_MACHINE, key.namespace, key.name)
-        if devmachine is None:
-            return Result()
-        backend = in_memory_backend(devmachine)
-        if backend is None:
-            return Result()
-        machine_name = owner_named(devmachine, CLUSTER_GROUP, "Machine")
-        machine = cache.get(MACHINE, key.namespace, machine_name, copy=False) if machine_name else None  # read only
-        cluster_name = (machine.get("spec") or {}).get("clusterName") if machine else None
-        cluster = cache.get(CLUSTER, key.namespace, cluster_name, copy=False) if cluster_name else None
-        if machine is None or cluster is None:
-            if is_deleting(devmachine):  # the Machine or Cluster went first: clean up with what is known
-                async with patch_helper(self.services.client, devmachine, kind=DEV_MACHINE,
-                                        observed_generation=False) as obj:
-                    await reconcile_delete(obj, self.services, cluster_name=cluster_name,
-                                           node_name=machine_name)
-            return Result()  # waiting for the Machine controller to set the owner reference
+
+class DevMachineReconciler(ObjectReconciler[Services, DevMachineScope]):
+    """Simulates the machine behind each DevMachine with the inMemory backend. Its Cluster is that of the Machine
+    owning it; until the Machine controller sets that owner the DevMachine waits for the Machine's event."""
+
+    kind = DEV_MACHINE
+    finalizer = MACHINE_FINALIZER
+    log = log
+    cluster_wait = 0.0
+    observed_generation = False
+
+    def handles(self, obj: Object) -> bool:
+        return in_memory_backend(obj) is not None
+
+    def machine_of(self, devmachine: Object) -> Object | None:
+        """The Machine owning the DevMachine (the cache's copy: read only)."""
+        name = owner_named(devmachine, CLUSTER_GROUP, "Machine")
+        return self.services.cache.get(MACHINE, namespace_of(devmachine), name, copy=False) if name else None
+
+    def cluster_name(self, obj: Object) -> str:
+        return str(((self.machine_of(obj) or {}).get("spec") or {}).get("clusterName") or "")
+
+    async def load_scope(self, obj: Object, cluster: Object | None) -> DevMachineScope:
+        return DevMachineScope(obj, self.machine_of(obj), cluster)
+
+    async def reconcile_normal(self, scope: DevMachineScope) -> Result:
+        obj, machine, cluster = scope.devmachine, scope.machine, scope.cluster
+        backend = in_memory_backend(obj)
+        if machine is None or cluster is None or backend is None:
+            return Result()  # the Machine's (or Cluster's) event brings the DevMachine back
         devcluster_name = refers_to(cluster, "infrastructureRef", DEV_CLUSTER)
-        devcluster = cache.get(DEV_CLUSTER, key.namespace, devcluster_name, copy=False) if devcluster_name else None
-        async with patch_helper(self.services.client, devmachine, kind=DEV_MACHINE,
-                                observed_generation=False) as obj:
-            paused = is_paused(cluster, obj)
-            set_paused(obj, paused)
-            if paused:
-                return Result()
-            if is_deleting(obj):
-                await reconcile_delete(obj, self.services, cluster_name=name_of(cluster), node_name=name_of(machine))
-                return Result()
-            add_finalizer(obj, MACHINE_FINALIZER)
-            scope = MachineScope(obj, backend, machine, cluster, devcluster or {}, datetime.now(UTC),
-                                 timeline_of(obj))
-            scope.waiting_for = waiting_for(machine, cluster, devcluster)
-            if scope.fault == "apiserver-down" and scope.waiting_for is None:
-                await self.services.servers.stop(scope.cluster_key, keep_data=True)
-            await run_phases(scope, self.services)
-            set_machine_conditions(obj, scope.progress())
-        return Result(requeue_after=min(scope.requeues)) if scope.requeues else Result()
+        cache = self.services.cache
+        devcluster = cache.get(DEV_CLUSTER, namespace_of(obj), devcluster_name, copy=False) \
+            if devcluster_name else None
+        simulated = MachineScope(obj, backend, machine, cluster, devcluster or {}, datetime.now(UTC), timeline_of(obj))
+        simulated.waiting_for = waiting_for(machine, cluster, devcluster)
+        if simulated.fault == "apiserver-down" and simulated.waiting_for is None:
+            await self.services.servers.stop(simulated.cluster_key, keep_data=True)
+        await run_phases(simulated, self.services)
+        scope.simulated = simulated
+        return Result(requeue_after=min(simulated.requeues)) if simulated.requeues else Result()
+
+    async def reconcile_delete(self, scope: DevMachineScope) -> None:
+        # the Machine or the Cluster may be gone first: clean up with what is known
+        cluster_name = name_of(scope.cluster) if scope.cluster is not None \
+            else str(((scope.machine or {}).get("spec") or {}).get("clusterName") or "") or None
+        node_name = name_of(scope.machine) if scope.machine is not None \
+            else owner_named(scope.devmachine, CLUSTER_GROUP, "Machine")
+        await reconcile_delete(scope.devmachine, self.services, cluster_name=cluster_name, node_name=node_name)
+
+    def update_status(self, scope: DevMachineScope) -> None:
+        if scope.simulated is not None:
+            set_machine_conditions(scope.devmachine, scope.simulated.progress())
 
 
 def waiting_for(machine: Object, cluster: Object, devcluster: Object | None) -> WaitingFor | None:
@@ -118,7 +125,7 @@ def waiting_for(machine: Object, cluster: Object, devcluster: Object | None) -> 
         return "cluster-infrastructure"
     if not ((machine.get("spec") or {}).get("bootstrap") or {}).get("dataSecretName"):
         initialized = (((cluster.get("status") or {}).get("initialization") or {}).get("controlPlaneInitialized"))
-        if not is_control_plane(machine) and not initialized:
+        if not is_control_plane_machine(machine) and not initialized:
             return "control-plane-initialized"
         return "bootstrap-data"
     return None

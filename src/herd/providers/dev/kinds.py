@@ -1,19 +1,10 @@
-"""The kinds the Dev provider reads and writes, its own annotations and names, and small helpers to read objects."""
+"""The Dev provider's own annotations and names, and small helpers to read objects (its kinds come from herd.api)."""
 
 from __future__ import annotations
 
 from typing import Any, Final, Literal, get_args
 
-from herd.api.cluster import API_VERSION as CLUSTER_API_VERSION
-from herd.api.cluster import GROUP as CLUSTER_GROUP
-from herd.api.cluster.labels import CLUSTER_NAME_LABEL, MACHINE_CONTROL_PLANE_LABEL, PAUSED_ANNOTATION
-from herd.api.infrastructure import API_VERSION as INFRA_API_VERSION
 from herd.runtime import Kind, Object
-
-DEV_CLUSTER = Kind(INFRA_API_VERSION, "DevCluster", "devclusters")
-DEV_MACHINE = Kind(INFRA_API_VERSION, "DevMachine", "devmachines")
-CLUSTER = Kind(CLUSTER_API_VERSION, "Cluster", "clusters")
-MACHINE = Kind(CLUSTER_API_VERSION, "Machine", "machines")
 
 # Fault injection: set on a DevMachine, in effect while present.
 FAIL_ANNOTATION: Final = "herd.dev/fail"
@@ -61,10 +52,6 @@ def labels_of(obj: Object) -> dict[str, str]:
     return dict(meta(obj).get("labels") or {})
 
 
-def is_deleting(obj: Object) -> bool:
-    return bool(meta(obj).get("deletionTimestamp"))
-
-
 def fault_of(obj: Object) -> Fault | None:
     """The fault injected on a DevMachine, if the annotation names a known one."""
     value = annotations_of(obj).get(FAIL_ANNOTATION, "").strip()
@@ -72,48 +59,6 @@ def fault_of(obj: Object) -> Fault | None:
         if value == fault:
             return fault
     return None
-
-
-def is_control_plane(machine: Object) -> bool:
-    """Whether a Machine belongs to the control plane (it carries the control-plane label)."""
-    return MACHINE_CONTROL_PLANE_LABEL in labels_of(machine)
-
-
-def is_paused(cluster: Object | None, obj: Object) -> bool:
-    """Paused through the Cluster's spec.paused or the paused annotation on the object itself."""
-    return bool(((cluster or {}).get("spec") or {}).get("paused")) or PAUSED_ANNOTATION in annotations_of(obj)
-
-
-def owner_named(obj: Object, group: str, kind: str) -> str | None:
-    """The name of the first owner of this group and kind (controller or not), as upstream's owner lookups do."""
-    for ref in meta(obj).get("ownerReferences") or []:
-        if ref.get("kind") == kind and str(ref.get("apiVersion", "")).rpartition("/")[0] == group:
-            return str(ref.get("name") or "") or None
-    return None
-
-
-def owner_cluster_name(obj: Object) -> str | None:
-    """The Cluster an infrastructure object belongs to: its Cluster owner, else its cluster-name label."""
-    return owner_named(obj, CLUSTER_GROUP, "Cluster") or labels_of(obj).get(CLUSTER_NAME_LABEL) or None
-
-
-def has_finalizer(obj: Object, finalizer: str) -> bool:
-    return finalizer in (meta(obj).get("finalizers") or [])
-
-
-def add_finalizer(obj: Object, finalizer: str) -> bool:
-    """Add the finalizer; returns whether it was missing."""
-    finalizers = obj.setdefault("metadata", {}).setdefault("finalizers", [])
-    if finalizer in finalizers:
-        return False
-    finalizers.append(finalizer)
-    return True
-
-
-def remove_finalizer(obj: Object, finalizer: str) -> None:
-    finalizers = meta(obj).get("finalizers") or []
-    if finalizer in finalizers:
-        obj["metadata"]["finalizers"] = [f for f in finalizers if f != finalizer]
 
 
 def reference(obj: Object, field_name: str) -> tuple[str, str, str] | None:

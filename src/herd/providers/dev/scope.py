@@ -7,21 +7,21 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from herd.api.cluster import MACHINE
 from herd.api.cluster.labels import CLUSTER_NAME_LABEL
+from herd.api.infrastructure import DEV_MACHINE
 from herd.api.infrastructure.devmachine import InMemoryMachineBackendSpec
+from herd.contract.objects import is_control_plane_machine
 from herd.runtime import SECRET, Cache, Client, NotSynced, Object
 
 from .cloudinit import BootPlan, BootstrapDataError, boot_plan
 from .kinds import (
     BOOTSTRAP_DATA_KEY,
-    DEV_MACHINE,
-    MACHINE,
     READY_AT_ANNOTATION,
     Fault,
     annotations_of,
     cluster_key,
     fault_of,
-    is_control_plane,
     labels_of,
     name_of,
     namespace_of,
@@ -84,7 +84,7 @@ class MachineScope:
 
     @property
     def control_plane(self) -> bool:
-        return is_control_plane(self.machine) or (self.plan is not None and self.plan.control_plane)
+        return is_control_plane_machine(self.machine) or (self.plan is not None and self.plan.control_plane)
 
     @property
     def fault(self) -> Fault | None:

@@ -13,11 +13,9 @@ from typing import Any, Literal
 
 from herd.api.infrastructure import devcluster as dc
 from herd.api.infrastructure import devmachine as dm
-from herd.api.infrastructure.dev_types import DELETING_REASON, PAUSED_CONDITION
+from herd.api.infrastructure.dev_types import DELETING_REASON
 from herd.runtime import Object, conditions
 
-PAUSED_REASON = "Paused"
-NOT_PAUSED_REASON = "NotPaused"
 # Reasons of the inMemory backend that upstream has no constant for.
 VM_GONE_REASON = "VMGone"
 NODE_WAITING_FOR_API_SERVER_REASON = "WaitingForAPIServer"
@@ -60,14 +58,6 @@ class MachineProgress:
     etcd: Stage = Stage()
     api_server: Stage = Stage()
     deleting: bool = False
-
-
-def set_paused(obj: Object, paused: bool) -> None:
-    """The Paused condition every Cluster API object carries."""
-    if paused:
-        conditions.set_condition(obj, PAUSED_CONDITION, True, PAUSED_REASON, "Reconciliation is paused")
-    else:
-        conditions.set_condition(obj, PAUSED_CONDITION, False, NOT_PAUSED_REASON)
 
 
 def set_devcluster_provisioned(devcluster: Object, endpoint: str) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from herd.controllers import conditions as cond
+from herd.api.objects import is_paused
+from herd.contract import conditions as cond
 from herd.controllers.cluster import status
 from herd.controllers.cluster.scope import ClusterScope
 from herd.runtime.clustercache import HealthState
@@ -244,7 +245,7 @@ def test_a_deleting_cluster_is_not_available_and_gone_providers_are_no_issue() -
 
 def test_paused_condition() -> None:
     obj = cluster(spec={"paused": True})
-    assert cond.is_paused(obj, obj)
+    assert is_paused(obj, obj)
     assert cond.paused_condition(obj, obj) == {"type": "Paused", "status": "True", "reason": "Paused",
                                                "message": "Cluster spec.paused is set to true"}
     obj["metadata"]["annotations"] = {"cluster.x-k8s.io/paused": ""}
@@ -280,7 +281,7 @@ def test_machines_ready_aggregates_at_most_three_messages_control_plane_first() 
 ])
 def test_provider_kinds_come_from_the_crds_contract_label(labels: dict[str, str],
                                                           expected: tuple[str, str] | None) -> None:
-    from herd.controllers.external import provider_kind_from_crd
+    from herd.contract.references import provider_kind_from_crd
     crd = {"metadata": {"name": "devclusters.infrastructure.cluster.x-k8s.io", "labels": labels},
            "spec": {"group": "infrastructure.cluster.x-k8s.io", "scope": "Namespaced",
                     "names": {"kind": "DevCluster", "plural": "devclusters"},
@@ -293,7 +294,7 @@ def test_provider_kinds_come_from_the_crds_contract_label(labels: dict[str, str]
 
 
 async def test_phases_all_run_and_the_soonest_requeue_wins() -> None:
-    from herd.controllers.runner import run_phases
+    from herd.contract.phases import run_phases
     from herd.runtime import Result
     ran: list[str] = []
 

@@ -1,17 +1,13 @@
-"""The core Cluster API kinds the controllers read and write, and the cache indexes they share."""
+"""The cache indexes several controllers share (by cluster, by controller owner, by providerID), and the reads
+and watch predicates built on them. The kinds themselves come from `herd.api.cluster`."""
 
 from __future__ import annotations
 
-from herd.api.cluster import API_VERSION
+from herd.api.cluster import MACHINE
 from herd.api.cluster.labels import CLUSTER_NAMESPACE_ANNOTATION, MACHINE_ANNOTATION
 from herd.runtime import Cache, Kind, Object, ObjectKey, PredicateFuncs, index_by_field, lasting_metadata
 from herd.runtime.objects import controller_owner, deep_copy
 from herd.runtime.store import IndexFunc
-
-CLUSTER = Kind(API_VERSION, "Cluster", "clusters")
-MACHINE = Kind(API_VERSION, "Machine", "machines")
-MACHINE_SET = Kind(API_VERSION, "MachineSet", "machinesets")
-MACHINE_DEPLOYMENT = Kind(API_VERSION, "MachineDeployment", "machinedeployments")
 
 CLUSTER_NAME_INDEX = "spec.clusterName"
 """Index of Machines, MachineSets and MachineDeployments by the Cluster they belong to."""
@@ -130,3 +126,9 @@ def machines_of_node(cache: Cache, cluster: ObjectKey, node: Object) -> list[Obj
         return []
     return [m for m in cache.by_index(MACHINE, PROVIDER_ID_INDEX, str(provider_id), copy=False)
             if (m.get("metadata") or {}).get("namespace") == cluster.namespace]
+
+
+
+__all__ = ["CLUSTER_NAME_INDEX", "CLUSTER_STATE_CHANGED", "CONTROLLER_INDEX", "PROVIDER_ID_INDEX",
+           "add_cluster_name_index", "add_controller_index", "add_provider_id_index", "by_cluster", "cluster_of",
+           "controlled_by", "latest_in_cache", "machines_of_node", "orphans"]

@@ -10,7 +10,7 @@ import pytest
 
 from herd.api.infrastructure.dev_types import CommonProvisioningSettings
 from herd.providers.dev.devmachine_controller import waiting_for
-from herd.providers.dev.kinds import fault_of, is_paused, provider_id
+from herd.providers.dev.kinds import fault_of, provider_id
 from herd.providers.dev.status import (
     MachineProgress,
     Stage,
@@ -18,7 +18,6 @@ from herd.providers.dev.status import (
     set_devcluster_provisioned,
     set_machine_conditions,
     set_machine_provisioned,
-    set_paused,
 )
 from herd.providers.dev.timing import (
     format_timeline,
@@ -124,14 +123,11 @@ def test_provisioned_machine_reports_the_contract_fields() -> None:
                                                  {"type": "Hostname", "address": "m-0"}]
 
 
-def test_devcluster_provisioned_and_paused() -> None:
+def test_devcluster_provisioned() -> None:
     devcluster: dict[str, Any] = {}
     set_devcluster_provisioned(devcluster, "127.0.0.1:40001")
-    set_paused(devcluster, False)
     assert devcluster["status"]["initialization"] == {"provisioned": True}
-    assert _conditions(devcluster) == {"Ready": ("True", "Ready"), "Paused": ("False", "NotPaused")}
-    set_paused(devcluster, True)
-    assert _conditions(devcluster)["Paused"] == ("True", "Paused")
+    assert _conditions(devcluster) == {"Ready": ("True", "Ready")}
 
 
 # ----- Node conditions posted by the simulated kubelet ---------------------------------------------------------
@@ -245,13 +241,3 @@ def test_what_a_machine_waits_for(machine: dict[str, Any], cluster: dict[str, An
 def test_fault_annotation(value: str | None, fault: str | None) -> None:
     obj = {"metadata": {"annotations": {"herd.dev/fail": value} if value is not None else {}}}
     assert fault_of(obj) == fault
-
-
-@pytest.mark.parametrize("cluster, annotations, paused", [
-    ({"spec": {"paused": True}}, {}, True),
-    ({"spec": {}}, {"cluster.x-k8s.io/paused": ""}, True),
-    ({"spec": {"paused": False}}, {}, False),
-    (None, {}, False),
-])
-def test_paused(cluster: dict[str, Any] | None, annotations: dict[str, str], paused: bool) -> None:
-    assert is_paused(cluster, {"metadata": {"annotations": annotations}}) is paused

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from herd.controllers import conditions as cond
+from herd.contract import conditions as cond
 from herd.controllers.machine import status
 from herd.controllers.machine.node import is_managed_label, node_info, node_patch
 from herd.controllers.machine.scope import CONNECTION_DOWN, MachineScope

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from herd.api.cluster.labels import CLUSTER_NAME_LABEL
+from herd.api.objects import nested
 from herd.runtime import CRD, Cache, Client, Kind, NotFound, Object, ObjectKey, TerminalError, WorkQueue
 from herd.runtime.handlers import EnqueueForOwner
 
@@ -135,6 +136,17 @@ class ExternalTracker:
             return None
 
 
+async def fetch_reference(resolver: ContractResolver, tracker: ExternalTracker, ref: dict[str, Any],
+                          namespace: str) -> tuple[ProviderKind | None, Object | None]:
+    """The kind and the object (the cache's copy: read only) a contract reference names; (None, None) when no
+    CRD serves the kind, (kind, None) while the object does not exist."""
+    try:
+        provider_kind = await resolver.resolve(ref)
+    except NotFound:
+        return None, None  # no CRD serves the kind: no such object can exist
+    return provider_kind, await tracker.get(provider_kind.kind, namespace, str(ref["name"]), copy=False)
+
+
 async def ensure_owned(client: Client, kind: Kind, obj: Object, owner: Object, cluster_name: str) -> Object:
     """Make `owner` the controller of `obj` and label `obj` with the cluster name; returns the object as stored.
 
@@ -169,16 +181,6 @@ def _same_refs(current: list[dict[str, Any]], desired: list[dict[str, Any]]) -> 
     def key(ref: dict[str, Any]) -> tuple[str, bool, bool]:
         return str(ref.get("uid")), bool(ref.get("controller")), bool(ref.get("blockOwnerDeletion"))
     return sorted(map(key, current)) == sorted(map(key, desired))
-
-
-def nested(obj: Object | None, *path: str) -> Any:
-    """The value at a path of nested dicts, or None where any step is missing."""
-    value: Any = obj
-    for part in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 def is_provisioned(obj: Object, contract: str) -> bool:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Generic, TypeVar
 
-from herd.runtime import Object
+from herd.runtime import Object, ObjectKey
 
 ServicesT = TypeVar("ServicesT")
 
 
 class ObjectScope(Generic[ServicesT]):
-    """`io`, `meta`, `spec` and `status` of the object named by `subject_field` (a dataclass field).
+    """`io`, `meta`, `spec`, `status`, `name`, `namespace`, `key`, `deleting` and `cluster_name` of the object
+    named by `subject_field` (a dataclass field of the subclass).
 
     Status functions get scopes without services; only phases touch `io`.
     """
@@ -44,3 +45,28 @@ class ObjectScope(Generic[ServicesT]):
     def status(self) -> dict[str, Any]:
         status: dict[str, Any] = self.subject.setdefault("status", {})
         return status
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name") or "")
+
+    @property
+    def namespace(self) -> str:
+        return str(self.meta.get("namespace") or "")
+
+    @property
+    def key(self) -> ObjectKey:
+        return ObjectKey(self.namespace, self.name)
+
+    @property
+    def deleting(self) -> bool:
+        return bool(self.meta.get("deletionTimestamp"))
+
+    @property
+    def cluster_name(self) -> str:
+        """The Cluster the object belongs to (`spec.clusterName`; a Cluster's scope overrides it)."""
+        return str(self.spec.get("clusterName") or "")
+
+    @property
+    def cluster_key(self) -> ObjectKey:
+        return ObjectKey(self.namespace, self.cluster_name)

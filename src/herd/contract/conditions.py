@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from herd.api.cluster.labels import MACHINE_CONTROL_PLANE_LABEL, PAUSED_ANNOTATION
+from herd.api.objects import is_paused
 from herd.runtime import Object
 from herd.runtime.conditions import FALSE, TRUE, UNKNOWN, get_condition, set_condition
 from herd.runtime.conditions import Condition as Condition  # re-exported: the type every function here returns
@@ -215,12 +216,6 @@ def _aggregate_messages(groups: list[_Group], budget: int, others_text: Mapping[
             if count and level in others_text:
                 out.append(f"And {count} {kind if count == 1 else plural} {others_text[level]}")
     return out
-
-
-def is_paused(cluster: Object | None, obj: Object) -> bool:
-    """Whether controllers must leave `obj` alone: its Cluster has spec.paused or `obj` the paused annotation."""
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    return bool((cluster or {}).get("spec", {}).get("paused")) or PAUSED_ANNOTATION in annotations
 
 
 def paused_condition(cluster: Object | None, obj: Object) -> Condition:
