@@ -35,12 +35,9 @@ from typing import Any
 
 import yaml
 
-from herd.runtime import Client, Kind
+from herd.api.cluster import MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET
+from herd.runtime import Client
 
-API = "cluster.x-k8s.io/v1beta2"
-MACHINE = Kind(API, "Machine", "machines")
-MACHINE_SET = Kind(API, "MachineSet", "machinesets")
-MACHINE_DEPLOYMENT = Kind(API, "MachineDeployment", "machinedeployments")
 NAMESPACE = "default"
 MD_NAME = "fleet-md-0"
 DEPLOYMENT_LABEL = "cluster.x-k8s.io/deployment-name"

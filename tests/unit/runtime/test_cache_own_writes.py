@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from herd.api.cluster import MACHINE
 from herd.runtime.cache import Cache
 from herd.runtime.client import ObjectList, WatchEvent
 from herd.runtime.objects import CONFIGMAP, Kind, ObjectKey
 
-MACHINE = Kind("cluster.x-k8s.io/v1beta2", "Machine", "machines")
 KEY = ObjectKey("ns", "a")
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from herd.api.cluster import MACHINE
 from herd.runtime.errors import Conflict
 from herd.runtime.objects import Kind, deep_copy
 from herd.runtime.patch import (
@@ -15,8 +16,6 @@ from herd.runtime.patch import (
     patch_status_conditions,
     with_changes,
 )
-
-MACHINE = Kind("cluster.x-k8s.io/v1beta2", "Machine", "machines")
 
 
 def c(type_: str, status: str = "True", reason: str = "") -> dict[str, Any]:

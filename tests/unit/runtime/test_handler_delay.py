@@ -8,15 +8,13 @@ from typing import Any
 
 import pytest
 
+from herd.api.cluster import MACHINE, MACHINE_SET
 from herd.runtime.controller import Controller, Result
 from herd.runtime.handlers import NOT_ONLY_STATUS_CHANGED, EnqueueForObject
 from herd.runtime.informer import EventHandler
-from herd.runtime.objects import Kind, ObjectKey
+from herd.runtime.objects import ObjectKey
 from herd.runtime.workqueue import WorkQueue
 
-MACHINE_SET = Kind("cluster.x-k8s.io/v1beta2", "MachineSet", "machinesets")
-MACHINE = Kind("cluster.x-k8s.io/v1beta2", "Machine", "machines")
-CLUSTER = Kind("cluster.x-k8s.io/v1beta2", "Cluster", "clusters")
 OWNER = ObjectKey("ns", "ms")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from herd.api.cluster import MACHINE_SET
 from herd.runtime.handlers import (
     GENERATION_CHANGED,
     EnqueueForObject,
@@ -13,8 +14,6 @@ from herd.runtime.handlers import (
 )
 from herd.runtime.objects import Kind, ObjectKey
 from herd.runtime.workqueue import WorkQueue
-
-MACHINE_SET = Kind("cluster.x-k8s.io/v1beta2", "MachineSet", "machinesets")
 
 
 def machine(name: str, owners: list[dict[str, Any]] | None = None, generation: int = 1,

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from herd.api.cluster import MACHINE
 from herd.runtime.errors import NotFound
 from herd.runtime.objects import Kind
 from herd.runtime.patch import PatchHelper, merge_patch, patch_helper
 
-MACHINE = Kind("cluster.x-k8s.io/v1beta2", "Machine", "machines")
 CONFIGMAP = Kind("v1", "ConfigMap", "configmaps", status_subresource=False)
 
 
