@@ -11,6 +11,13 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+import aiohttp
+
+from .errors import Unreachable
+
+# a server that is restarting (a workload cluster's API server, the management plane): expected, retried
+_UNREACHABLE = (Unreachable, ConnectionError, aiohttp.ClientConnectionError)
+
 # attributes every LogRecord has: anything else was passed through `extra=`
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
@@ -47,10 +54,29 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class UnreachableIsOneLine(logging.Filter):
+    """A failure only because a server cannot be reached is logged as one WARNING line, with no traceback.
+
+    Controllers retry such failures; while a workload cluster's API server restarts, a traceback for each
+    reconcile and watch that hit it would bury everything else in the log.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, _UNREACHABLE):
+            record.exc_info = None
+            record.exc_text = None
+            record.error = f"{type(error).__name__}: {error}"
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def setup_logging(level: int | str = "INFO", *, json_format: bool = False, stream: TextIO | None = None) -> None:
     """Send the root logger's records to `stream` (stderr) as text or JSON lines, replacing other handlers."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JSONFormatter() if json_format else TextFormatter())
+    handler.addFilter(UnreachableIsOneLine())
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
