@@ -94,6 +94,7 @@ class LoadedState:
     # watch resuming from one of them must relist (410), since the objects it saw may never have existed.
     lost_after: int = 0
     lost_through: int = 0
+    resume_floor: int = 0  # no watch resumes from before it (an earlier crash's lost range ends there)
 
 
 class Backend(Protocol):

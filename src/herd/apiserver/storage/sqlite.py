@@ -115,17 +115,17 @@ def _meta(conn: sqlite3.Connection, name: str) -> int:
 def _record_crash(conn: sqlite3.Connection, state: LoadedState, reserved: int, path: pathlib.Path) -> None:
     """After a crash, start past the reserved ceiling and remember which revisions may have been lost.
 
-    Readers may have been shown any revision up to `reserved`, so none of them is handed out again. The
-    lost range is merged with an earlier one still on record: a watch from either must relist.
+    Readers may have been shown any revision up to `reserved`, so none of them is handed out again. An
+    earlier crash's lost range becomes a floor: watches from before it relist too (they are that old).
     """
     durable = state.revision
-    state.lost_after = min(state.lost_after, durable) if state.lost_through else durable
-    state.lost_through = reserved
+    state.resume_floor = max(state.resume_floor, state.lost_through)
+    state.lost_after, state.lost_through = durable, reserved
     state.revision = reserved + 1  # a fresh revision: a list right after the restart is outside the lost range
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("BEGIN IMMEDIATE")
     for name, value in (("lost_after", state.lost_after), ("lost_through", state.lost_through),
-                        ("reserved", state.revision), ("clean", 0)):
+                        ("resume_floor", state.resume_floor), ("reserved", state.revision), ("clean", 0)):
         conn.execute(_SET_META, (name, value))
     conn.execute("COMMIT")
     log.warning("%s: the last run stopped without closing the store; revisions %d to %d may have been seen "
@@ -184,7 +184,8 @@ class SqliteBackend:
             durable = max(max_id, _meta(conn, "max_revision"), compacted)
             state = LoadedState(current=current, recent=recent, revision=durable, compacted_revision=compacted,
                                 previous=previous, lost_after=_meta(conn, "lost_after"),
-                                lost_through=_meta(conn, "lost_through"))
+                                lost_through=_meta(conn, "lost_through"),
+                                resume_floor=_meta(conn, "resume_floor"))
             conn.execute("COMMIT")
             reserved = _meta(conn, "reserved")
             if _meta(conn, "clean"):  # closed cleanly: the ceiling is exactly the last revision handed out

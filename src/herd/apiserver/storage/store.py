@@ -201,6 +201,7 @@ class Store:
         self._revision = self._delivered = self._ceiling = loaded.revision
         self._compacted = loaded.compacted_revision
         self._lost = (loaded.lost_after, loaded.lost_through)
+        self._ring_start = max(self._ring_start, loaded.resume_floor)
 
     # ----- reads -----
 

@@ -134,3 +134,30 @@ async def test_writers_wait_for_the_durable_ceiling_and_fail_if_it_cannot_be_rai
         for i in range(10):
             await store.create(PODS + f"ns/more-{i}", obj(str(i)))
     await store.close()
+
+
+async def test_after_a_second_crash_watches_from_before_the_first_relist_and_later_ones_resume(
+        tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    _, first_listed = await crash_with_unstored_writes(db)
+    store = Store(StallingSqlite(db))
+    await store.start()
+    between = (await store.create(PODS + "ns/between", obj("between"))).revision
+    store._backend.stall = True  # type: ignore[attr-defined]
+    lost = asyncio.create_task(store.create(PODS + "ns/lost-again", obj("lost-again")))
+    await asyncio.sleep(0)
+    second_listed = store.list(PODS)[1]
+    lost.cancel()
+    store._backend.stall = False  # type: ignore[attr-defined]
+    await store._backend.close()
+
+    store = Store(SqliteBackend(db))
+    await store.start()
+    for revision in (first_listed, second_listed):
+        with pytest.raises(CompactedError):
+            store.watch(PODS, revision)
+    created = await store.create(PODS + "ns/after", obj("after"))
+    watch = store.watch(PODS, between)  # durable, after the first crash: resumes exactly
+    async with asyncio.timeout(5):
+        assert (await anext(aiter(watch))).revision == created.revision
+    await store.close()
