@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from herd.runtime import Object, ObjectKey
+from herd.runtime import Cache, Client, Object, ObjectKey
+from herd.runtime.clustercache import ClusterCache
+
+from .references import ContractResolver, ExternalTracker
 
 ServicesT = TypeVar("ServicesT")
+
+
+@dataclass
+class Services:
+    """What every controller's phases talk to: the management cluster and the manager's cache of it. A controller's
+    own services extend it with what only it needs (waits, clients to workload clusters, simulators)."""
+
+    client: Client
+    cache: Cache
+
+
+@dataclass
+class ClusterServices(Services):
+    """Services of a controller that follows provider objects through contract references and reads its workload
+    cluster (the Cluster and Machine controllers)."""
+
+    tracker: ExternalTracker
+    resolver: ContractResolver
+    cluster_cache: ClusterCache
 
 
 class ObjectScope(Generic[ServicesT]):

@@ -9,6 +9,7 @@ from herd.api.cluster import MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET
 from herd.api.cluster import cluster as api
 from herd.api.cluster.labels import CLUSTER_FINALIZER
 from herd.runtime import Kind, NotFound, Object, ObjectKey, Result, controller_owner
+from herd.runtime.finalizers import remove_finalizer
 
 from .scope import ClusterScope, owned_by
 
@@ -89,8 +90,6 @@ async def reconcile_delete(scope: ClusterScope) -> Result:
 
     scope.deleting_reason = api.DELETING_DELETION_COMPLETED_REASON
     scope.deleting_message = "Deletion completed"
-    finalizers = scope.cluster["metadata"].get("finalizers") or []
-    if CLUSTER_FINALIZER in finalizers:
-        scope.cluster["metadata"]["finalizers"] = [f for f in finalizers if f != CLUSTER_FINALIZER]
+    if remove_finalizer(scope.cluster, CLUSTER_FINALIZER):
         log.info("cluster %s: deletion completed", ObjectKey.of(scope.cluster))
     return Result()

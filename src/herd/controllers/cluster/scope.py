@@ -7,21 +7,16 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from herd.api.cluster.labels import MACHINE_CONTROL_PLANE_LABEL
-from herd.contract.references import ContractResolver, ExternalTracker, ProviderKind
-from herd.contract.scope import ObjectScope
-from herd.runtime import Cache, Client, Object
-from herd.runtime.clustercache import ClusterCache, HealthState
+from herd.contract.references import ProviderKind
+from herd.contract.scope import ClusterServices, ObjectScope
+from herd.runtime import Object
+from herd.runtime.clustercache import HealthState
 
 
 @dataclass
-class Services:
+class Services(ClusterServices):
     """What the phases talk to; absent in status tests."""
 
-    client: Client
-    cache: Cache
-    tracker: ExternalTracker
-    resolver: ContractResolver
-    cluster_cache: ClusterCache
     probe_interval: float = 10.0
     external_ready_wait: float = 10.0
     delete_requeue_after: float = 5.0

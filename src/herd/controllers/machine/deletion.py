@@ -22,6 +22,7 @@ from herd.api.cluster.labels import (
 from herd.api.objects import parse_time, rfc3339
 from herd.contract.indexes import by_cluster
 from herd.runtime import ClientError, Kind, NotFound, Object, ObjectKey, Result
+from herd.runtime.finalizers import remove_finalizer
 
 from .drain import drain_node
 from .scope import MachineScope
@@ -148,7 +149,6 @@ async def reconcile_delete(scope: MachineScope) -> Result:
                         scope.node_ref_name, exc)
 
     _wait(scope, api.DELETING_DELETION_COMPLETED_REASON, "Deletion completed")
-    finalizers = scope.meta.get("finalizers") or []
-    scope.meta["finalizers"] = [f for f in finalizers if f != MACHINE_FINALIZER]
+    remove_finalizer(scope.machine, MACHINE_FINALIZER)
     log.info("machine %s: deletion completed", ObjectKey.of(scope.machine))
     return Result()

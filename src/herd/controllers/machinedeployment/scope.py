@@ -7,18 +7,12 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from herd.api.objects import nested
-from herd.contract.scope import ObjectScope
-from herd.runtime import Cache, Client, Object
+from herd.contract.scope import ObjectScope, Services  # the phases need only the client and the cache
+from herd.runtime import Object
 
 from .rollout import ROLLING_UPDATE
 
-
-@dataclass
-class Services:
-    """What the phases talk to; absent in status tests."""
-
-    client: Client
-    cache: Cache
+__all__ = ["MachineDeploymentScope", "Services"]
 
 
 @dataclass

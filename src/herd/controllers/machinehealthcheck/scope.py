@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from herd.contract.scope import ObjectScope
-from herd.runtime import Cache, Client, Object
+from herd.contract.scope import Services as ContractServices
+from herd.runtime import Object
 from herd.runtime.clustercache import ClusterCache
 
 from .status import RemediationDecision
@@ -15,11 +16,9 @@ from .targets import Target, Verdict
 
 
 @dataclass
-class Services:
+class Services(ContractServices):
     """What the phases talk to."""
 
-    client: Client
-    cache: Cache
     cluster_cache: ClusterCache
     unreachable_requeue_after: float = 10.0
 

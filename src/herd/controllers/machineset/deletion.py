@@ -18,6 +18,7 @@ from herd.api.cluster.labels import DELETE_MACHINE_ANNOTATION, MACHINE_SET_FINAL
 from herd.api.objects import nested, parse_time
 from herd.runtime import NotFound, Object, Result
 from herd.runtime.conditions import FALSE, get_condition
+from herd.runtime.finalizers import remove_finalizer
 
 from .scope import MachineSetScope
 
@@ -105,24 +106,28 @@ def machines_to_delete(machines: Sequence[Object], surplus: int, order: str | No
     return ranked[:surplus]
 
 
+async def delete_machine(scope: MachineSetScope, machine: Object) -> bool:
+    """Delete one of the MachineSet's Machines; False when it was already being deleted, or gone."""
+    meta = machine["metadata"]
+    if meta.get("deletionTimestamp"):
+        return False
+    try:
+        await scope.io.client.delete(MACHINE, meta["name"], scope.namespace)
+    except NotFound:
+        return False
+    return True
+
+
 async def reconcile_delete(scope: MachineSetScope) -> Result | None:
     """Delete every Machine of the MachineSet; once none is left, let the MachineSet go (remove our finalizer)."""
     if not scope.machines_listed:
         return None
     if not scope.machines:
-        finalizers = scope.meta.get("finalizers") or []
-        if MACHINE_SET_FINALIZER in finalizers:
-            scope.meta["finalizers"] = [f for f in finalizers if f != MACHINE_SET_FINALIZER]
+        remove_finalizer(scope.machine_set, MACHINE_SET_FINALIZER)
         return None
     for machine in scope.machines:
-        meta = machine["metadata"]
-        if meta.get("deletionTimestamp"):
-            continue
-        try:
-            await scope.io.client.delete(MACHINE, meta["name"], scope.namespace)
-        except NotFound:
-            continue
-        log.info("machineset %s: deleting Machine %s (MachineSet deleted)", scope.key, meta["name"])
+        if await delete_machine(scope, machine):
+            log.info("machineset %s: deleting Machine %s (MachineSet deleted)", scope.key, machine["metadata"]["name"])
     names = ", ".join(sorted(str(m["metadata"]["name"]) for m in scope.machines))
     log.info("machineset %s: waiting for Machines to be deleted: %s", scope.key, names)
     return None  # each Machine's deletion wakes us (we own them)

@@ -26,7 +26,7 @@ from herd.runtime.labels import Selector
 from herd.runtime.patch import patch_status_conditions
 
 from . import clone
-from .deletion import machines_to_delete
+from .deletion import delete_machine, machines_to_delete
 from .scope import MachineSetScope, Template
 from .status import OWNER_REMEDIATED, machine_up_to_date_condition
 
@@ -277,15 +277,9 @@ async def _scale_down(scope: MachineSetScope, surplus: int) -> None:
     order = nested(scope.machine_set, "spec", "deletion", "order")
     chosen = machines_to_delete(scope.machines, surplus, order, scope.now)
     for number, machine in enumerate(chosen, start=1):
-        meta = machine["metadata"]
-        if meta.get("deletionTimestamp"):
-            continue
-        try:
-            await scope.io.client.delete(MACHINE, meta["name"], scope.namespace)
-        except NotFound:
-            continue
-        log.info("machineset %s: deleting Machine %s (scale down, %d of %d)", scope.key, meta["name"], number,
-                 surplus)
+        if await delete_machine(scope, machine):
+            log.info("machineset %s: deleting Machine %s (scale down, %d of %d)", scope.key,
+                     machine["metadata"]["name"], number, surplus)
     keys = [ObjectKey.of(m) for m in chosen]
 
     def deleting() -> bool:

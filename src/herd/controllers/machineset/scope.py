@@ -9,15 +9,14 @@ from typing import Any, ClassVar
 from herd.api.cluster.labels import MACHINE_DEPLOYMENT_NAME_LABEL
 from herd.contract.references import ContractResolver, ProviderKind
 from herd.contract.scope import ObjectScope
-from herd.runtime import Cache, Client, Object, controller_owner
+from herd.contract.scope import Services as ContractServices
+from herd.runtime import Object, controller_owner
 
 
 @dataclass
-class Services:
+class Services(ContractServices):
     """What the phases talk to; absent in status tests."""
 
-    client: Client
-    cache: Cache
     resolver: ContractResolver
     template_wait: float = 10.0  # how soon to look again for a template that does not exist (yet)
     cache_wait: float = 5.0  # how long to wait for our own writes to reach the cache

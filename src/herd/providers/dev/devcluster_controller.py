@@ -18,12 +18,11 @@ from herd.api.cluster import CLUSTER
 from herd.api.infrastructure import DEV_CLUSTER, DevCluster
 from herd.api.infrastructure.devcluster import CLUSTER_FINALIZER, LISTENER_ANNOTATION
 from herd.contract.objects import owner_cluster_name
-from herd.contract.reconciler import ObjectReconciler
 from herd.runtime import NOT_ONLY_STATUS_CHANGED, Controller, Object, ObjectKey
 from herd.runtime.finalizers import remove_finalizer
 
 from .kinds import MACHINE_ADDRESS, cluster_key, name_of, namespace_of, refers_to
-from .scope import Services
+from .scope import DevReconciler, Services
 from .status import set_devcluster_deleting, set_devcluster_provisioned
 
 log = logging.getLogger("herd.providers.dev")
@@ -52,14 +51,11 @@ class DevClusterScope:
     cluster: Object | None
 
 
-class DevClusterReconciler(ObjectReconciler[Services, DevClusterScope]):
+class DevClusterReconciler(DevReconciler[DevClusterScope]):
     """Provides each inMemory DevCluster's simulated endpoint; its owner Cluster is waited for by its event."""
 
     kind = DEV_CLUSTER
     finalizer = CLUSTER_FINALIZER
-    log = log
-    cluster_wait = 0.0
-    observed_generation = False
 
     def handles(self, obj: Object) -> bool:
         return is_in_memory(obj)

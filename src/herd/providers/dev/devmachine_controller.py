@@ -19,7 +19,6 @@ from herd.api.cluster import GROUP as CLUSTER_GROUP
 from herd.api.infrastructure import DEV_CLUSTER, DEV_MACHINE
 from herd.api.infrastructure.devmachine import MACHINE_FINALIZER, DevMachineSpec, InMemoryMachineBackendSpec
 from herd.contract.objects import is_control_plane_machine, owner_cluster_name, owner_named
-from herd.contract.reconciler import ObjectReconciler
 from herd.runtime import (
     NOT_ONLY_STATUS_CHANGED,
     Controller,
@@ -35,7 +34,7 @@ from herd.runtime.finalizers import is_deleting
 from .deletion import reconcile_delete
 from .kinds import FAIL_ANNOTATION, annotations_of, name_of, namespace_of, refers_to
 from .phases import run_phases
-from .scope import MachineScope, Services, devmachine_keys_of_cluster, timeline_of
+from .scope import DevReconciler, MachineScope, Services, devmachine_keys_of_cluster, timeline_of
 from .status import WaitingFor, set_machine_conditions
 
 log = logging.getLogger("herd.providers.dev")
@@ -63,15 +62,12 @@ class DevMachineScope:
     simulated: MachineScope | None = None
 
 
-class DevMachineReconciler(ObjectReconciler[Services, DevMachineScope]):
+class DevMachineReconciler(DevReconciler[DevMachineScope]):
     """Simulates the machine behind each DevMachine with the inMemory backend. Its Cluster is that of the Machine
     owning it; until the Machine controller sets that owner the DevMachine waits for the Machine's event."""
 
     kind = DEV_MACHINE
     finalizer = MACHINE_FINALIZER
-    log = log
-    cluster_wait = 0.0
-    observed_generation = False
 
     def handles(self, obj: Object) -> bool:
         return in_memory_backend(obj) is not None

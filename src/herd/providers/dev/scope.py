@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
+import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from herd.api.cluster import MACHINE
 from herd.api.cluster.labels import CLUSTER_NAME_LABEL
 from herd.api.infrastructure import DEV_MACHINE
 from herd.api.infrastructure.devmachine import InMemoryMachineBackendSpec
 from herd.contract.objects import is_control_plane_machine
+from herd.contract.reconciler import ObjectReconciler
 from herd.runtime import SECRET, Cache, Client, NotSynced, Object
 
 from .cloudinit import BootPlan, BootstrapDataError, boot_plan
@@ -43,6 +46,18 @@ class Services:
     clients: WorkloadClients
     kubelets: Kubelets
     rng: random.Random = field(default_factory=random.Random)
+
+
+ScopeT = TypeVar("ScopeT")
+
+
+class DevReconciler(ObjectReconciler[Services, ScopeT]):
+    """What the Dev provider's reconcilers share: their objects wait for their Cluster's event (no polling), and
+    their status has no observedGeneration."""
+
+    log = logging.getLogger("herd.providers.dev")
+    cluster_wait = 0.0
+    observed_generation = False
 
 
 @dataclass
