@@ -495,3 +495,8 @@ def builtin_kind_schema(group: str, version: str, kind: str) -> Schema | None:
 def builtin_kinds() -> list[tuple[str, str, str]]:
     """The (group, version, kind) triples `builtin_kind_schema` knows."""
     return list(_KINDS)
+
+
+def kind_schema_view(group: str, version: str, kind: str) -> Schema | None:
+    """The schema of a built-in kind, shared and read-only (for checks that run on every write)."""
+    return _KINDS.get((group, version, kind))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from .errors import Cause
@@ -62,7 +63,9 @@ INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 def prepare_builtin_create(rtype: ResourceType, obj: dict[str, Any]) -> list[Cause]:
     """Kind-specific normalisation on create; returns causes when the object is invalid."""
     if rtype is SECRETS:
-        return _fold_string_data(obj)
+        return _fold_string_data(obj) + _data_causes(obj, ("data",))
+    if rtype is CONFIGMAPS:
+        return _data_causes(obj, ("data", "binaryData"))
     if rtype is NAMESPACES:
         spec = obj.setdefault("spec", {})
         finalizers = spec.get("finalizers") or []
@@ -81,7 +84,7 @@ def prepare_builtin_create(rtype: ResourceType, obj: dict[str, Any]) -> list[Cau
 def prepare_builtin_update(rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any]) -> list[Cause]:
     """Kind-specific normalisation on update."""
     if rtype is SECRETS:
-        causes = _fold_string_data(obj)
+        causes = _fold_string_data(obj) + _data_causes(obj, ("data",))
         if old.get("immutable") and (obj.get("data") != old.get("data") or obj.get("type") != old.get("type")):
             causes.append(Cause("FieldValueForbidden", "Forbidden: field is immutable when `immutable` is set",
                                 "data"))
@@ -93,6 +96,8 @@ def prepare_builtin_update(rtype: ResourceType, obj: dict[str, Any], old: dict[s
         obj.get("data") != old.get("data") or obj.get("binaryData") != old.get("binaryData")
     ):
         return [Cause("FieldValueForbidden", "Forbidden: field is immutable when `immutable` is set", "data")]
+    if rtype is CONFIGMAPS:
+        return _data_causes(obj, ("data", "binaryData"))
     if rtype is NAMESPACES:
         # the spec (finalizers) changes only through /finalize; phase belongs to the server
         obj["spec"] = old.get("spec", {})
@@ -121,3 +126,40 @@ def _fold_string_data(obj: dict[str, Any]) -> list[Cause]:
         obj["data"] = data
     obj.setdefault("type", "Opaque")
     return causes
+
+
+_CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+_MAX_DATA_BYTES = 1024 * 1024
+
+
+def _data_causes(obj: dict[str, Any], fields: tuple[str, ...]) -> list[Cause]:
+    """ConfigMap and Secret keys must be valid config keys, unique across fields, and 1 MiB in total."""
+    causes: list[Cause] = []
+    seen: set[str] = set()
+    total = 0
+    for name in fields:
+        for key, value in (obj.get(name) or {}).items():
+            problem = _config_key_problem(key)
+            if problem:
+                causes.append(Cause("FieldValueInvalid", f'Invalid value: "{key}": {problem}', f"{name}[{key}]"))
+            elif key in seen:
+                causes.append(Cause("FieldValueInvalid", f'Invalid value: "{key}": duplicate of key present in '
+                                    f"{fields[0]}", f"{name}[{key}]"))
+            seen.add(key)
+            total += len(key) + len(value or "")
+    if total > _MAX_DATA_BYTES:
+        causes.append(Cause("FieldValueTooLong", f"Too long: must have at most {_MAX_DATA_BYTES} bytes", "[]"))
+    return causes
+
+
+def _config_key_problem(key: str) -> str:
+    if len(key) > 253:
+        return "must be no more than 253 characters"
+    if not _CONFIG_KEY.fullmatch(key):
+        return ("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  "
+                "or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")
+    if key in (".", ".."):
+        return f"must not be '{key}'"
+    if key.startswith(".."):
+        return "must not start with '..'"
+    return ""

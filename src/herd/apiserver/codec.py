@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-import yaml
 from aiohttp import web
 
 from . import errors
+from .bodies import check_decoded, decode_json, decode_yaml
 from .jsonutil import dumps
 from .objects import WriteOptions
 from .protobuf import decode_object
@@ -31,17 +30,13 @@ def decode_body(raw: bytes, content_type: str | None) -> Any:
     """Decode a request body; a missing Content-Type is JSON (the Python client sends none)."""
     mtype = media_type(content_type)
     if mtype == PROTOBUF:
-        return decode_object(raw)
+        decoded = decode_object(raw)
+        check_decoded(decoded, "protobuf")
+        return decoded
     if mtype in ("", JSON, MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH, "*/*"):
-        try:
-            return orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError as exc:
-            raise errors.bad_request(f"the request body is not valid JSON: {exc}") from None
+        return decode_json(raw) if raw else None
     if mtype in ("application/yaml", "text/yaml", APPLY_PATCH):
-        try:
-            return yaml.safe_load(raw) if raw else None
-        except yaml.YAMLError as exc:
-            raise errors.bad_request(f"the request body is not valid YAML: {exc}") from None
+        return decode_yaml(raw) if raw else None
     raise errors.unsupported_media_type(mtype)
 
 

@@ -4,17 +4,54 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
+
 from . import errors
 from .admission.base import AdmissionAttributes
-from .builtins import CRDS, NAMESPACES
+from .builtins import CRDS, INITIAL_NAMESPACES, NAMESPACES
+from .codec import decode_body
 from .objectmeta import now_rfc3339
 from .objects import Objects, WriteOptions, has_generation, served
 from .resources import ResourceType
 from .storage.base import KeyNotFoundError, RevisionConflictError
+from .typed_decode import check_delete_options
 
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
 _POLICIES = ("Background", "Foreground", "Orphan")
+
+
+async def delete_options(request: web.BaseRequest) -> dict[str, Any]:
+    """DeleteOptions from the body and query, decoded and validated as kube-apiserver does (400, 422)."""
+    raw = await request.read()
+    decoded = decode_body(raw, request.headers.get("Content-Type")) if raw else None
+    options = dict(check_delete_options(decoded)) if decoded is not None else {}
+    query = request.query
+    if "propagationPolicy" in query:
+        options["propagationPolicy"] = query["propagationPolicy"]
+    if "orphanDependents" in query:
+        options["orphanDependents"] = _query_bool(query["orphanDependents"], "orphanDependents")
+    if "gracePeriodSeconds" in query:
+        try:
+            options["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
+        except ValueError:
+            raise errors.bad_request(f'gracePeriodSeconds: invalid value "{query["gracePeriodSeconds"]}": '
+                                     "must be an integer") from None
+    if options.get("orphanDependents") is not None and options.get("propagationPolicy") is not None:
+        raise errors.invalid("meta.k8s.io", "DeleteOptions", "", [errors.Cause(
+            "FieldValueInvalid",
+            f'Invalid value: "{options["propagationPolicy"]}": orphanDependents and deletionPropagation cannot be '
+            "both set", "propagationPolicy")])
+    propagation_policy(options)  # refuses an unsupported policy before anything is looked up
+    return options
+
+
+def _query_bool(value: str, name: str) -> bool:
+    if value.lower() in ("true", "1", "t"):
+        return True
+    if value.lower() in ("false", "0", "f"):
+        return False
+    raise errors.bad_request(f'{name}: invalid value "{value}": strconv.ParseBool: parsing "{value}": invalid syntax')
 
 
 def propagation_policy(options: dict[str, Any]) -> str:
@@ -39,6 +76,10 @@ async def delete_object(objects: Objects, rtype: ResourceType, namespace: str, n
     deletionTimestamp set).
     """
     policy = propagation_policy(options)
+    if rtype is NAMESPACES and name in INITIAL_NAMESPACES:
+        # NamespaceLifecycle admission: the namespaces the server itself creates stay
+        raise errors.StatusError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be '
+                                 "deleted", name=name, kind="namespaces")
     key = rtype.key(namespace, name)
     for _ in range(20):
         rec = objects.store.get(key)

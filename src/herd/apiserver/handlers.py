@@ -8,6 +8,7 @@ from aiohttp import web
 
 from . import errors
 from .auth import UserInfo
+from .bodies import read_limited
 from .builtins import NAMESPACES
 from .codec import (
     APPLY_PATCH,
@@ -22,16 +23,19 @@ from .codec import (
     wants_table,
     write_options,
 )
-from .deletion import delete_object
+from .deletion import delete_object, delete_options
 from .eviction import serve_eviction
 from .jsonutil import get_path, set_path
-from .listing import ListQuery, list_objects
+from .listing import ListQuery, list_objects, validate_list_options
 from .objects import Objects, WriteOptions
 from .patch import json_patch, merge_patch, strategic_merge_patch
 from .resources import ResourceType
 from .routing import ResourcePath
 from .table import BUILTIN_COLUMNS, ColumnSpec, crd_columns, to_table
+from .typed_decode import check_builtin, check_patched_identity, check_scale
 from .watch import serve_watch
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def table_columns(rtype: ResourceType) -> list[ColumnSpec]:
@@ -55,6 +59,8 @@ class ResourceHandlers:
         if rtype.namespaced and not path.namespace and path.name:
             raise errors.not_found(rtype.group, rtype.plural, path.name)
         namespace = path.namespace if rtype.namespaced else ""
+        if method in _BODY_METHODS:
+            request = await read_limited(request)
         if path.subresource == "eviction":  # create-only, as in kube
             if method != "POST":
                 raise errors.method_not_allowed(f"{method} is not supported on {rtype.plural}/eviction")
@@ -70,7 +76,7 @@ class ResourceHandlers:
                 raise errors.method_not_allowed(f"POST is not supported on {rtype.plural}/{path.name}")
             return await self._create(request, rtype, namespace, user)
         if not path.name:
-            if method == "DELETE":
+            if method == "DELETE" and rtype is not NAMESPACES:  # namespaces have no deletecollection verb
                 return await self._delete_collection(request, rtype, namespace, user)
             raise errors.method_not_allowed(f"{method} is not supported on a collection")
         if method == "PUT":
@@ -84,6 +90,7 @@ class ResourceHandlers:
     # ---- reads ----------------------------------------------------------------------------------
     def _get(self, request: web.BaseRequest, rtype: ResourceType, namespace: str,
              path: ResourcePath) -> web.Response:
+        validate_list_options(request.query, self.objects.store.revision)
         obj = self.objects.get(rtype, namespace, path.name)
         if path.subresource == "scale":
             return json_response(self._scale_of(rtype, obj))
@@ -95,6 +102,7 @@ class ResourceHandlers:
 
     def _list(self, request: web.BaseRequest, rtype: ResourceType, namespace: str) -> web.Response:
         query = request.query
+        validate_list_options(query, self.objects.store.revision)
         page = list_objects(self.objects.store, rtype, ListQuery(
             namespace=namespace,
             label_selector=query.get("labelSelector", ""),
@@ -130,6 +138,7 @@ class ResourceHandlers:
         if path.subresource == "scale":
             return await self._write_scale(rtype, namespace, path.name, lambda scale: body, opts)
         if rtype is NAMESPACES and path.subresource == "finalize":
+            check_builtin(NAMESPACES, body)
             return await self._finalize_namespace(path.name, body, opts)
         result = await self.objects.update(rtype, namespace, path.name, body, opts, path.subresource)
         return json_response(result.obj, 200, result.warnings)
@@ -169,8 +178,8 @@ class ResourceHandlers:
             patched = apply(current)
             if not isinstance(patched, dict):
                 raise errors.bad_request("the patch produced something other than an object")
-            if path.subresource != "status":
-                self.objects.handle_unknown_fields(rtype, patched, opts, warnings)
+            check_patched_identity(rtype, namespace, path.name, patched)
+            self.objects.handle_unknown_fields(rtype, patched, opts, warnings, path.subresource)
             return patched
 
         result = await self.objects.guaranteed_update(rtype, namespace, path.name, compute, opts, path.subresource,
@@ -179,7 +188,7 @@ class ResourceHandlers:
 
     async def _delete(self, request: web.BaseRequest, rtype: ResourceType, namespace: str,
                       path: ResourcePath, user: UserInfo | None) -> web.Response:
-        options = await self._delete_options(request)
+        options = await delete_options(request)
         opts = self._delete_write_options(request, options, user)
         obj, gone = await delete_object(self.objects, rtype, namespace, path.name, options, opts)
         if gone and rtype.builtin and rtype is not NAMESPACES:
@@ -189,7 +198,7 @@ class ResourceHandlers:
 
     async def _delete_collection(self, request: web.BaseRequest, rtype: ResourceType, namespace: str,
                                  user: UserInfo | None) -> web.Response:
-        options = await self._delete_options(request)
+        options = await delete_options(request)
         opts = self._delete_write_options(request, options, user)
         page = list_objects(self.objects.store, rtype, ListQuery(
             namespace=namespace, label_selector=request.query.get("labelSelector", ""),
@@ -217,17 +226,6 @@ class ResourceHandlers:
             raise errors.bad_request(f'dryRun: Unsupported value: {body_dry_run!r}: supported values: "All"')
         opts.dry_run = opts.dry_run or bool(body_dry_run)
         return opts
-
-    @staticmethod
-    async def _delete_options(request: web.BaseRequest) -> dict[str, Any]:
-        raw = await request.read()
-        options = decode_body(raw, request.headers.get("Content-Type")) if raw else None
-        options = dict(options) if isinstance(options, dict) else {}
-        if "propagationPolicy" in request.query:
-            options["propagationPolicy"] = request.query["propagationPolicy"]
-        if "orphanDependents" in request.query:
-            options["orphanDependents"] = request.query["orphanDependents"] == "true"
-        return options
 
     async def _finalize_namespace(self, name: str, body: dict[str, Any], opts: WriteOptions) -> web.Response:
         finalizers = (body.get("spec") or {}).get("finalizers") or []
@@ -264,6 +262,8 @@ class ResourceHandlers:
 
         def compute(current: dict[str, Any]) -> dict[str, Any]:
             scale = change(self._scale_of(rtype, current))
+            if isinstance(scale, dict):
+                check_scale(scale)
             replicas = (scale.get("spec") or {}).get("replicas") if isinstance(scale, dict) else None
             if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
                 raise errors.invalid("autoscaling", "Scale", name, [errors.Cause(

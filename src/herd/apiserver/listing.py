@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,12 +51,95 @@ class Filter:
         return self.fields.matches(object_fields(obj, self.rtype.namespaced, self.rtype.field_selectors))
 
 
-def _decode_continue(token: str) -> tuple[int, str]:
+def _decode_continue(token: str, current_revision: int) -> tuple[int, str]:
     try:
         data = loads(base64.urlsafe_b64decode(token.encode()))
-        return int(data["rv"]), str(data["start"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise errors.bad_request("continue key is not valid: incorrect encoded start resourceVersion") from None
+        revision, start = data["rv"], data["start"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise _invalid_continue(f"continue key is not valid: {exc}") from None
+    if not isinstance(revision, int) or isinstance(revision, bool) or not isinstance(start, str):
+        raise _invalid_continue("continue key is not valid: the resourceVersion must be an integer and the start "
+                                "key a string")
+    if not 0 < revision <= current_revision:  # 0, negative, or never handed out (e.g. >= 2**64)
+        raise _invalid_continue("continue key is not valid: incorrect encoded start resourceVersion "
+                                "(version meta.k8s.io/v1)")
+    return revision, start
+
+
+def _invalid_continue(reason: str) -> errors.StatusError:
+    return errors.bad_request(f"invalid continue token: {reason}")
+
+
+def parse_resource_version(value: str) -> int:
+    """A `resourceVersion` query value as kube-apiserver parses it (an unsigned integer; empty is 0)."""
+    if value in ("", "0"):
+        return 0
+    if value.isascii() and value.isdigit() and int(value) < 2**64:
+        return int(value)
+    reason = "value out of range" if value.isascii() and value.isdigit() else "invalid syntax"
+    raise errors.bad_request(f'invalid resource version: resourceVersion: Invalid value: "{value}": '
+                             f'strconv.ParseUint: parsing "{value}": {reason}')
+
+
+def validate_list_options(query: Mapping[str, str], current_revision: int, watch: bool = False) -> int:
+    """Check LIST/GET/WATCH options as kube-apiserver does (422 ListOptions, 400 for unparsable values).
+
+    Returns the requested resourceVersion. A list asks for a revision herd cannot serve with 504 when it is
+    in the future (as kube's "Too large resource version") and 410 when an exact older one is asked for
+    (herd keeps no snapshots).
+    """
+    rv_text = query.get("resourceVersion", "")
+    revision = parse_resource_version(rv_text)
+    match = query.get("resourceVersionMatch", "")
+    causes = _match_causes(match, rv_text, query, watch)
+    if not watch and query.get("sendInitialEvents") is not None:
+        causes.append(errors.Cause("FieldValueForbidden", "Forbidden: sendInitialEvents is forbidden for list",
+                                   "sendInitialEvents"))
+    if causes:
+        raise errors.invalid("meta.k8s.io", "ListOptions", "", causes)
+    if watch:
+        return revision
+    if query.get("continue") and rv_text not in ("", "0"):
+        raise errors.bad_request("specifying resource version is not allowed when using continue")
+    if revision > current_revision:
+        raise errors.StatusError(
+            504, "Timeout", f"Timeout: Too large resource version: {revision}, current: {current_revision}",
+            causes=[errors.Cause("ResourceVersionTooLarge", "Too large resource version")], retry_after_seconds=1)
+    if match == "Exact" and revision != current_revision:
+        raise errors.gone(f"too old resource version: {revision} ({current_revision})")
+    return revision
+
+
+def _match_causes(match: str, rv_text: str, query: Mapping[str, str], watch: bool) -> list[errors.Cause]:
+    causes: list[errors.Cause] = []
+    if not match:
+        return causes
+    supported = ("NotOlderThan",) if watch else ("Exact", "NotOlderThan")
+    if match not in supported:
+        choices = ", ".join(f'"{c}"' for c in (*supported, *(() if watch else ("",))))
+        causes.append(errors.Cause("FieldValueNotSupported",
+                                   f'Unsupported value: "{match}": supported values: {choices}',
+                                   "resourceVersionMatch"))
+    if query.get("continue"):
+        causes.append(errors.Cause("FieldValueForbidden",
+                                   "Forbidden: resourceVersionMatch is forbidden when continue is provided",
+                                   "resourceVersionMatch"))
+    if watch:
+        if query.get("sendInitialEvents") is None:
+            causes.append(errors.Cause(
+                "FieldValueForbidden",
+                "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                "resourceVersionMatch"))
+        return causes
+    if not rv_text:
+        causes.append(errors.Cause("FieldValueForbidden",
+                                   "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
+                                   "resourceVersionMatch"))
+    if match == "Exact" and rv_text == "0":
+        causes.append(errors.Cause("FieldValueForbidden",
+                                   'Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+                                   "resourceVersionMatch"))
+    return causes
 
 
 def _encode_continue(revision: int, last_key: str) -> str:
@@ -72,7 +156,7 @@ def list_objects(store: Store, rtype: ResourceType, query: ListQuery) -> ListPag
     start_after = ""
     first_revision = 0
     if query.continue_token:
-        first_revision, start_after = _decode_continue(query.continue_token)
+        first_revision, start_after = _decode_continue(query.continue_token, store.revision)
     name = selector.fields.requirement_value("metadata.name")
     if name is not None and (query.namespace or not rtype.namespaced):
         rec = store.get(rtype.key(query.namespace, name))
@@ -88,7 +172,7 @@ def list_objects(store: Store, rtype: ResourceType, query: ListQuery) -> ListPag
             continue
         if not selector.matches(rec.value):
             continue
-        if query.limit and len(items) >= query.limit:
+        if query.limit > 0 and len(items) >= query.limit:  # kube-apiserver ignores a negative limit
             remaining += 1
             continue
         items.append(served(rtype, rec.value))

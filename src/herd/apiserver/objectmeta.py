@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from . import errors
 from .errors import Cause
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -146,3 +147,10 @@ def _owner_reference_causes(refs: Any) -> list[Cause]:
         causes.append(Cause("FieldValueInvalid", "Invalid value: Only one reference can have Controller set to true",
                             "metadata.ownerReferences"))
     return causes
+
+
+def check_resource_version(value: str) -> None:
+    """A resourceVersion a client wrote (a precondition) must be one the server could have given: 400 otherwise."""
+    if value and not (value.isascii() and value.isdigit() and int(value) < 2**64):
+        raise errors.bad_request(f'metadata.resourceVersion: Invalid value: "{value}": strconv.ParseUint: parsing '
+                                 f'"{value}": invalid syntax')

@@ -14,12 +14,14 @@ from typing import Any
 from . import errors
 from .admission.base import Admission, AdmissionAttributes, NoAdmission
 from .auth import UserInfo
+from .bodies import check_object_size
 from .builtins import CRDS, NAMESPACES, prepare_builtin_create, prepare_builtin_update
 from .crds import CLEANUP_FINALIZER, crd_status, name_conflicts
 from .errors import Cause, StatusError
-from .jsonutil import clone
+from .jsonutil import clone, dumps
 from .objectmeta import (
     OBJECT_META_FIELDS,
+    check_resource_version,
     generated_name,
     metadata_causes,
     name_problem,
@@ -31,6 +33,7 @@ from .resources import ResourceType
 from .schema import apply_defaults, default_crd, prune, validate, validate_crd
 from .storage.base import KeyExistsError, KeyNotFoundError, Record, RevisionConflictError
 from .storage.store import Store
+from .typed_decode import check_builtin
 
 _SERVER_MANAGED = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
                    "deletionGracePeriodSeconds", "generation", "selfLink")
@@ -150,6 +153,7 @@ class Objects:
             if self.store.get(rtype.key(namespace, name)) is not None:
                 raise errors.already_exists(rtype.group, rtype.plural, name)
             return WriteResult(served(rtype, obj), warnings, created=True)
+        check_object_size(len(dumps(obj)))
         try:
             rec = await self.store.create(rtype.key(namespace, name), obj)
         except KeyExistsError:
@@ -164,19 +168,23 @@ class Objects:
         """Replace an object (PUT). The body's resourceVersion, when given, must be current."""
         warnings: list[str] = []
         meta = self._check_envelope(rtype, namespace, obj)
-        if meta.get("name") and meta["name"] != name:
+        if meta.get("name") != name:
             raise errors.bad_request(
-                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+                f"the name of the object ({meta.get('name') or ''}) does not match the name on the URL ({name})")
         rv = str(meta.get("resourceVersion") or "")
+        uid = meta.get("uid")
         if not rv and not rtype.builtin:
             raise errors.invalid(rtype.group, rtype.kind, name, [Cause(
                 "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
                 "metadata.resourceVersion")])
-        if subresource != "status":
-            self.handle_unknown_fields(rtype, obj, opts, warnings)
+        self.handle_unknown_fields(rtype, obj, opts, warnings, subresource)
         body = obj
 
-        def replace(_old: dict[str, Any]) -> dict[str, Any]:
+        def replace(old: dict[str, Any]) -> dict[str, Any]:
+            current_uid = old["metadata"].get("uid")
+            if uid and uid != current_uid:  # the body's uid is a precondition, as kube-apiserver makes it
+                raise errors.conflict(rtype.group, rtype.plural, name, f"Precondition failed: UID in precondition: "
+                                      f"{uid}, UID in object meta: {current_uid}")
             return clone(body)
 
         return await self.guaranteed_update(rtype, namespace, name, replace, opts, subresource,
@@ -194,6 +202,7 @@ class Objects:
         """
         warnings = warnings if warnings is not None else []
         key = rtype.key(namespace, name)
+        check_resource_version(precondition_rv)
         for _ in range(_UPDATE_RETRIES):
             rec = self.store.get(key)
             if rec is None:
@@ -215,6 +224,7 @@ class Objects:
                     if rtype is CRDS:
                         self.on_crd_written(deleted.value, True)
                     return WriteResult(served(rtype, deleted.value), warnings)
+                check_object_size(len(dumps(new)))
                 stored = await self.store.update(key, new, expected_revision=rec.revision)
             except RevisionConflictError:
                 if precondition_rv:
@@ -248,6 +258,10 @@ class Objects:
             new.pop("status", None)
         meta = new["metadata"]
         old_meta = old["metadata"]
+        causes: list[Cause] = []
+        if meta.get("uid") and meta["uid"] != old_meta.get("uid"):
+            causes.append(Cause("FieldValueInvalid", f'Invalid value: "{meta["uid"]}": field is immutable',
+                                "metadata.uid"))
         for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                     "generation", "namespace", "name"):
             if key in old_meta:
@@ -256,7 +270,6 @@ class Objects:
                 meta.pop(key, None)
         meta.pop("resourceVersion", None)
         meta.pop("selfLink", None)
-        causes: list[Cause] = []
         if old_meta.get("deletionTimestamp"):
             added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
             if added:
@@ -319,10 +332,17 @@ class Objects:
         return meta
 
     def handle_unknown_fields(self, rtype: ResourceType, obj: dict[str, Any], opts: WriteOptions,
-                               warnings: list[str]) -> None:
+                               warnings: list[str], subresource: str = "") -> None:
+        """Decode checks of a written body: Go types of built-ins (400), then unknown fields per fieldValidation."""
+        top_level = check_builtin(rtype, obj) if rtype.builtin else []
+        if subresource == "status":
+            return
+        for key in top_level:
+            del obj[key]
         unknown = [f"metadata.{k}" for k in obj.get("metadata", {}) if k not in OBJECT_META_FIELDS]
         for path in unknown:
             obj["metadata"].pop(path.split(".", 1)[1], None)
+        unknown = top_level + unknown
         if not rtype.builtin and rtype.schema:
             unknown += prune(obj, rtype.schema)
         if not unknown or opts.field_validation == "Ignore":

@@ -127,7 +127,11 @@ def kind_schema(rt: ResourceType) -> Schema:
     schema = bs.builtin_kind_schema(rt.group, rt.version, rt.kind) if rt.builtin else None
     if schema is None:
         schema = copy.deepcopy(rt.schema) if rt.schema else {}
-        if not rt.schema or rt.preserve_unknown_fields:
+        if not _well_formed_root(schema):
+            # a schema stored before CRDs were decoded strictly: the kind is shown as a permissive object
+            # rather than failing every document
+            schema = {}
+        if not schema or rt.preserve_unknown_fields:
             schema["x-kubernetes-preserve-unknown-fields"] = True
         schema.setdefault("type", "object")
         props = schema.setdefault("properties", {})
@@ -138,6 +142,13 @@ def kind_schema(rt: ResourceType) -> Schema:
         props["metadata"] = bs.ref(bs.OBJECT_META, bs.METADATA_DESCRIPTION)
     schema["x-kubernetes-group-version-kind"] = [_gvk(rt.group, rt.version, rt.kind)]
     return schema
+
+
+def _well_formed_root(schema: object) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    props = schema.get("properties", {})
+    return isinstance(props, dict) and all(isinstance(props.get(f, {}), dict) for f in ("apiVersion", "kind"))
 
 
 def _list_kind(rt: ResourceType) -> str:

@@ -7,12 +7,12 @@ import contextlib
 import time
 from typing import Any
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from . import errors
 from .codec import JSON, int_param, wants_table
 from .jsonutil import dumps
-from .listing import Filter
+from .listing import Filter, validate_list_options
 from .objects import served
 from .resources import ResourceType
 from .storage.base import CompactedError, WatchEvent
@@ -89,8 +89,7 @@ async def serve_watch(request: web.BaseRequest, store: Store, rtype: ResourceTyp
         raise errors.invalid("meta.k8s.io", "ListOptions", "", [errors.Cause(
             "FieldValueForbidden", "Forbidden: sendInitialEvents requires resourceVersionMatch=NotOlderThan",
             "sendInitialEvents")])
-    if rv and not rv.isdigit():
-        raise errors.bad_request(f"resourceVersion: invalid value {rv!r}")
+    validate_list_options(query, store.revision, watch=True)
     prefix = rtype.list_prefix(namespace)
     initial: list[dict[str, Any]] = []
     compacted: CompactedError | None = None
@@ -110,7 +109,10 @@ async def serve_watch(request: web.BaseRequest, store: Store, rtype: ResourceTyp
         except CompactedError as exc:
             compacted = exc
     response = web.StreamResponse(headers={"Content-Type": JSON, "Cache-Control": "no-cache, private"})
-    response.enable_chunked_encoding()
+    if request.version >= HttpVersion11:
+        response.enable_chunked_encoding()
+    else:  # HTTP/1.0 has no chunked encoding: the stream ends when the connection closes
+        response.force_close()
     await response.prepare(request)
     writer = _EventWriter(response, rtype, wants_table(request.headers.get("Accept")),
                           query.get("includeObject", "Metadata"))
