@@ -156,6 +156,7 @@ class Store:
         """Commit queued writes, stop compaction, end every watch, close the backend."""
         if self._state in ("closing", "closed"):
             return
+        started = self._state == "running"
         self._state = "closing"
         self._queue_ready.set()
         self._compact_wanted.set()
@@ -165,7 +166,7 @@ class Store:
         if self._reservation is not None:
             await asyncio.gather(self._reservation, return_exceptions=True)
         self._close_watches()
-        if self._failure is None:
+        if started and self._failure is None:
             with contextlib.suppress(Exception):  # every row is durable: the next start needs no gap
                 await self._backend.reserve(self._revision, clean=True)
         await self._backend.close()
