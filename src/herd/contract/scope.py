@@ -30,6 +30,7 @@ class ClusterServices(Services):
     tracker: ExternalTracker
     resolver: ContractResolver
     cluster_cache: ClusterCache
+    external_ready_wait: float = 10.0  # seconds until a look again at a provider object not ready yet
 
 
 class ObjectScope(Generic[ServicesT]):

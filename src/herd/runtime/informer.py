@@ -21,6 +21,7 @@ from .client import Client, WatchEvent
 from .errors import ApiError, ClientError, Expired
 from .objects import Kind, Object, ObjectKey, resource_version
 from .store import Indexer, IndexFunc
+from .waiting import wait_set
 
 log = logging.getLogger("herd.runtime.informer")
 
@@ -126,12 +127,7 @@ class Informer:
 
     async def wait_for_sync(self, timeout: float | None = None) -> bool:
         """Wait until synced; False if `timeout` seconds pass first."""
-        try:
-            async with asyncio.timeout(timeout):
-                await self._synced.wait()
-        except TimeoutError:
-            return False
-        return True
+        return await wait_set(self._synced, timeout)
 
     # ----- consumers -----
 

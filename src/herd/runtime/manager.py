@@ -22,6 +22,7 @@ from .controller import Controller
 from .health import HealthServer
 from .leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
 from .metrics import Metrics
+from .waiting import wait_set
 
 log = logging.getLogger("herd.runtime.manager")
 
@@ -73,21 +74,11 @@ class Manager:
 
     async def wait_leading(self, timeout: float | None = None) -> bool:
         """Wait until the controllers run here; False if `timeout` seconds pass first."""
-        try:
-            async with asyncio.timeout(timeout):
-                await self._leading.wait()
-        except TimeoutError:
-            return False
-        return True
+        return await wait_set(self._leading, timeout)
 
     async def wait_synced(self, timeout: float | None = None) -> bool:
         """Wait until the cache has synced every kind; False if `timeout` seconds pass first."""
-        try:
-            async with asyncio.timeout(timeout):
-                await self._synced.wait()
-        except TimeoutError:
-            return False
-        return True
+        return await wait_set(self._synced, timeout)
 
     async def run(self) -> None:
         """Run until cancelled; raises LeaderElectionLost if the Lease is lost, TimeoutError if sync fails."""

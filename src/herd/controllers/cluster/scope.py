@@ -18,7 +18,6 @@ class Services(ClusterServices):
     """What the phases talk to; absent in status tests."""
 
     probe_interval: float = 10.0
-    external_ready_wait: float = 10.0
     delete_requeue_after: float = 5.0
 
 

@@ -21,7 +21,6 @@ INTERNAL_ERROR = "InternalError"
 class Services(ClusterServices):
     """What the phases talk to; absent in status tests."""
 
-    external_ready_wait: float = 10.0
     node_wait: float = 10.0
     drain_requeue_after: float = 5.0
 
