@@ -4,7 +4,7 @@ finalizer first, in a write of its own), a failing phase (status still written),
 
 from __future__ import annotations
 
-import copy
+from copy import deepcopy
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +24,7 @@ FINALIZER = "example.herd.dev/cleanup"
 def apply_merge(target: Any, patch: Any) -> Any:
     """RFC 7386 merge patch (what the fake server does with a PATCH)."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return deepcopy(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -38,13 +38,13 @@ class FakeServer:
     """A client and a cache over one dict of objects; records each write as (verb, name, body)."""
 
     def __init__(self, *objects: Object) -> None:
-        self.objects = {(o["kind"], o["metadata"]["name"]): copy.deepcopy(o) for o in objects}
+        self.objects = {(o["kind"], o["metadata"]["name"]): deepcopy(o) for o in objects}
         self.writes: list[tuple[str, str, dict[str, Any]]] = []
 
     # cache
     def get(self, kind: Kind, namespace: str, name: str, *, copy: bool = True) -> Object | None:
         found = self.objects.get((kind.kind, name))
-        return None if found is None else (globals()["copy"].deepcopy(found) if copy else found)
+        return None if found is None else (deepcopy(found) if copy else found)
 
     # client
     async def patch(self, kind: Kind, name: str, body: dict[str, Any], *, namespace: str | None = None) -> Object:
@@ -59,7 +59,7 @@ class FakeServer:
         self.writes.append((verb, name, body))
         stored = apply_merge(self.objects[(kind.kind, name)], body)
         self.objects[(kind.kind, name)] = stored
-        return copy.deepcopy(stored)
+        return deepcopy(stored)
 
     @property
     def client(self) -> FakeServer:
@@ -188,6 +188,6 @@ async def test_without_a_finalizer_deletion_is_not_reconciled() -> None:
 
 def test_merge_patch_round_trip_of_the_fake() -> None:
     before = example()
-    after = copy.deepcopy(before)
+    after = deepcopy(before)
     after["metadata"]["labels"] = {"a": "b"}
     assert apply_merge(before, merge_patch(before, after)) == after
