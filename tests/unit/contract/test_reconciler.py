@@ -4,8 +4,8 @@ finalizer first, in a write of its own), a failing phase (status still written),
 
 from __future__ import annotations
 
-from copy import deepcopy
 import logging
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
 
