@@ -277,6 +277,14 @@ def test_unknown_top_level_fields_are_refused_when_strict_and_dropped_with_a_war
     assert "extra" not in served.request("GET", CONFIGMAPS + "/unknown").json()
 
 
+def test_an_unknown_field_name_with_a_newline_cannot_split_the_warning_header(served: ThreadedServer) -> None:
+    body = configmap("newline", data={"k": "v"}, **{"evil\r\nSet-Cookie: x": 1})
+    response = served.request("POST", CONFIGMAPS + "?fieldValidation=Warn", body)
+    assert response.status_code == 201, response.text
+    assert response.headers["Warning"] == '299 - "unknown field \\"evil\\u000d\\u000aSet-Cookie: x\\""'
+    assert "Set-Cookie" not in response.headers
+
+
 @pytest.mark.parametrize("number", ["100000000000000000000000000000", "9223372036854775808",
                                     "-9223372036854775809"])
 def test_a_custom_resource_integer_beyond_int64_is_refused_never_stored_as_a_float(

@@ -26,6 +26,9 @@ MAX_OBJECT_BYTES = 1536 * 1024
 MAX_NESTING_DEPTH = 128
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
+# every digit as "0", everything else as " ": a run of 19 zeros is a number that may leave int64 (found at
+# memchr speed; a regular expression costs ~10 µs per KiB)
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
 # go-yaml's alias budget: below 400,000 decoded nodes up to 99% may come from aliases, above 4,000,000
 # only 10%, linearly in between; documents with few aliases or few nodes always pass.
 _ALIAS_RATIO_LOW, _ALIAS_RATIO_HIGH = 400_000, 4_000_000
@@ -59,6 +62,8 @@ def decode_json(raw: bytes) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise errors.bad_request(f"the request body is not valid JSON: {exc}") from None
+    if raw.count(b"{") + raw.count(b"[") <= MAX_NESTING_DEPTH and b"0" * 19 not in raw.translate(_DIGITS_AS_ZERO):
+        return value  # too few brackets to nest too deeply, no number long enough to leave int64: no walk
     if check_decoded(value, "json"):
         # orjson turns integers beyond 64 bits into floats: find out whether the body wrote one
         try:

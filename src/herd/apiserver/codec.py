@@ -44,9 +44,15 @@ def json_response(body: Any, status: int = 200, warnings: list[str] | None = Non
     headers = {"Content-Type": JSON}
     response = web.Response(body=dumps(body), status=status, headers=headers)
     for warning in warnings or []:
-        escaped = warning.replace("\\", "\\\\").replace('"', '\\"')
-        response.headers.add("Warning", f'299 - "{escaped}"')
+        response.headers.add("Warning", f'299 - "{_header_text(warning)}"')
     return response
+
+
+def _header_text(text: str) -> str:
+    """A warning as a quoted-string: quotes and backslashes escaped, control characters (a field name may
+    hold a newline) written as \\u escapes so no header can be split."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return "".join(ch if " " <= ch != "\x7f" else f"\\u{ord(ch):04x}" for ch in escaped)
 
 
 def status_response(exc: errors.StatusError) -> web.Response:

@@ -13,6 +13,7 @@ from .schema.typed import TypeChecker, TypeMismatch, decode_error, json_type_nam
 
 _CHECKER = TypeChecker(lambda name: crd_types.DEFINITIONS.get(name) or bs.DEFINITIONS.get(name))
 _SCALE = ("autoscaling", "v1", "Scale")
+_SCHEMA_PROPS = {"$ref": crd_types.JSON_SCHEMA_PROPS}
 
 
 def check_builtin(rtype: ResourceType, obj: dict[str, Any]) -> list[str]:
@@ -57,8 +58,7 @@ def _check_crd_schemas(crd: dict[str, Any]) -> None:
     versions = (crd.get("spec") or {}).get("versions") or []
     for version in versions:
         schema = ((version or {}).get("schema") or {}).get("openAPIV3Schema")
-        _CHECKER.check(schema, {"$ref": crd_types.JSON_SCHEMA_PROPS},
-                       "CustomResourceDefinition.spec.versions.schema.openAPIV3Schema")
+        _CHECKER.check(schema, _SCHEMA_PROPS, "CustomResourceDefinition.spec.versions.schema.openAPIV3Schema")
 
 
 def check_patched_identity(rtype: ResourceType, namespace: str, name: str, patched: dict[str, Any]) -> None:

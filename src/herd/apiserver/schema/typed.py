@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from herd.apiserver.errors import StatusError, bad_request
@@ -46,100 +47,143 @@ def json_type_name(value: object) -> str:
     return "object"
 
 
-def _go_type(schema: Schema) -> str:
-    kind = schema.get("type")
-    if kind == "string":
-        return "[]uint8" if schema.get("format") == "byte" else "string"
-    if kind == "boolean":
-        return "bool"
-    if kind == "integer":
-        return str(schema.get("format") or "int64")
-    if kind == "number":
-        return "float64"
-    if kind == "array":
-        return "[]" + _go_type(schema.get("items") or {})
-    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
-        return "map[string]" + _go_type(schema["additionalProperties"])
-    return "struct" if kind == "object" else "interface {}"
+_MATCHES: dict[str, Callable[[object], bool]] = {
+    "string": lambda value: isinstance(value, str),
+    "boolean": lambda value: isinstance(value, bool),
+    "integer": lambda value: isinstance(value, int) and not isinstance(value, bool),
+    "number": lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+    "array": lambda value: isinstance(value, list),
+    "object": lambda value: isinstance(value, dict),
+}
 
 
-def _matches(value: object, kind: object) -> bool:
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind == "array":
-        return isinstance(value, list)
-    if kind == "object":
-        return isinstance(value, dict)
-    return True
+@dataclass(eq=False)
+class _Plan:
+    """A schema compiled for checking: `$ref`s resolved, `allOf`/`anyOf` split out, leaf checks precomputed."""
+
+    kind: str = ""  # JSON Schema type; empty accepts anything
+    fmt: str = ""
+    props: dict[str, _Plan] = field(default_factory=dict)
+    extra: _Plan | None = None  # additionalProperties
+    items: _Plan | None = None
+    parts: tuple[_Plan, ...] = ()  # allOf beyond a single reference
+    choices: tuple[_Plan, ...] = ()  # anyOf
+    go_name: str = ""
+    # a plain string or boolean: checked inline by the parent, without a call
+    leaf: Callable[[object], bool] | None = None
+
+    def go_type(self) -> str:
+        if self.go_name:
+            return self.go_name
+        if self.kind == "string":
+            return "[]uint8" if self.fmt == "byte" else "string"
+        if self.kind == "array":
+            return "[]" + (self.items.go_type() if self.items else "interface {}")
+        if self.kind == "object":
+            return "map[string]" + self.extra.go_type() if self.extra else "struct"
+        return {"boolean": "bool", "integer": self.fmt or "int64", "number": "float64"}.get(self.kind,
+                                                                                          "interface {}")
 
 
 class TypeChecker:
-    """Checks values against schemas whose `$ref`s `resolve` looks up by component name."""
+    """Checks values against schemas whose `$ref`s `resolve` looks up by component name.
+
+    Schemas are compiled once and cached by identity: pass long-lived schemas (module constants).
+    """
 
     def __init__(self, resolve: Resolve) -> None:
         self.resolve = resolve
-
-    def _deref(self, schema: Schema) -> Schema:
-        ref = schema.get("$ref")
-        while isinstance(ref, str):
-            target = self.resolve(ref.removeprefix(_REF_PREFIX))
-            if target is None:
-                return {}
-            schema = target
-            ref = schema.get("$ref")
-        return schema
+        self._compiled: dict[int, tuple[Schema, _Plan]] = {}  # holding the schema keeps its id unique
+        self._named: dict[str, _Plan] = {}
 
     def check(self, value: object, schema: Schema, path: str) -> None:
         """Raise TypeMismatch for the first value the schema's types cannot hold."""
+        self._check(value, self._plan(schema), path)
+
+    def _plan(self, schema: Schema) -> _Plan:
+        hit = self._compiled.get(id(schema))
+        if hit is not None:
+            return hit[1]
+        ref = schema.get("$ref")
+        all_of: list[Schema] = list(schema.get("allOf") or ())
+        if isinstance(ref, str):
+            plan = self._reference(ref.removeprefix(_REF_PREFIX))
+        elif len(all_of) == 1 and "type" not in schema and "anyOf" not in schema:
+            plan = self._plan(all_of[0])  # a reference with a description of its own
+        else:
+            plan = _Plan(kind=str(schema.get("type") or ""), fmt=str(schema.get("format") or ""),
+                         go_name=str(schema.get("x-go-type") or ""))
+            self._compiled[id(schema)] = (schema, plan)  # before the children: schemas may be recursive
+            self._fill(plan, schema, all_of)
+        self._compiled[id(schema)] = (schema, plan)
+        return plan
+
+    def _reference(self, name: str) -> _Plan:
+        plan = self._named.get(name)
+        if plan is None:
+            plan = self._named[name] = _Plan()
+            target = self.resolve(name)
+            if target is not None:
+                compiled = self._plan(target)
+                plan.__dict__.update(compiled.__dict__)
+        return plan
+
+    def _fill(self, plan: _Plan, schema: Schema, all_of: list[Schema]) -> None:
+        properties = schema.get("properties")
+        if isinstance(properties, dict):
+            plan.props = {key: self._plan(sub) for key, sub in properties.items()}
+        extra = schema.get("additionalProperties")
+        plan.extra = self._plan(extra) if isinstance(extra, dict) else None
+        items = schema.get("items")
+        plan.items = self._plan(items) if isinstance(items, dict) else None
+        plan.parts = tuple(self._plan(part) for part in all_of)
+        plan.choices = tuple(self._plan(alt) for alt in schema.get("anyOf") or ())
+        if plan.kind in ("string", "boolean") and not (plan.fmt or plan.parts or plan.choices):
+            plan.leaf = _MATCHES[plan.kind]
+
+    def _check(self, value: object, plan: _Plan, path: str) -> None:
         if value is None:
             return
-        schema = self._deref(schema)
-        for part in schema.get("allOf") or ():
-            self.check(value, part, path)
-        alternatives = schema.get("anyOf")
-        if alternatives:
-            chosen = next((alt for alt in map(self._deref, alternatives) if _matches(value, alt.get("type"))), None)
+        for part in plan.parts:
+            self._check(value, part, path)
+        if plan.choices:
+            chosen = next((alt for alt in plan.choices if _MATCHES.get(alt.kind, _any)(value)), None)
             if chosen is None:
                 raise TypeMismatch(f"json: cannot unmarshal {json_type_name(value)} into Go struct field {path} "
-                                   f"of type {schema.get('x-go-type', 'intstr.IntOrString')}")
-            schema = {**schema, **chosen}
-        kind = schema.get("type")
-        if kind is None:
+                                   f"of type {plan.go_name or 'intstr.IntOrString'}")
+            plan = chosen
+        if not plan.kind:
             return
-        if not _matches(value, kind):
+        if not _MATCHES[plan.kind](value):
             raise TypeMismatch(f"json: cannot unmarshal {json_type_name(value)} into Go struct field {path} "
-                               f"of type {_go_type(schema)}")
-        self._check_value(value, schema, path)
-
-    def _check_value(self, value: object, schema: Schema, path: str) -> None:
-        kind = schema.get("type")
-        if kind == "integer":
-            low, high = _INT_RANGES.get(str(schema.get("format") or "int64"), _INT_RANGES["int64"])
+                               f"of type {plan.go_type()}")
+        if isinstance(value, dict):
+            self._check_fields(value, plan, path)
+        elif isinstance(value, list):
+            if plan.items is not None:
+                for item in value:
+                    self._check(item, plan.items, path)
+        elif plan.kind == "integer":
+            low, high = _INT_RANGES.get(plan.fmt or "int64", _INT_RANGES["int64"])
             if not low <= int(value) <= high:  # type: ignore[call-overload]
                 raise TypeMismatch(f"json: cannot unmarshal number {value} into Go struct field {path} "
-                                   f"of type {schema.get('format') or 'int64'}")
-        elif kind == "string" and schema.get("format") == "byte":
+                                   f"of type {plan.fmt or 'int64'}")
+        elif plan.fmt == "byte":
             _check_base64(str(value))
-        elif kind == "array":
-            items = schema.get("items")
-            if isinstance(items, dict):
-                for item in value:  # type: ignore[attr-defined]
-                    self.check(item, items, path)
-        elif kind == "object":
-            assert isinstance(value, dict)
-            properties = schema.get("properties") or {}
-            extra = schema.get("additionalProperties")
-            for key, item in value.items():
-                if key in properties:
-                    self.check(item, properties[key], f"{path}.{key}")
-                elif isinstance(extra, dict):
-                    self.check(item, extra, path)
+
+    def _check_fields(self, value: dict[str, Any], plan: _Plan, path: str) -> None:
+        props, extra = plan.props, plan.extra
+        for key, item in value.items():
+            field_plan = props.get(key)
+            if field_plan is None:
+                if extra is not None and not (extra.leaf is not None and (item is None or extra.leaf(item))):
+                    self._check(item, extra, path)
+            elif not (item is None or (field_plan.leaf is not None and field_plan.leaf(item))):
+                self._check(item, field_plan, f"{path}.{key}")
+
+
+def _any(_value: object) -> bool:
+    return True
 
 
 def _check_base64(text: str) -> None:
