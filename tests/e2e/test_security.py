@@ -122,11 +122,8 @@ def test_client_certificate_from_another_ca_is_refused(token_plane: ServedPlane)
     cert_pem, key_pem = impostor_ca.issue_client_cert("admin", ["system:masters"])
     context = ssl.create_default_context(cafile=str(token_plane.data_dir / "pki" / "ca.crt"))
     context.load_cert_chain(_write(token_plane, "impostor.crt", cert_pem), _write(token_plane, "impostor.key", key_pem))
-    try:  # TLS 1.3 rejects a client certificate after the client's handshake is done: no answer comes
-        answer = exchange(token_plane.port, context)
-    except (ssl.SSLError, ConnectionError):
-        answer = b""
-    assert answer == b""
+    # as kube-apiserver: the handshake completes and the authenticator refuses the certificate with a 401
+    assert exchange(token_plane.port, context).startswith(b"HTTP/1.1 401 ")
 
     context = ssl.create_default_context(cafile=str(token_plane.data_dir / "pki" / "ca.crt"))  # no certificate
     assert exchange(token_plane.port, context).startswith(b"HTTP/1.1 401 ")
