@@ -1,14 +1,16 @@
 """Connection handling of `herd serve`: memory kept per closed TLS connection, service beside slow clients.
 
     .venv/bin/python bench/connections.py [--connections 40000] [--slow 1000] [--requests 300] [--file-limit 1024]
+                                          [--hard-file-limit N]
 
 Phase 1 starts `herd serve` (memory storage, fresh data dir) and opens --connections short TLS connections
 from client processes, each authenticated by the admin client certificate and making one GET; it prints the
 server's RSS after a warm-up of 1,000 connections and after the rest, and the growth.
-Phase 2 starts another `herd serve` whose process may open only --file-limit files and holds --slow
-unauthenticated TLS connections that send a request a byte per second and never finish it (reopening any
-the server closes); meanwhile an authenticated client makes --requests GETs, each on a new connection, and
-as many on one kept-alive connection. Prints latencies and failures, one figure per line.
+Phase 2 starts another `herd serve` with a soft file limit of --file-limit (the common default; with
+--hard-file-limit the hard limit too, so the server cannot raise it) and holds --slow unauthenticated TLS
+connections that send a request a byte per second and never finish it (reopening, a second later, any the
+server closes); meanwhile an authenticated client makes --requests GETs, each on a new connection, and as
+many on one kept-alive connection. Prints latencies and failures, one figure per line.
 """
 
 from __future__ import annotations
@@ -30,10 +32,13 @@ from pathlib import Path
 REQUEST = b"GET /api/v1/namespaces/default HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
-def start_server(data_dir: Path, file_limit: int | None = None) -> tuple[subprocess.Popen[str], int]:
+def start_server(data_dir: Path, soft_limit: int | None = None,
+                 hard_limit: int | None = None) -> tuple[subprocess.Popen[str], int]:
     def limit_files() -> None:
-        if file_limit is not None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (file_limit, file_limit))
+        if soft_limit is not None:
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            hard = hard_limit or hard
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft_limit, hard), hard))
 
     process = subprocess.Popen(
         [sys.executable, "-m", "herd.cli.main", "serve", "--data-dir", str(data_dir), "--port", "0",
@@ -149,6 +154,7 @@ async def hold_slow_connection(port: int, opened: list[int], stop: asyncio.Event
         finally:
             opened[0] -= 1
             writer.close()
+        await asyncio.sleep(1)
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -156,9 +162,9 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))] if ordered else float("nan")
 
 
-async def slow_phase(base: Path, slow: int, requests: int, file_limit: int) -> None:
+async def slow_phase(base: Path, slow: int, requests: int, file_limit: int, hard_limit: int | None) -> None:
     data_dir = base / "limited"
-    process, port = await asyncio.to_thread(start_server, data_dir, file_limit)
+    process, port = await asyncio.to_thread(start_server, data_dir, file_limit, hard_limit)
     stop = asyncio.Event()
     opened = [0]
     holders = []
@@ -190,7 +196,8 @@ async def slow_phase(base: Path, slow: int, requests: int, file_limit: int) -> N
             kept.append((time.monotonic() - started) * 1000)
         writer.close()
         print(f"slow_connections_held {opened[0]}")
-        print(f"server_file_limit {file_limit}")
+        print(f"server_soft_file_limit_at_start {file_limit}")
+        print(f"server_hard_file_limit {hard_limit or resource.getrlimit(resource.RLIMIT_NOFILE)[1]}")
         print(f"authenticated_requests {2 * requests}")
         print(f"authenticated_failures {failures}")
         print(f"new_connection_p50_ms {percentile(fresh, 50):.1f}")
@@ -212,13 +219,14 @@ def main() -> int:
     parser.add_argument("--slow", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--file-limit", type=int, default=1024)
+    parser.add_argument("--hard-file-limit", type=int, default=None)
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="herd-bench-connections-"))
     try:
         if args.connections:
             connections_phase(base, args.connections)
         if args.slow:
-            asyncio.run(slow_phase(base, args.slow, args.requests, args.file_limit))
+            asyncio.run(slow_phase(base, args.slow, args.requests, args.file_limit, args.hard_file_limit))
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0
