@@ -97,10 +97,12 @@ def stale_conflict(group: str, resource: str, name: str) -> StatusError:
 
 
 def invalid(group: str, kind: str, name: str, causes: list[Cause]) -> StatusError:
-    summary = ", ".join(f"{c.field}: {c.message}" if c.field else c.message for c in causes)
+    # kube-apiserver's aggregate: one message as it is, several (distinct) in brackets
+    messages = list(dict.fromkeys(f"{c.field}: {c.message}" if c.field else c.message for c in causes))
+    summary = messages[0] if len(messages) == 1 else "[" + ", ".join(messages) + "]"
     return StatusError(
-        422, "Invalid", f'{kind}.{group} "{name}" is invalid: [{summary}]' if group
-        else f'{kind} "{name}" is invalid: [{summary}]',
+        422, "Invalid", f'{kind}.{group} "{name}" is invalid: {summary}' if group
+        else f'{kind} "{name}" is invalid: {summary}',
         name=name, group=group, kind=kind, causes=causes,
     )
 
