@@ -336,6 +336,12 @@ def test_list_options_are_validated_as_kube_apiserver_does(served: ThreadedServe
     assert field in {cause["field"] for cause in status["details"]["causes"]}
 
 
+@pytest.mark.parametrize("query", ["watch=maybe", "allowWatchBookmarks=2", "watch=true&sendInitialEvents=yes",
+                                   "limit=ten", "watch=true&timeoutSeconds=soon"])
+def test_list_options_that_do_not_parse_are_400(served: ThreadedServer, query: str) -> None:
+    status_of(served.request("GET", f"{CONFIGMAPS}?{query}"), 400, "BadRequest")
+
+
 def test_an_exact_list_at_the_current_revision_is_served_and_a_future_one_is_504(served: ThreadedServer) -> None:
     revision = served.request("GET", CONFIGMAPS).json()["metadata"]["resourceVersion"]
     exact = served.request("GET", f"{CONFIGMAPS}?resourceVersionMatch=Exact&resourceVersion={revision}")

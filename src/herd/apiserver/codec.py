@@ -91,6 +91,21 @@ def write_options(query: Mapping[str, str], user: Any) -> WriteOptions:
     return WriteOptions(dry_run=dry_run == "All", field_validation=validation, field_manager=manager, user=user)
 
 
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def query_bool(query: Mapping[str, str], name: str) -> bool | None:
+    """A boolean query parameter as Go's strconv.ParseBool reads it (None when absent; 400 when unreadable)."""
+    value = query.get(name)
+    if value is None or value in _FALSE:
+        return None if value is None else False
+    if value in _TRUE:
+        return True
+    raise errors.bad_request(f'{name}: invalid value "{value}": strconv.ParseBool: parsing "{value}": '
+                             "invalid syntax")
+
+
 def int_param(query: Mapping[str, str], name: str, default: int = 0) -> int:
     value = query.get(name, "")
     if not value:

@@ -9,7 +9,7 @@ from aiohttp import web
 from . import errors
 from .admission.base import AdmissionAttributes
 from .builtins import CRDS, INITIAL_NAMESPACES, NAMESPACES
-from .codec import decode_body
+from .codec import decode_body, query_bool
 from .objectmeta import now_rfc3339
 from .objects import Objects, WriteOptions, has_generation, served
 from .resources import ResourceType
@@ -30,7 +30,7 @@ async def delete_options(request: web.BaseRequest) -> dict[str, Any]:
     if "propagationPolicy" in query:
         options["propagationPolicy"] = query["propagationPolicy"]
     if "orphanDependents" in query:
-        options["orphanDependents"] = _query_bool(query["orphanDependents"], "orphanDependents")
+        options["orphanDependents"] = query_bool(query, "orphanDependents")
     if "gracePeriodSeconds" in query:
         try:
             options["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
@@ -44,14 +44,6 @@ async def delete_options(request: web.BaseRequest) -> dict[str, Any]:
             "both set", "propagationPolicy")])
     propagation_policy(options)  # refuses an unsupported policy before anything is looked up
     return options
-
-
-def _query_bool(value: str, name: str) -> bool:
-    if value.lower() in ("true", "1", "t"):
-        return True
-    if value.lower() in ("false", "0", "f"):
-        return False
-    raise errors.bad_request(f'{name}: invalid value "{value}": strconv.ParseBool: parsing "{value}": invalid syntax')
 
 
 def propagation_policy(options: dict[str, Any]) -> str:

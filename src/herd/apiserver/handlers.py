@@ -19,6 +19,7 @@ from .codec import (
     int_param,
     json_response,
     media_type,
+    query_bool,
     success_status,
     wants_table,
     write_options,
@@ -67,7 +68,7 @@ class ResourceHandlers:
             return await serve_eviction(request, self.objects, namespace, path.name, user)
         if method == "GET":
             if not path.name:
-                if query.get("watch") in ("true", "1"):
+                if query_bool(query, "watch"):
                     return await serve_watch(request, self.objects.store, rtype, namespace)
                 return self._list(request, rtype, namespace)
             return self._get(request, rtype, namespace, path)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import errors
+from .codec import query_bool
 from .jsonutil import dumps, loads
 from .objects import served
 from .resources import ResourceType
@@ -88,6 +89,8 @@ def validate_list_options(query: Mapping[str, str], current_revision: int, watch
     in the future (as kube's "Too large resource version") and 410 when an exact older one is asked for
     (herd keeps no snapshots).
     """
+    for flag in ("watch", "allowWatchBookmarks", "sendInitialEvents"):
+        query_bool(query, flag)
     rv_text = query.get("resourceVersion", "")
     revision = parse_resource_version(rv_text)
     match = query.get("resourceVersionMatch", "")

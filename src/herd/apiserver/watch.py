@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import HttpVersion11, web
 
 from . import errors
-from .codec import JSON, int_param, wants_table
+from .codec import JSON, int_param, query_bool, wants_table
 from .jsonutil import dumps
 from .listing import Filter, validate_list_options
 from .objects import served
@@ -82,8 +82,8 @@ async def serve_watch(request: web.BaseRequest, store: Store, rtype: ResourceTyp
     query = request.query
     selector = Filter(rtype, query.get("labelSelector", ""), query.get("fieldSelector", ""))
     rv = query.get("resourceVersion", "")
-    send_initial = query.get("sendInitialEvents") == "true"
-    bookmarks = query.get("allowWatchBookmarks") == "true"
+    send_initial = bool(query_bool(query, "sendInitialEvents"))
+    bookmarks = bool(query_bool(query, "allowWatchBookmarks"))
     timeout = int_param(query, "timeoutSeconds", DEFAULT_TIMEOUT_SECONDS) or DEFAULT_TIMEOUT_SECONDS
     if send_initial and query.get("resourceVersionMatch") not in ("NotOlderThan",):
         raise errors.invalid("meta.k8s.io", "ListOptions", "", [errors.Cause(
