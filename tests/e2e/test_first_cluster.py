@@ -221,10 +221,10 @@ def test_the_workload_cluster_rejects_client_certificates_from_other_cas(herd: H
     for who, ca in strangers.items():
         cert, key = ca.issue_client_cert("kubernetes-admin", ["system:masters"])
         result = refused(client_cert_pem=cert, client_key_pem=key)
-        # refused in the TLS handshake; Python's asyncio TLS drops the alert, so kubectl sees the connection end
-        assert re.search(r"tls|certificate|EOF|connection reset", result.stderr, re.IGNORECASE), (who, result.stderr)
-    # and a bearer token the cluster never issued is refused by the API server itself
-    assert "Unauthorized" in refused(token="abcdef.0123456789abcdef").stderr
+        # as kube-apiserver: the handshake completes and the authenticator answers 401, which kubectl words so
+        assert "You must be logged in to the server" in result.stderr, (who, result.stderr)
+    # and a bearer token the cluster never issued is refused the same way
+    assert "You must be logged in to the server" in refused(token="abcdef.0123456789abcdef").stderr
 
 
 # ----- 3. the bootstrap data -----
