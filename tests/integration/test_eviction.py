@@ -10,30 +10,25 @@ from typing import Any
 
 import aiohttp
 import pytest
+from support.inprocess import admin_session, running_server
 
-from herd.apiserver.auth import Authenticator, TokenFile, UserInfo
 from herd.apiserver.builtins import PDBS, PODS
 from herd.apiserver.eviction import BUDGET_VIOLATION
 from herd.apiserver.objects import WriteOptions
 from herd.apiserver.server import APIServer
-from herd.apiserver.storage import MemoryBackend, Store
 
-TOKEN = "eviction-test-token"
 NS = "default"
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[APIServer]:
-    tokens = TokenFile({TOKEN: UserInfo("admin", "", ("system:masters",))})
-    srv = APIServer(Store(MemoryBackend()), ssl_context=None, authenticator=Authenticator(tokens))
-    await srv.start()
-    yield srv
-    await srv.stop()
+    async with running_server() as srv:
+        yield srv
 
 
 @pytest.fixture
 async def http(server: APIServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(server.url, headers={"Authorization": f"Bearer {TOKEN}"}) as session:
+    async with admin_session(server) as session:
         yield session
 
 

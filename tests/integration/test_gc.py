@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from support.inprocess import admin_server, running_server, until
 
 from herd.apiserver.admission.base import AdmissionAttributes, NoAdmission
-from herd.apiserver.auth import Authenticator
 from herd.apiserver.builtins import BUILTIN_TYPES, CONFIGMAPS, CRDS, NAMESPACES, NODES
 from herd.apiserver.controllers.gc import GC_USER
 from herd.apiserver.deletion import FOREGROUND, delete_object, remove_finalizer
@@ -28,27 +28,10 @@ WIDGETS_CRD = Path(__file__).parents[1] / "e2e" / "manifests" / "widgets-crd.yam
 HOLD = "example.com/hold"
 
 
-def new_server(store: Store, admission: Any = None) -> APIServer:
-    return APIServer(store, ssl_context=None, authenticator=Authenticator(), admission=admission)
-
-
 @pytest.fixture
 async def server() -> AsyncIterator[APIServer]:
-    srv = new_server(Store(MemoryBackend()))
-    await srv.start()
-    yield srv
-    await srv.stop()
-
-
-async def until(store: Store, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for `predicate` to hold, re-checking after every stored change (no polling interval to tune)."""
-    watch = store.watch("/registry/", store.revision)  # registered before the check: no change is missed
-    try:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                await anext(watch)
-    finally:
-        watch.close()
+    async with running_server() as srv:
+        yield srv
 
 
 async def settle(srv: APIServer, timeout: float = 10.0) -> None:
@@ -237,7 +220,7 @@ class RefuseGCTwice(NoAdmission):
 
 async def test_write_conflicts_are_retried() -> None:
     admission = RefuseGCTwice()
-    srv = new_server(Store(MemoryBackend()), admission)
+    srv = admin_server(Store(MemoryBackend()), admission)
     await srv.start()
     try:
         owner = await make(srv.objects, "owner")
@@ -267,7 +250,7 @@ async def test_restart_finishes_half_done_work(tmp_path: Path) -> None:
     await delete(objects, "bg-owner", "Background")
     await store.close()
 
-    srv = new_server(Store(SqliteBackend(db)))
+    srv = admin_server(Store(SqliteBackend(db)))
     await srv.start()
     try:
         s = srv.store
@@ -280,7 +263,7 @@ async def test_restart_finishes_half_done_work(tmp_path: Path) -> None:
 
 async def test_restart_while_the_owner_waits_for_a_blocking_dependent(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
-    srv = new_server(Store(SqliteBackend(db)))
+    srv = admin_server(Store(SqliteBackend(db)))
     await srv.start()
     owner = await make(srv.objects, "owner")
     await make(srv.objects, "blocker", ref(owner, block=True), finalizers=(HOLD,))
@@ -288,7 +271,7 @@ async def test_restart_while_the_owner_waits_for_a_blocking_dependent(tmp_path: 
     await until(srv.store, lambda: bool((stored(srv.store, "blocker") or {})["metadata"].get("deletionTimestamp")))
     await srv.stop()
 
-    srv = new_server(Store(SqliteBackend(db)))
+    srv = admin_server(Store(SqliteBackend(db)))
     await srv.start()
     try:
         await settle(srv)

@@ -3,16 +3,15 @@ with finalizers remains, other spec finalizers, the HTTP DELETE and /finalize pa
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import yaml
+from support.inprocess import admin_server, admin_session, running_server, until
 
-from herd.apiserver.auth import Authenticator, TokenFile, UserInfo
 from herd.apiserver.builtins import BUILTIN_TYPES, CONFIGMAPS, CRDS, NAMESPACES, SECRETS
 from herd.apiserver.controllers.namespaces import ContentReport, updated_conditions
 from herd.apiserver.deletion import delete_object, remove_finalizer
@@ -20,41 +19,22 @@ from herd.apiserver.objects import Objects, WriteOptions
 from herd.apiserver.registry import Registry
 from herd.apiserver.resources import ResourceType
 from herd.apiserver.server import APIServer
-from herd.apiserver.storage import MemoryBackend, SqliteBackend, Store
+from herd.apiserver.storage import SqliteBackend, Store
 
 WIDGETS_CRD = Path(__file__).parents[1] / "e2e" / "manifests" / "widgets-crd.yaml"
 HOLD = "example.com/hold"
-TOKEN = "namespace-deletion-test-token"
-
-
-def new_server(store: Store) -> APIServer:
-    tokens = TokenFile({TOKEN: UserInfo("admin", "", ("system:masters",))})
-    return APIServer(store, ssl_context=None, authenticator=Authenticator(tokens))
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[APIServer]:
-    srv = new_server(Store(MemoryBackend()))
-    await srv.start()
-    yield srv
-    await srv.stop()
+    async with running_server() as srv:
+        yield srv
 
 
 @pytest.fixture
 async def http(server: APIServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(server.url, headers={"Authorization": f"Bearer {TOKEN}"}) as session:
+    async with admin_session(server) as session:
         yield session
-
-
-async def until(store: Store, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for `predicate` to hold, re-checking after every stored change."""
-    watch = store.watch("/registry/", store.revision)  # registered before the check: no change is missed
-    try:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                await anext(watch)
-    finally:
-        watch.close()
 
 
 async def make(objects: Objects, rtype: ResourceType, ns: str, name: str, **body: Any) -> dict[str, Any]:
@@ -172,7 +152,7 @@ async def test_terminating_namespaces_are_finished_after_a_restart(tmp_path: Pat
     await delete_object(objects, NAMESPACES, "", "left-behind", {}, WriteOptions())
     await store.close()
 
-    srv = new_server(Store(SqliteBackend(db)))
+    srv = admin_server(Store(SqliteBackend(db)))
     await srv.start()
     try:
         await until(srv.store, lambda: namespace(srv.store, "left-behind") is None)
