@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,25 +30,14 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-@pytest.fixture
-def permissive_umask() -> Iterator[None]:
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
+
+def admin_config(**extra: Any) -> dict[str, Any]:
+    return build_kubeconfig(server="https://127.0.0.1:6443", ca_pem=CA_PEM, cluster_name="herd", user_name="admin",
+                            client_cert_pem=CERT_PEM, client_key_pem=KEY_PEM, **extra)
 
 
 def test_build_kubeconfig_with_client_certificate() -> None:
-    config = build_kubeconfig(
-        server="https://127.0.0.1:6443",
-        ca_pem=CA_PEM,
-        cluster_name="herd",
-        user_name="admin",
-        client_cert_pem=CERT_PEM,
-        client_key_pem=KEY_PEM,
-        namespace="kube-system",
-    )
+    config = admin_config(namespace="kube-system")
     assert config["apiVersion"] == "v1" and config["kind"] == "Config"
     assert config["current-context"] == "admin@herd"
     (cluster,) = config["clusters"]
@@ -93,14 +82,7 @@ def test_build_kubeconfig_rejects_bad_input(overrides: dict[str, Any]) -> None:
 
 
 def test_write_kubeconfig_round_trip(tmp_path: Path, permissive_umask: None) -> None:
-    config = build_kubeconfig(
-        server="https://127.0.0.1:6443",
-        ca_pem=CA_PEM,
-        cluster_name="herd",
-        user_name="admin",
-        client_cert_pem=CERT_PEM,
-        client_key_pem=KEY_PEM,
-    )
+    config = admin_config()
     path = tmp_path / "new-dir" / "nested" / "config"
     write_kubeconfig(path, config)
     assert _mode(path) == 0o600

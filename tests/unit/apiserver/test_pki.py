@@ -8,7 +8,7 @@ import ipaddress
 import os
 import ssl
 import stat
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +44,6 @@ def _sans(cert: x509.Certificate) -> tuple[set[str], set[ipaddress.IPv4Address |
 def _eku(cert: x509.Certificate) -> list[x509.ObjectIdentifier]:
     return list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
 
-
-@pytest.fixture
-def permissive_umask() -> Iterator[None]:
-    # With umask 0 only the explicit creation modes protect the files, which is what we want to prove.
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 @pytest.fixture(scope="module")
