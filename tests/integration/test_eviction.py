@@ -5,12 +5,9 @@ dry runs, malformed requests, and concurrent evictions that must not overspend a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
-from support.inprocess import admin_session, running_server
 
 from herd.apiserver.builtins import PDBS, PODS
 from herd.apiserver.eviction import BUDGET_VIOLATION
@@ -18,18 +15,6 @@ from herd.apiserver.objects import WriteOptions
 from herd.apiserver.server import APIServer
 
 NS = "default"
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[APIServer]:
-    async with running_server() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def http(server: APIServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with admin_session(server) as session:
-        yield session
 
 
 def running(ready: bool = True) -> dict[str, Any]:

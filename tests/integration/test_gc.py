@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-from support.inprocess import admin_server, running_server, until
+from support.inprocess import admin_server, until
 
 from herd.apiserver.admission.base import AdmissionAttributes, NoAdmission
 from herd.apiserver.builtins import BUILTIN_TYPES, CONFIGMAPS, CRDS, NAMESPACES, NODES
@@ -26,12 +24,6 @@ from herd.apiserver.storage import MemoryBackend, SqliteBackend, Store
 
 WIDGETS_CRD = Path(__file__).parents[1] / "e2e" / "manifests" / "widgets-crd.yaml"
 HOLD = "example.com/hold"
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[APIServer]:
-    async with running_server() as srv:
-        yield srv
 
 
 async def settle(srv: APIServer, timeout: float = 10.0) -> None:

@@ -3,14 +3,12 @@ with finalizers remains, other spec finalizers, the HTTP DELETE and /finalize pa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 import yaml
-from support.inprocess import admin_server, admin_session, running_server, until
+from support.inprocess import admin_server, until
 
 from herd.apiserver.builtins import BUILTIN_TYPES, CONFIGMAPS, CRDS, NAMESPACES, SECRETS
 from herd.apiserver.controllers.namespaces import ContentReport, updated_conditions
@@ -23,18 +21,6 @@ from herd.apiserver.storage import SqliteBackend, Store
 
 WIDGETS_CRD = Path(__file__).parents[1] / "e2e" / "manifests" / "widgets-crd.yaml"
 HOLD = "example.com/hold"
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[APIServer]:
-    async with running_server() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def http(server: APIServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with admin_session(server) as session:
-        yield session
 
 
 async def make(objects: Objects, rtype: ResourceType, ns: str, name: str, **body: Any) -> dict[str, Any]:
