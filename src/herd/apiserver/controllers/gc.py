@@ -28,13 +28,14 @@ from ..errors import StatusError
 from ..objects import Objects, WriteOptions
 from ..registry import Registry
 from ..resources import ResourceType
-from ..storage.base import CompactedError, StorageError, WatchEvent
+from ..storage.base import WatchEvent
+from .follow import ROOT, follow
 
 log = logging.getLogger(__name__)
 
 GC_USER = UserInfo("system:serviceaccount:kube-system:generic-garbage-collector", "",
                    ("system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"))
-_ROOT = "/registry/"
+
 _ABSENT_CACHE = 4096  # uids known deleted; enough to cover the owners of one burst of cascading deletes
 _MAX_BACKOFF = 5.0
 _IDLE_TICK = 1.0  # how often an idle worker checks whether the served types changed
@@ -131,18 +132,7 @@ class GarbageCollector:
         """List, then follow the watch until cancelled; relist when the watch can no longer resume."""
         worker = asyncio.ensure_future(self._work())
         try:
-            while True:
-                try:
-                    watch = self.store.watch(_ROOT, self._relist())
-                except CompactedError:
-                    continue
-                except StorageError:
-                    return  # the store is closing or failed: nothing more can be collected
-                try:
-                    async for event in watch:
-                        self._observe(event)
-                finally:
-                    watch.close()
+            await follow(self.store, self._relist, self._observe)
         finally:
             worker.cancel()
             for timer in self._timers:
@@ -157,7 +147,7 @@ class GarbageCollector:
     # ---- the graph -------------------------------------------------------------------------------
     def _relist(self) -> int:
         """Rebuild the graph from the store and queue everything that may need work; returns the revision."""
-        records, revision = self.store.list(_ROOT)
+        records, revision = self.store.list(ROOT)
         previous = self._nodes
         self._nodes, self._dependents = {}, {}
         for rec in records:

@@ -25,14 +25,14 @@ from ..errors import StatusError
 from ..objectmeta import now_rfc3339
 from ..objects import Objects, WriteOptions
 from ..registry import Registry
-from ..storage.base import CompactedError, StorageError, WatchEvent
+from ..storage.base import WatchEvent
+from .follow import follow
 
 log = logging.getLogger(__name__)
 
 NAMESPACE_USER = UserInfo("system:serviceaccount:kube-system:namespace-controller", "",
                           ("system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"))
 FINALIZER = "kubernetes"
-_ROOT = "/registry/"
 _RESYNC = 2.0  # seconds between passes over a namespace that still has content, even without events
 
 # The condition types the controller owns, in the order Kubernetes lists them, with their "all is
@@ -111,18 +111,7 @@ class NamespaceController:
         """Find terminating namespaces, then follow every change until cancelled."""
         worker = asyncio.ensure_future(self._work())
         try:
-            while True:
-                try:
-                    watch = self.store.watch(_ROOT, self._relist())
-                except CompactedError:
-                    continue
-                except StorageError:
-                    return  # the store is closing or failed
-                try:
-                    async for event in watch:
-                        self._observe(event)
-                finally:
-                    watch.close()
+            await follow(self.store, self._relist, self._observe)
         finally:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
