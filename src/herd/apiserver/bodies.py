@@ -43,7 +43,9 @@ async def read_limited(request: web.BaseRequest) -> web.BaseRequest:
     length = request.content_length
     if length is not None and length > MAX_REQUEST_BYTES:
         raise too_large(f"limit is {MAX_REQUEST_BYTES}")
-    limited = request.clone(client_max_size=MAX_REQUEST_BYTES + 1)
+    # the server makes its requests with this limit (`GuardedServer`); a clone costs ~3% of a create
+    limited = request if request.client_max_size > MAX_REQUEST_BYTES \
+        else request.clone(client_max_size=MAX_REQUEST_BYTES + 1)
     try:
         await limited.read()
     except web.HTTPRequestEntityTooLarge:

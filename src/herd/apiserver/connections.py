@@ -27,6 +27,7 @@ from aiohttp.web_protocol import RequestHandler
 
 from . import errors
 from .auth import UserInfo
+from .bodies import MAX_REQUEST_BYTES
 from .codec import status_response
 
 log = logging.getLogger(__name__)
@@ -156,9 +157,15 @@ class GuardedServer(web.Server):
     """aiohttp's low-level server whose connections are `Connection`s under one `ConnectionGuard`."""
 
     def __init__(self, handler: Any, *, guard: ConnectionGuard, **kwargs: Any) -> None:
-        super().__init__(handler, keepalive_timeout=IDLE_TIMEOUT, max_line_size=MAX_LINE_SIZE,
-                         max_field_size=MAX_FIELD_SIZE, **kwargs)
+        super().__init__(handler, request_factory=self._limited_request, keepalive_timeout=IDLE_TIMEOUT,
+                         max_line_size=MAX_LINE_SIZE, max_field_size=MAX_FIELD_SIZE, **kwargs)
         self.guard = guard
+
+    def _limited_request(self, message: Any, payload: Any, protocol: Any, writer: Any,
+                         task: asyncio.Task[None]) -> web.BaseRequest:
+        # bodies up to the API's own limit (aiohttp's default is 1 MiB), read by `bodies.read_limited`
+        return web.BaseRequest(message, payload, protocol, writer, task, self._loop,
+                               client_max_size=MAX_REQUEST_BYTES + 1)
 
     def __call__(self) -> Connection:
         return Connection(self, guard=self.guard, loop=self._loop, **self._kwargs)
