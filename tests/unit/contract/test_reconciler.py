@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from herd.api.cluster import CLUSTER, MACHINE_SET
+from herd.apiserver.patch import merge_patch as apply_merge_patch
 from herd.contract.reconciler import ObjectReconciler
 from herd.runtime import Kind, Object, ObjectKey, Result
 from herd.runtime.finalizers import remove_finalizer
@@ -19,19 +20,6 @@ from herd.runtime.patch import merge_patch
 
 NS = "ns"
 FINALIZER = "example.herd.dev/cleanup"
-
-
-def apply_merge(target: Any, patch: Any) -> Any:
-    """RFC 7386 merge patch (what the fake server does with a PATCH)."""
-    if not isinstance(patch, dict):
-        return deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = apply_merge(result.get(key), value)
-    return result
 
 
 class FakeServer:
@@ -57,7 +45,7 @@ class FakeServer:
     def _write(self, verb: str, kind: Kind, name: str, body: dict[str, Any]) -> Object:
         body = {k: v for k, v in body.items() if k != "metadata" or v != {"resourceVersion": None}}
         self.writes.append((verb, name, body))
-        stored = apply_merge(self.objects[(kind.kind, name)], body)
+        stored = apply_merge_patch(self.objects[(kind.kind, name)], body)
         self.objects[(kind.kind, name)] = stored
         return deepcopy(stored)
 
@@ -190,4 +178,4 @@ def test_merge_patch_round_trip_of_the_fake() -> None:
     before = example()
     after = deepcopy(before)
     after["metadata"]["labels"] = {"a": "b"}
-    assert apply_merge(before, merge_patch(before, after)) == after
+    assert apply_merge_patch(before, merge_patch(before, after)) == after

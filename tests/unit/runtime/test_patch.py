@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from herd.api.cluster import MACHINE
+from herd.apiserver.patch import merge_patch as apply_merge_patch
 from herd.runtime.errors import NotFound
 from herd.runtime.objects import Kind
 from herd.runtime.patch import PatchHelper, merge_patch, patch_helper
@@ -43,18 +44,7 @@ class FakeClient:
     def _apply(self, patch: dict[str, Any]) -> dict[str, Any]:
         from herd.runtime.objects import deep_copy
 
-        def merge(target: Any, p: Any) -> Any:
-            if not isinstance(p, dict):
-                return p
-            result = dict(target) if isinstance(target, dict) else {}
-            for key, value in p.items():
-                if value is None:
-                    result.pop(key, None)
-                else:
-                    result[key] = merge(result.get(key), value)
-            return result
-
-        self.stored = merge(deep_copy(self.stored), patch)
+        self.stored = apply_merge_patch(self.stored, patch)  # what the server does with the PATCH
         self.stored["metadata"]["resourceVersion"] = str(int(self.stored["metadata"]["resourceVersion"]) + 1)
         return deep_copy(self.stored)
 

@@ -3,7 +3,10 @@ do it: list, then watch from the list's revision; list again when the watch can 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from ..storage.base import CompactedError, StorageError, WatchEvent
 from ..storage.store import Store
@@ -26,3 +29,16 @@ async def follow(store: Store, relist: Callable[[], int], observe: Callable[[Wat
                 observe(event)
         finally:
             watch.close()
+
+
+async def follow_with(worker: Coroutine[Any, Any, None], store: Store, relist: Callable[[], int],
+                      observe: Callable[[WatchEvent], None]) -> None:
+    """`follow` while `worker` (the loop doing the work that observing queues) runs beside it; the worker is
+    cancelled, and awaited, when following ends."""
+    task = asyncio.ensure_future(worker)
+    try:
+        await follow(store, relist, observe)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -29,7 +29,7 @@ from ..objects import Objects, WriteOptions
 from ..registry import Registry
 from ..resources import ResourceType
 from ..storage.base import WatchEvent
-from .follow import ROOT, follow
+from .follow import ROOT, follow_with
 
 log = logging.getLogger(__name__)
 
@@ -130,15 +130,11 @@ class GarbageCollector:
     # ---- lifecycle -------------------------------------------------------------------------------
     async def run(self) -> None:
         """List, then follow the watch until cancelled; relist when the watch can no longer resume."""
-        worker = asyncio.ensure_future(self._work())
         try:
-            await follow(self.store, self._relist, self._observe)
+            await follow_with(self._work(), self.store, self._relist, self._observe)
         finally:
-            worker.cancel()
             for timer in self._timers:
                 timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
 
     def idle(self, revision: int) -> bool:
         """Whether every change up to `revision` has been seen and no work is queued or running."""

@@ -26,7 +26,7 @@ from ..objectmeta import now_rfc3339
 from ..objects import Objects, WriteOptions
 from ..registry import Registry
 from ..storage.base import WatchEvent
-from .follow import follow
+from .follow import follow_with
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +109,7 @@ class NamespaceController:
 
     async def run(self) -> None:
         """Find terminating namespaces, then follow every change until cancelled."""
-        worker = asyncio.ensure_future(self._work())
-        try:
-            await follow(self.store, self._relist, self._observe)
-        finally:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        await follow_with(self._work(), self.store, self._relist, self._observe)
 
     def _relist(self) -> int:
         records, revision = self.store.list(NAMESPACES.storage_prefix)
