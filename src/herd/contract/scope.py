@@ -55,20 +55,29 @@ class ObjectScope(Generic[ServicesT]):
             raise RuntimeError("this scope has no services: phases need a client")
         return self.services
 
+    def part(self, *path: str) -> dict[str, Any]:
+        """The dict at `path` in the object, created empty where missing (phases and status functions write it)."""
+        found: dict[str, Any] = self.subject
+        for key in path:
+            found = found.setdefault(key, {})
+        return found
+
     @property
     def meta(self) -> dict[str, Any]:
-        meta: dict[str, Any] = self.subject.setdefault("metadata", {})
-        return meta
+        return self.part("metadata")
 
     @property
     def spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = self.subject.setdefault("spec", {})
-        return spec
+        return self.part("spec")
 
     @property
     def status(self) -> dict[str, Any]:
-        status: dict[str, Any] = self.subject.setdefault("status", {})
-        return status
+        return self.part("status")
+
+    @property
+    def initialization(self) -> dict[str, Any]:
+        """`status.initialization`: the contract's provisioning progress."""
+        return self.part("status", "initialization")
 
     @property
     def name(self) -> str:

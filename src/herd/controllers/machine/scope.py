@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from herd.api.cluster.labels import MACHINE_CONTROL_PLANE_LABEL
 from herd.api.objects import nested
@@ -48,11 +48,6 @@ class MachineScope(ObjectScope[Services]):
     deleting_message: str = ""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     services: Services | None = None
-
-    @property
-    def initialization(self) -> dict[str, Any]:
-        init: dict[str, Any] = self.status.setdefault("initialization", {})
-        return init
 
     @property
     def provider_id(self) -> str:

@@ -62,8 +62,7 @@ class MachineSetScope(ObjectScope[Services]):
 
     @property
     def template(self) -> dict[str, Any]:
-        template: dict[str, Any] = self.spec.setdefault("template", {})
-        return template
+        return self.part("spec", "template")
 
     @property
     def deployment_name(self) -> str:

@@ -18,6 +18,7 @@ from herd.apiserver.storage import (
     SqliteBackend,
     StorageError,
     Store,
+    StoreWatch,
 )
 
 PODS = "/registry/core/pods/"
@@ -192,11 +193,16 @@ class GatedBackend(MemoryBackend):
         await self.gate.wait()
 
 
-async def test_write_returns_and_is_watched_only_after_the_backend_made_it_durable() -> None:
+async def gated_store() -> tuple[GatedBackend, Store, StoreWatch]:
+    """A started store over a GatedBackend, and a watch of everything from the start."""
     backend = GatedBackend()
     store = Store(backend)
     await store.start()
-    watch = store.watch("/", 0)
+    return backend, store, store.watch("/", 0)
+
+
+async def test_write_returns_and_is_watched_only_after_the_backend_made_it_durable() -> None:
+    backend, store, watch = await gated_store()
     write = asyncio.create_task(store.create(PODS + "default/a", pod("a")))
     await backend.appending.wait()
     assert store.get(PODS + "default/a") is not None  # memory reflects the write at once
@@ -209,10 +215,7 @@ async def test_write_returns_and_is_watched_only_after_the_backend_made_it_durab
 
 
 async def test_cancelled_writer_still_commits_and_does_not_stall_later_events() -> None:
-    backend = GatedBackend()
-    store = Store(backend)
-    await store.start()
-    watch = store.watch("/", 0)
+    backend, store, watch = await gated_store()
     first = asyncio.create_task(store.create(PODS + "default/a", pod("a")))
     await backend.appending.wait()
     first.cancel()
