@@ -33,8 +33,9 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
     tracker = ExternalTracker(client, cache, CLUSTER)
     services = Services(client=client, cache=cache, tracker=tracker, resolver=resolver or ContractResolver(client),
                         cluster_cache=cluster_cache, probe_interval=probe_interval,
-                        external_ready_wait=external_ready_wait, delete_requeue_after=delete_requeue_after)
-    reconciler = ClusterReconciler(services, remote_connection_grace_seconds=remote_connection_grace_seconds)
+                        external_ready_wait=external_ready_wait, delete_requeue_after=delete_requeue_after,
+                        remote_connection_grace_seconds=remote_connection_grace_seconds)
+    reconciler = ClusterReconciler(services)
     controller = (Controller.builder(CONTROLLER_NAME).for_(CLUSTER, NOT_ONLY_STATUS_CHANGED)
                   # the Cluster's status sums up its machines: one reconcile per second follows a busy fleet
                   .watches(MACHINE, cluster_of, delay=AGGREGATE_DELAY)

@@ -26,10 +26,6 @@ class ClusterReconciler(ObjectReconciler[Services, ClusterScope]):
     finalizer = CLUSTER_FINALIZER
     log = logging.getLogger("herd.controllers.cluster")
 
-    def __init__(self, services: Services, *, remote_connection_grace_seconds: float = 300.0) -> None:
-        super().__init__(services)
-        self.remote_connection_grace_seconds = remote_connection_grace_seconds
-
     @property
     def cluster_cache(self) -> ClusterCache:
         return self.services.cluster_cache
@@ -46,7 +42,7 @@ class ClusterReconciler(ObjectReconciler[Services, ClusterScope]):
         io = self.services
         key = ObjectKey.of(obj)
         scope = ClusterScope(cluster=obj, services=io, health=self.cluster_cache.health(key),
-                             remote_connection_grace_seconds=self.remote_connection_grace_seconds)
+                             remote_connection_grace_seconds=io.remote_connection_grace_seconds)
         spec = obj.get("spec") or {}
         if spec.get("infrastructureRef"):
             scope.infra_kind, scope.infra_cluster = await fetch_reference(

@@ -18,6 +18,7 @@ class Services(ClusterServices):
     """What the phases talk to; absent in status tests."""
 
     probe_interval: float = 10.0
+    remote_connection_grace_seconds: float = 300.0  # RemoteConnectionProbe turns False after this long down
     delete_requeue_after: float = 5.0
 
 

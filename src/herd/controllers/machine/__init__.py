@@ -54,8 +54,9 @@ def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
     tracker = ExternalTracker(client, cache, MACHINE)
     services = Services(client=client, cache=cache, tracker=tracker, resolver=resolver or ContractResolver(client),
                         cluster_cache=cluster_cache, external_ready_wait=external_ready_wait, node_wait=node_wait,
-                        drain_requeue_after=drain_requeue_after)
-    reconciler = MachineReconciler(services, remote_conditions_grace_seconds=remote_conditions_grace_seconds)
+                        drain_requeue_after=drain_requeue_after,
+                        remote_conditions_grace_seconds=remote_conditions_grace_seconds)
+    reconciler = MachineReconciler(services)
 
     def machines_of_cluster(cluster: Object) -> Iterable[ObjectKey]:
         return [ObjectKey.of(m) for m in by_cluster(cache, MACHINE, ObjectKey.of(cluster), copy=False)]

@@ -25,16 +25,15 @@ class MachineReconciler(ObjectReconciler[Services, MachineScope]):
     finalizer = MACHINE_FINALIZER
     log = logging.getLogger("herd.controllers.machine")
 
-    def __init__(self, services: Services, *, remote_conditions_grace_seconds: float = 300.0) -> None:
+    def __init__(self, services: Services) -> None:
         super().__init__(services)
-        self.cluster_wait = services.external_ready_wait
-        self.remote_conditions_grace_seconds = remote_conditions_grace_seconds
+        self.cluster_wait = services.external_ready_wait  # a Machine created before its Cluster
 
     async def load_scope(self, obj: Object, cluster: Object | None) -> MachineScope:
         """Fetch the Machine's provider objects (from the cache once their kinds are watched)."""
         io = self.services
         scope = MachineScope(machine=obj, cluster=cluster, services=io,
-                             remote_conditions_grace_seconds=self.remote_conditions_grace_seconds)
+                             remote_conditions_grace_seconds=io.remote_conditions_grace_seconds)
         scope.health = io.cluster_cache.health(scope.cluster_key)
         config_ref = (scope.spec.get("bootstrap") or {}).get("configRef")
         if config_ref:

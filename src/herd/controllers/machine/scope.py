@@ -22,6 +22,7 @@ class Services(ClusterServices):
     """What the phases talk to; absent in status tests."""
 
     node_wait: float = 10.0
+    remote_conditions_grace_seconds: float = 300.0  # the Node's conditions turn Unknown after this long unreachable
     drain_requeue_after: float = 5.0
 
 
