@@ -88,10 +88,6 @@ class ObjectScope(Generic[ServicesT]):
         return str(self.meta.get("namespace") or "")
 
     @property
-    def key(self) -> ObjectKey:
-        return ObjectKey(self.namespace, self.name)
-
-    @property
     def deleting(self) -> bool:
         return bool(self.meta.get("deletionTimestamp"))
 
@@ -99,6 +95,10 @@ class ObjectScope(Generic[ServicesT]):
     def cluster_name(self) -> str:
         """The Cluster the object belongs to (`spec.clusterName`; a Cluster's scope overrides it)."""
         return str(self.spec.get("clusterName") or "")
+
+    @property
+    def key(self) -> ObjectKey:
+        return ObjectKey(self.namespace, self.name)
 
     @property
     def cluster_key(self) -> ObjectKey:
