@@ -31,6 +31,7 @@ from .handlers import ResourceHandlers
 from .objects import Objects, WriteOptions
 from .registry import Registry
 from .routing import GroupPath, ResourcePath, parse_path
+from .storage.base import StorageError
 from .storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,13 @@ class APIServer:
             return status_response(exc)
         except (ConnectionError, asyncio.CancelledError):
             raise
+        except StorageError as exc:
+            if self.store.failed:
+                log.error("storage failed; cannot serve %s %s: %s", request.method, request.path, exc)
+                return status_response(errors.internal("the server's storage failed; see the server log"))
+            # not started yet, or closing: the server is stopping (clients retry, as they do against kube-apiserver)
+            log.debug("not serving %s %s: %s", request.method, request.path, exc)
+            return status_response(errors.StatusError(503, "ServiceUnavailable", "the server is shutting down"))
         except Exception:
             log.exception("unexpected error serving %s %s", request.method, request.path)
             return status_response(errors.internal("an internal error occurred; see the server log"))

@@ -207,6 +207,11 @@ class Store:
     # ----- reads -----
 
     @property
+    def failed(self) -> bool:
+        """Whether the backend failed (a write could not be made durable); the store serves nothing since."""
+        return self._failure is not None
+
+    @property
     def revision(self) -> int:
         """The newest assigned revision (0 when nothing was ever written)."""
         return self._revision
