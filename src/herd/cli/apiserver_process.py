@@ -34,6 +34,8 @@ def serve_arguments(options: ServeOptions) -> list[str]:
             "--compaction-window", str(options.compaction_window)]
     if options.token_auth_file is not None:
         argv += ["--token-auth-file", str(options.token_auth_file)]
+    if options.kubeconfig is not None:
+        argv += ["--kubeconfig", str(options.kubeconfig)]
     return argv
 
 

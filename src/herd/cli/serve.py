@@ -36,11 +36,17 @@ class ServeOptions:
     token_auth_file: Path | None
     storage: str
     compaction_window: int
+    kubeconfig: Path | None = None  # where the admin kubeconfig is written (default <data-dir>/management.kubeconfig)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ServeOptions:
         return cls(args.data_dir.expanduser(), args.port, args.bind, args.token_auth_file, args.storage,
-                   args.compaction_window)
+                   args.compaction_window, getattr(args, "kubeconfig", None))
+
+    @property
+    def management_kubeconfig(self) -> Path:
+        """The kubeconfig users are told to export."""
+        return self.data_dir / "management.kubeconfig"
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +66,9 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser("serve", help="run the management plane's API server")
     add_server_arguments(parser)
+    # `herd up` has its API server child write its kubeconfig elsewhere, and publishes the management
+    # kubeconfig itself once the Cluster API kinds are served
+    parser.add_argument("--kubeconfig", type=Path, default=None, help=argparse.SUPPRESS)
     parser.set_defaults(run=run)
 
 
@@ -114,7 +123,7 @@ def build_server(options: ServeOptions) -> tuple[APIServer, Path]:
     server = APIServer(store, ssl_context=context,
                        authenticator=Authenticator(token_file, client_certificates=client_certificates),
                        host=options.bind, port=options.port)
-    return server, options.data_dir / "management.kubeconfig"
+    return server, options.kubeconfig or options.management_kubeconfig
 
 
 def write_admin_kubeconfig(server: APIServer, path: Path, data_dir: Path) -> None:

@@ -8,9 +8,10 @@ import asyncio
 import contextlib
 import signal
 import sys
+from dataclasses import replace
 from typing import Any
 
-from herd.apiserver.pki import CertificateAuthority, ensure_server_pki
+from herd.apiserver.pki import CertificateAuthority, ensure_server_pki, write_file_atomic
 from herd.runtime import Client, setup_logging
 
 from .apiserver_process import APIServerProcess
@@ -52,7 +53,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def up(options: ServeOptions, manager: ManagerOptions) -> None:
-    server = await APIServerProcess.start(options)
+    # The management kubeconfig exists only while the plane serves the Cluster API kinds and their webhooks, so a
+    # script that waits for the file can apply a Cluster at once: it is published once they are, and removed at
+    # start (a stale one) and at stop. The API server child writes the kubeconfig this process uses next to the keys.
+    published = options.management_kubeconfig
+    with contextlib.suppress(FileNotFoundError):
+        published.unlink()
+    server = await APIServerProcess.start(replace(options, kubeconfig=options.data_dir / "pki" / "up.kubeconfig"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -72,7 +79,8 @@ async def up(options: ServeOptions, manager: ManagerOptions) -> None:
         await asyncio.wait({management, waiter}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
         if ready.is_set():
-            print(f"export KUBECONFIG={server.kubeconfig}", flush=True)
+            write_file_atomic(published, server.kubeconfig.read_bytes(), mode=0o600)
+            print(f"export KUBECONFIG={published}", flush=True)
         await management
         if server_exit.done():
             raise CLIError(f"the API server exited unexpectedly (code {server_exit.result()})")
@@ -83,5 +91,7 @@ async def up(options: ServeOptions, manager: ManagerOptions) -> None:
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.close()
+        with contextlib.suppress(FileNotFoundError):
+            published.unlink()
         await server.stop()
         server_exit.cancel()
