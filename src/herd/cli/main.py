@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import crds, init, serve, up
+from . import crds, get, init, serve, up
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     crds.add_parser(commands)
     up.add_parser(commands)
     init.add_parser(commands)
+    get.add_parser(commands)
     return parser
 
 
