@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,34 +207,36 @@ class NamespaceController:
     async def _write_status(self, namespace: str, uid: str, report: ContentReport) -> None:
         now = now_rfc3339()
 
-        def compute(obj: dict[str, Any]) -> dict[str, Any]:
-            if obj["metadata"].get("uid") != uid:
-                raise _replaced(namespace)
+        def change(obj: dict[str, Any]) -> None:
             status = obj.setdefault("status", {})
             status["phase"] = "Terminating"
             status["conditions"] = updated_conditions(status.get("conditions") or [], report, now)
-            return obj
 
-        try:
-            await self.objects.guaranteed_update(NAMESPACES, "", namespace, compute,
-                                                 WriteOptions(user=NAMESPACE_USER), "status")
-        except StatusError as exc:
-            if exc.code != 404:
-                raise
+        await self._update(namespace, uid, change, "status")
 
     async def _finalize(self, namespace: str, uid: str) -> None:
         """Drop `kubernetes` from spec.finalizers; the update deletes the namespace if nothing else holds it."""
 
+        def change(obj: dict[str, Any]) -> None:
+            spec = obj.setdefault("spec", {})
+            spec["finalizers"] = [f for f in spec.get("finalizers") or [] if f != FINALIZER]
+
+        await self._update(namespace, uid, change, "finalize")
+
+    async def _update(self, namespace: str, uid: str, change: Callable[[dict[str, Any]], None],
+                      subresource: str) -> None:
+        """Apply `change` to the namespace with this uid through `subresource`; a namespace gone (or deleted and
+        created again meanwhile) is left alone."""
+
         def compute(obj: dict[str, Any]) -> dict[str, Any]:
             if obj["metadata"].get("uid") != uid:
                 raise _replaced(namespace)
-            spec = obj.setdefault("spec", {})
-            spec["finalizers"] = [f for f in spec.get("finalizers") or [] if f != FINALIZER]
+            change(obj)
             return obj
 
         try:
             await self.objects.guaranteed_update(NAMESPACES, "", namespace, compute,
-                                                 WriteOptions(user=NAMESPACE_USER), "finalize")
+                                                 WriteOptions(user=NAMESPACE_USER), subresource)
         except StatusError as exc:
             if exc.code != 404:
                 raise
