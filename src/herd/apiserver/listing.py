@@ -11,6 +11,7 @@ from typing import Any
 from . import errors
 from .codec import query_bool
 from .jsonutil import dumps, loads
+from .objectmeta import is_resource_version
 from .objects import served
 from .resources import ResourceType
 from .selectors import FieldSelector, LabelSelector, object_fields
@@ -75,7 +76,7 @@ def parse_resource_version(value: str) -> int:
     """A `resourceVersion` query value as kube-apiserver parses it (an unsigned integer; empty is 0)."""
     if value in ("", "0"):
         return 0
-    if value.isascii() and value.isdigit() and int(value) < 2**64:
+    if is_resource_version(value):
         return int(value)
     reason = "value out of range" if value.isascii() and value.isdigit() else "invalid syntax"
     raise errors.bad_request(f'invalid resource version: resourceVersion: Invalid value: "{value}": '

@@ -149,8 +149,13 @@ def _owner_reference_causes(refs: Any) -> list[Cause]:
     return causes
 
 
+def is_resource_version(value: str) -> bool:
+    """Whether `value` parses as kube-apiserver parses resource versions: an unsigned 64-bit decimal."""
+    return value.isascii() and value.isdigit() and int(value) < 2**64
+
+
 def check_resource_version(value: str) -> None:
     """A resourceVersion a client wrote (a precondition) must be one the server could have given: 400 otherwise."""
-    if value and not (value.isascii() and value.isdigit() and int(value) < 2**64):
+    if value and not is_resource_version(value):
         raise errors.bad_request(f'metadata.resourceVersion: Invalid value: "{value}": strconv.ParseUint: parsing '
                                  f'"{value}": invalid syntax')
