@@ -1,0 +1,1 @@
+"""Control plane providers: the KubeadmControlPlane (`herd.controlplane.kubeadm`)."""
