@@ -26,7 +26,8 @@ from support.plane import ServedPlane, management_and_workload
 
 from herd.api.bootstrap import KUBEADM_CONFIG
 from herd.api.cluster import CLUSTER, MACHINE
-from herd.bootstrap.kubeadm import certs, new_controller
+from herd.bootstrap.kubeadm import new_controller
+from herd.contract import certificates as certs
 from herd.runtime import CONFIGMAP, SECRET, Client, Manager, NotFound, Object
 from herd.runtime.conditions import get_condition
 

@@ -15,7 +15,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from herd.bootstrap.kubeadm import certs, kubeconfig, tokens
+from herd.bootstrap.kubeadm import tokens
+from herd.contract import certificates as certs
+from herd.contract import kubeconfig
 
 
 def public_der(key: certs.PrivateKey) -> bytes:

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from herd.bootstrap.kubeadm import certs, cloudinit, kubeadmtypes
+from herd.bootstrap.kubeadm import cloudinit, kubeadmtypes
+from herd.contract import certificates as certs
 
 CLUSTER_NETWORK = {"pods": {"cidrBlocks": ["192.168.0.0/16"]}, "services": {"cidrBlocks": ["10.96.0.0/12"]},
                    "serviceDomain": "cluster.local"}

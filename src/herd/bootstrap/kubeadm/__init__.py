@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from herd.api.bootstrap import KUBEADM_CONFIG
 from herd.api.cluster import CLUSTER, MACHINE
+from herd.contract.kubeconfig import KubeconfigWorkloadClients, WorkloadClients
 from herd.runtime import NOT_ONLY_STATUS_CHANGED, Cache, Client, Controller
 
 from .controller import CLUSTER_CHANGED, MACHINE_CHANGED, KubeadmConfigReconciler
-from .kubeconfig import KubeconfigWorkloadClients, WorkloadClients
 from .locking import InitLock
 from .tokens import DEFAULT_TOKEN_TTL
 

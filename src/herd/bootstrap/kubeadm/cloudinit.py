@@ -19,7 +19,16 @@ from typing import Any
 
 import yaml
 
-from .certs import CLUSTER_CA, DEFAULT_CERTIFICATES_DIR, ETCD_CA, FRONT_PROXY_CA, SERVICE_ACCOUNT, KeyPair, Purpose
+from herd.contract.certificates import (
+    CLUSTER_CA,
+    DEFAULT_CERTIFICATES_DIR,
+    ETCD_CA,
+    FRONT_PROXY_CA,
+    SERVICE_ACCOUNT,
+    KeyPair,
+    Purpose,
+)
+
 from .kubeadmtypes import SAFE_DUMPER, dump
 
 # The `## template: jinja` line lets users put cloud-init instance data (e.g. {{ ds.meta_data.local_hostname }})

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from herd.api.bootstrap import KUBEADM_CONFIG
 from herd.api.cluster import CLUSTER, MACHINE
 from herd.api.cluster.labels import CLUSTER_NAME_LABEL, PAUSED_ANNOTATION
+from herd.contract.kubeconfig import WorkloadClients
 from herd.contract.reconciler import ObjectReconciler
 from herd.runtime import Cache, Client, NotSynced, Object, ObjectKey, PredicateFuncs, Result
 from herd.runtime.conditions import get_condition
 
 from . import kinds, status
-from .kubeconfig import WorkloadClients
 from .locking import InitLock
 from .phases import Scope, reconcile_bootstrap
 

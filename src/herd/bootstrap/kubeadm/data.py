@@ -9,10 +9,10 @@ import logging
 from typing import Any
 
 from herd.api.cluster.labels import CLUSTER_NAME_LABEL, CLUSTER_SECRET_TYPE
+from herd.contract.certificates import b64, secret_data
 from herd.runtime import SECRET, AlreadyExists, Client, NotFound, Object, owner_reference
 
 from . import status
-from .certs import b64, secret_data
 
 log = logging.getLogger("herd.bootstrap.kubeadm")
 

@@ -40,12 +40,6 @@ def hours_from_days(days: int) -> str:
     return f"{int(days) * 24}h0m0s"
 
 
-def endpoint_string(host: str, port: int | None) -> str:
-    """host:port, with IPv6 hosts in brackets, as Cluster API's APIEndpoint.String()."""
-    host_part = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    return f"{host_part}:{port or DEFAULT_API_SERVER_PORT}"
-
-
 def _timeouts(timeouts: dict[str, Any] | None) -> dict[str, Any] | None:
     if not timeouts:
         return None

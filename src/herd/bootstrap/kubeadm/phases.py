@@ -14,13 +14,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from herd.api.cluster.labels import NODE_UNINITIALIZED_TAINT_EFFECT, NODE_UNINITIALIZED_TAINT_KEY
+from herd.contract import certificates as certs
+from herd.contract.kubeconfig import (
+    WorkloadClients,
+    discovery_kubeconfig_file,
+    endpoint_string,
+    ensure_kubeconfig_secret,
+    server_url,
+)
 from herd.contract.objects import is_control_plane_machine
 from herd.runtime import Client, NotFound, Object, Result, TerminalError
 
-from . import certs, kinds, kubeadmtypes, status
+from . import kinds, kubeadmtypes, status
 from .cloudinit import UserData, certificate_files, render_init, render_join
 from .data import resolve_files, resolve_users, store_bootstrap_data
-from .kubeconfig import WorkloadClients, discovery_kubeconfig_file, ensure_kubeconfig_secret, server_url
 from .locking import InitLock
 from .tokens import create_token, refresh_interval, refresh_token
 
@@ -146,7 +153,7 @@ async def _write_init_data(scope: Scope) -> None:
     host, port = kinds.control_plane_endpoint(scope.cluster) or ("", 0)
     cluster_configuration = kubeadmtypes.cluster_configuration(
         scope.cluster_configuration, cluster_name=scope.cluster["metadata"]["name"],
-        control_plane_endpoint=kubeadmtypes.endpoint_string(host, port),
+        control_plane_endpoint=endpoint_string(host, port),
         kubernetes_version=scope.machine["spec"]["version"],
         cluster_network=(scope.cluster.get("spec") or {}).get("clusterNetwork"))
     init_configuration = kubeadmtypes.init_configuration(scope.spec.get("initConfiguration"))
@@ -247,7 +254,7 @@ async def _reconcile_discovery(scope: Scope, join: dict[str, Any], ca: certs.Key
     if not token_discovery.get("caCertHashes"):
         token_discovery["caCertHashes"] = certs.ca_cert_hashes(ca.cert)
     if not token_discovery.get("apiServerEndpoint"):
-        token_discovery["apiServerEndpoint"] = kubeadmtypes.endpoint_string(host, port)
+        token_discovery["apiServerEndpoint"] = endpoint_string(host, port)
     if not token_discovery.get("token"):
         try:
             workload = await scope.workload_clients(scope.cluster)

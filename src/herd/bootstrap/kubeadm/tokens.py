@@ -11,9 +11,8 @@ import logging
 import re
 import secrets
 
+from herd.contract.certificates import b64, secret_data
 from herd.runtime import SECRET, Client, Object
-
-from .certs import b64, secret_data
 
 log = logging.getLogger("herd.bootstrap.kubeadm")
 

@@ -177,13 +177,16 @@ def secret_data(secret: Object, key: str) -> bytes | None:
     return base64.b64decode(value) if value is not None else None
 
 
-def cluster_secret(cluster: Object, name: str, data: dict[str, bytes | str]) -> Object:
-    """A `cluster.x-k8s.io/secret` Secret of the cluster, labelled with its name and owned by the Cluster."""
+def cluster_secret(cluster: Object, name: str, data: dict[str, bytes | str], *, owner: Object | None = None) -> Object:
+    """A `cluster.x-k8s.io/secret` Secret of the cluster, labelled with its name and owned by the Cluster, or
+    controlled by `owner` (a control plane provider's object: the KubeadmControlPlane owns its cluster's
+    certificates, so they go with it)."""
     meta = cluster["metadata"]
+    reference = owner_reference(owner, controller=True) if owner is not None else owner_reference(cluster)
     return {
         "apiVersion": "v1", "kind": "Secret", "type": CLUSTER_SECRET_TYPE,
         "metadata": {"name": name, "namespace": meta["namespace"], "labels": {CLUSTER_NAME_LABEL: meta["name"]},
-                     "ownerReferences": [owner_reference(cluster)]},
+                     "ownerReferences": [reference]},
         "data": {key: b64(value) for key, value in data.items()},
     }
 
@@ -209,7 +212,7 @@ async def lookup(client: Client, cluster: Object, purposes: tuple[Purpose, ...])
 
 
 async def lookup_or_generate(client: Client, cluster: Object, *, validity_days: int | None = None,
-                             algorithm: str | None = None) -> dict[Purpose, KeyPair]:
+                             algorithm: str | None = None, owner: Object | None = None) -> dict[Purpose, KeyPair]:
     """Every control plane certificate: the existing Secrets, and new ones created for those missing.
 
     Safe against a concurrent creator (another controller or replica): when a create finds the Secret
@@ -223,7 +226,8 @@ async def lookup_or_generate(client: Client, cluster: Object, *, validity_days: 
         pair = generate(purpose, validity_days=validity_days, algorithm=algorithm)
         name = secret_name(meta["name"], purpose)
         try:
-            await client.create(cluster_secret(cluster, name, {TLS_CRT: pair.cert, TLS_KEY: pair.key}), kind=SECRET)
+            await client.create(cluster_secret(cluster, name, {TLS_CRT: pair.cert, TLS_KEY: pair.key}, owner=owner),
+                                kind=SECRET)
             found[purpose] = pair
         except AlreadyExists:
             found[purpose] = keypair_from_secret(await client.get(SECRET, name, meta["namespace"]))

@@ -19,8 +19,7 @@ import yaml
 
 from herd.runtime import SECRET, AlreadyExists, Client, NotFound, Object
 
-from .certs import KeyPair, b64, cluster_secret, new_client_cert, secret_data, secret_name
-from .kubeadmtypes import endpoint_string
+from .certificates import KeyPair, b64, cluster_secret, new_client_cert, secret_data, secret_name
 
 KUBECONFIG_PURPOSE = "kubeconfig"
 KUBECONFIG_KEY = "value"
@@ -33,6 +32,15 @@ WorkloadClients = Callable[[Object], Awaitable[Client]]
 
 class KubeconfigError(Exception):
     """A kubeconfig Secret that cannot be used."""
+
+
+DEFAULT_API_SERVER_PORT = 6443
+
+
+def endpoint_string(host: str, port: int | None) -> str:
+    """host:port, with IPv6 hosts in brackets, as Cluster API's APIEndpoint.String()."""
+    host_part = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"{host_part}:{port or DEFAULT_API_SERVER_PORT}"
 
 
 def server_url(host: str, port: int | None) -> str:
@@ -58,7 +66,7 @@ def admin_kubeconfig(cluster_name: str, server: str, ca: KeyPair, *, algorithm: 
 
 
 async def ensure_kubeconfig_secret(client: Client, cluster: Object, ca: KeyPair, *,
-                                   algorithm: str | None = None) -> bool:
+                                   algorithm: str | None = None, owner: Object | None = None) -> bool:
     """Create `<cluster>-kubeconfig` unless it exists; returns whether it was created.
 
     Requires `spec.controlPlaneEndpoint` on the Cluster (the caller checks).
@@ -72,7 +80,7 @@ async def ensure_kubeconfig_secret(client: Client, cluster: Object, ca: KeyPair,
     kubeconfig = admin_kubeconfig(meta["name"], server_url(endpoint["host"], endpoint.get("port")), ca,
                                   algorithm=algorithm)
     try:
-        await client.create(cluster_secret(cluster, name, {KUBECONFIG_KEY: kubeconfig}), kind=SECRET)
+        await client.create(cluster_secret(cluster, name, {KUBECONFIG_KEY: kubeconfig}, owner=owner), kind=SECRET)
     except AlreadyExists:  # another controller made it first: theirs is as good
         return False
     return True
