@@ -114,13 +114,17 @@ def clone_from_template(template: Object, *, name: str, namespace: str, cluster_
     out_annotations = {**(nested(inner, "metadata", "annotations") or {}), **annotations,
                        TEMPLATE_CLONED_FROM_NAME_ANNOTATION: str(template["metadata"]["name"]),
                        TEMPLATE_CLONED_FROM_GROUP_KIND_ANNOTATION: f"{kind}.{api_version.rpartition('/')[0]}"}
-    return {
+    cloned: Object = {
         "apiVersion": api_version,
         "kind": kind.removesuffix(TEMPLATE_SUFFIX),
         "metadata": {"name": name, "namespace": namespace, "labels": out_labels, "annotations": out_annotations,
                      "ownerReferences": [owner_reference(owner, controller=False, block_owner_deletion=False)]},
-        "spec": copy.deepcopy(inner.get("spec") or {}),
     }
+    # a template without a spec (upstream's in-memory ClusterClass has a KubeadmConfigTemplate with none) makes an
+    # object without one: an empty spec is what some schemas refuse (KubeadmConfig's has minProperties 1)
+    if inner.get("spec"):
+        cloned["spec"] = copy.deepcopy(inner["spec"])
+    return cloned
 
 
 def reference_to(obj: Object) -> dict[str, str]:
