@@ -31,7 +31,7 @@ SERVICEACCOUNTS = _core("ServiceAccount", "serviceaccounts", short_names=("sa",)
 NODES = _core("Node", "nodes", namespaced=False, short_names=("no",), status_subresource=True,
               field_selectors=("spec.unschedulable", "spec.providerID"))
 PODS = _core("Pod", "pods", short_names=("po",), categories=("all",), status_subresource=True,
-             extra_subresources=("eviction",), field_selectors=("spec.nodeName", "status.phase"))
+             extra_subresources=("eviction", "portforward"), field_selectors=("spec.nodeName", "status.phase"))
 LEASES = ResourceType(group="coordination.k8s.io", version="v1", kind="Lease", plural="leases",
                       singular="lease", namespaced=True, list_kind="LeaseList", storage_version="v1")
 CRDS = ResourceType(group="apiextensions.k8s.io", version="v1", kind="CustomResourceDefinition",

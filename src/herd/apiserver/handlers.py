@@ -30,6 +30,7 @@ from .jsonutil import get_path, set_path
 from .listing import ListQuery, list_objects, validate_list_options
 from .objects import Objects, WriteOptions
 from .patch import json_patch, merge_patch, strategic_merge_patch
+from .portforward import PortForwarding
 from .resources import ResourceType
 from .routing import ResourcePath
 from .table import BUILTIN_COLUMNS, ColumnSpec, crd_columns, to_table
@@ -48,8 +49,9 @@ def table_columns(rtype: ResourceType) -> list[ColumnSpec]:
 class ResourceHandlers:
     """Serves `/api/...` and `/apis/...` resource URLs for one server."""
 
-    def __init__(self, objects: Objects) -> None:
+    def __init__(self, objects: Objects, port_forwarding: PortForwarding | None = None) -> None:
         self.objects = objects
+        self.port_forwarding = port_forwarding or PortForwarding(None)
 
     async def handle(self, request: web.BaseRequest, path: ResourcePath, rtype: ResourceType,
                      user: UserInfo | None) -> web.StreamResponse:
@@ -66,6 +68,8 @@ class ResourceHandlers:
             if method != "POST":
                 raise errors.method_not_allowed(f"{method} is not supported on {rtype.plural}/eviction")
             return await serve_eviction(request, self.objects, namespace, path.name, user)
+        if path.subresource == "portforward":  # a connect verb: the pod must exist, then the request upgrades
+            return await self.port_forwarding.serve(request, namespace, self.objects.get(rtype, namespace, path.name))
         if method == "GET":
             if not path.name:
                 if query_bool(query, "watch"):

@@ -29,6 +29,7 @@ from .controllers.gc import GarbageCollector
 from .controllers.namespaces import NamespaceController
 from .handlers import ResourceHandlers
 from .objects import Objects, WriteOptions
+from .portforward import PodDialer, PortForwarding
 from .registry import Registry
 from .routing import GroupPath, ResourcePath, parse_path
 from .storage.base import StorageError
@@ -54,7 +55,7 @@ class APIServer:
 
     def __init__(self, store: Store, *, ssl_context: ssl.SSLContext | None, authenticator: Authenticator,
                  host: str = "127.0.0.1", port: int = 0, admission: Admission | None = None,
-                 max_unauthenticated_connections: int | None = None) -> None:
+                 max_unauthenticated_connections: int | None = None, pod_dialer: PodDialer | None = None) -> None:
         if handshake_accepts_unverified(ssl_context) and authenticator.client_certificates is None:
             raise ValueError("the TLS context lets unverified client certificates through, but the "
                              "authenticator has no client CAs to verify them with")
@@ -72,7 +73,9 @@ class APIServer:
             admission = webhooks
         self.objects = Objects(store, self.registry, admission)
         self.crds = CRDLifecycle(self.objects, self.registry)
-        self.handlers = ResourceHandlers(self.objects)
+        # pods/portforward reaches pods through `pod_dialer` (this server has no kubelet); see portforward.py
+        self.port_forwarding = PortForwarding(pod_dialer)
+        self.handlers = ResourceHandlers(self.objects, self.port_forwarding)
         self.gc = GarbageCollector(self.objects, self.registry)
         self.namespace_controller = NamespaceController(self.objects, self.registry)
         self.background += [self.gc.run, self.namespace_controller.run]
@@ -110,6 +113,7 @@ class APIServer:
                 await task
         self._tasks.clear()
         await self.crds.close()
+        await self.port_forwarding.close()
         await self.store.close()  # closes open watches first, so streaming responses end
         if self._runner is not None:
             await self._runner.cleanup()

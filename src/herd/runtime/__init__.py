@@ -22,6 +22,7 @@ from .errors import (
     Forbidden,
     Invalid,
     NotFound,
+    PortForwardError,
     ServerError,
     TooManyRequests,
     Unauthorized,
@@ -49,6 +50,7 @@ from .objects import (
     owner_reference,
 )
 from .patch import PatchHelper, merge_patch, patch_helper
+from .portforward import PodStream, PortForward, open_stream
 from .store import Indexer, index_by_controller_uid, index_by_field, index_by_label, index_by_owner_uid
 from .transport import ConnectionPool
 from .workqueue import WorkQueue
@@ -93,6 +95,9 @@ __all__ = [
     "ObjectKey",
     "ObjectList",
     "PatchHelper",
+    "PodStream",
+    "PortForward",
+    "PortForwardError",
     "Predicate",
     "PredicateFuncs",
     "Reconciler",
@@ -112,6 +117,7 @@ __all__ = [
     "index_by_owner_uid",
     "lasting_metadata",
     "merge_patch",
+    "open_stream",
     "owner_reference",
     "patch_helper",
     "setup_logging",

@@ -14,6 +14,11 @@ class Unreachable(ClientError):
     """The server could not be reached, or the connection broke before an answer."""
 
 
+class PortForwardError(ClientError):
+    """A forwarded connection to a pod's port failed: the server's error channel for the port said why
+    (e.g. `error forwarding port 2379 to pod etcd-cp-0, uid …: connection refused`)."""
+
+
 @dataclass(frozen=True)
 class Cause:
     """One reason a request was refused (`Status.details.causes[]`)."""

@@ -185,6 +185,35 @@ class Transport:
         except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError) as exc:
             raise Unreachable(_describe(exc)) from exc
 
+    async def ws_connect(self, path: str, *, params: Mapping[str, Any] | None = None,
+                         protocols: tuple[str, ...] = ()) -> aiohttp.ClientWebSocketResponse | Response:
+        """Upgrade a GET of `path` to a WebSocket offering `protocols`, with this transport's TLS and credentials.
+
+        When the server answers without upgrading, the same GET is sent again as a plain request and its
+        answer returned: aiohttp drops the body of a refused upgrade, and the Status in it says why (a
+        missing pod is a 404 before any upgrade is looked at). Raises Unreachable when no answer comes.
+        """
+        url = self._url(path, params)
+        refused: aiohttp.WSServerHandshakeError
+        for attempt in range(2):
+            headers = await self._headers(None)
+            try:
+                async with asyncio.timeout(self._timeout.total):
+                    return await self._http().ws_connect(url, protocols=protocols, headers=headers, ssl=self._ssl,
+                                                         max_msg_size=0)
+            except aiohttp.WSServerHandshakeError as exc:
+                refused = exc
+            except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError) as exc:
+                raise Unreachable(_describe(exc)) from exc
+            if not (refused.status == 401 and attempt == 0
+                    and await self._credentials.refresh(headers.get("Authorization"))):
+                break
+        answer = await self.request("GET", path, params=params)
+        if answer.status < 300:  # answered as a plain request, yet refused to upgrade
+            return Response(refused.status, "text/plain",
+                            f"the server would not upgrade to a WebSocket: {refused.message}".encode())
+        return answer
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
