@@ -256,6 +256,41 @@ _TAINT = _obj("Repels pods that do not tolerate it.", {
     "timeAdded": ref(TIME, "When a NoExecute taint was added."),
 }, ("key", "effect"))
 
+_POD_SPEC = _obj("Desired state.", {
+    "nodeName": _s("Node the pod is bound to."),
+    "containers": _arr("Containers of the pod.", _CONTAINER, "map", key="name"),
+    "restartPolicy": _s("Always, OnFailure or Never."),
+    "serviceAccountName": _s("Service account the pod runs as."),
+    "nodeSelector": _map("Labels a node must have to run the pod."),
+}, ("containers",))
+
+_POD_TEMPLATE = _obj("The pods to run: their metadata (labels the selector matches) and spec.", {
+    "metadata": ref(OBJECT_META, "Metadata of each pod."), "spec": _POD_SPEC,
+})
+
+
+def _rolling_update(what: str) -> Schema:
+    return _obj(f"How a rolling update replaces {what}.", {
+        "maxUnavailable": _int_or_string("How many (or what percentage) may be unavailable during the update."),
+        "maxSurge": _int_or_string("How many (or what percentage) may be created above the desired count."),
+    })
+
+
+def _workload_spec(description: str, props: dict[str, Schema]) -> Schema:
+    return _obj(description, {
+        "selector": ref(LABEL_SELECTOR, "Selects the pods this object manages; must match the template's "
+                                        "labels and cannot change."),
+        "template": _POD_TEMPLATE,
+        "minReadySeconds": _i("Seconds a new pod must be ready, without crashing, to count as available."),
+        "revisionHistoryLimit": _i("Old revisions kept for rollback; default 10."),
+        **props,
+    }, ("selector", "template"))
+
+
+def _workload_conditions(what: str) -> Schema:
+    return _typed_conditions(what, {"lastUpdateTime": ref(TIME, "When the condition was last updated.")})
+
+
 _WEBHOOK_CLIENT = _obj("How to reach a webhook.", {
     "url": _s("HTTPS URL of the webhook; exclusive with service."),
     "service": _obj("A service in the cluster serving the webhook.", {
@@ -418,13 +453,7 @@ _KINDS: dict[tuple[str, str, str], Schema] = {
         }),
     }),
     ("", "v1", "Pod"): _kind("A group of containers running together on one node.", {
-        "spec": _obj("Desired state.", {
-            "nodeName": _s("Node the pod is bound to."),
-            "containers": _arr("Containers of the pod.", _CONTAINER, "map", key="name"),
-            "restartPolicy": _s("Always, OnFailure or Never."),
-            "serviceAccountName": _s("Service account the pod runs as."),
-            "nodeSelector": _map("Labels a node must have to run the pod."),
-        }, ("containers",)),
+        "spec": _POD_SPEC,
         "status": _obj("Observed state.", {
             "phase": _s("Pending, Running, Succeeded, Failed or Unknown."),
             "conditions": _typed_conditions("pod"),
@@ -456,6 +485,49 @@ _KINDS: dict[tuple[str, str, str], Schema] = {
         "Webhooks that may change objects before they are stored.", {"webhooks": _webhook(True)}),
     ("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration"): _kind(
         "Webhooks that may refuse objects before they are stored.", {"webhooks": _webhook(False)}),
+    ("apps", "v1", "Deployment"): _kind("Runs a number of identical pods and rolls out changes to them.", {
+        "spec": _workload_spec("Desired state.", {
+            "replicas": _i("Desired number of pods; default 1."),
+            "strategy": _obj("How pods are replaced on a change.", {
+                "type": _s("RollingUpdate (the default) or Recreate."),
+                "rollingUpdate": _rolling_update("the pods"),
+            }),
+            "paused": _b("When true, changes to the template are not rolled out."),
+            "progressDeadlineSeconds": _i("Seconds before a stalled rollout is reported; default 600."),
+        }),
+        "status": _obj("Observed state.", {
+            "observedGeneration": _i("The generation the status was computed from.", "int64"),
+            **{name: _i(text) for name, text in (
+                ("replicas", "Pods targeted by this deployment."),
+                ("updatedReplicas", "Pods running the current template."),
+                ("readyReplicas", "Pods ready."),
+                ("availableReplicas", "Pods ready for at least minReadySeconds."),
+                ("unavailableReplicas", "Pods still needed to reach the desired count."),
+                ("collisionCount", "Hash collisions of the template; used to name new revisions."))},
+            "conditions": _workload_conditions("deployment"),
+        }),
+    }),
+    ("apps", "v1", "DaemonSet"): _kind("Runs one pod on each (selected) node.", {
+        "spec": _workload_spec("Desired state.", {
+            "updateStrategy": _obj("How pods are replaced on a change.", {
+                "type": _s("RollingUpdate (the default) or OnDelete."),
+                "rollingUpdate": _rolling_update("the nodes' pods"),
+            }),
+        }),
+        "status": _obj("Observed state.", {
+            "observedGeneration": _i("The generation the status was computed from.", "int64"),
+            **{name: _i(text) for name, text in (
+                ("currentNumberScheduled", "Nodes running a pod that should."),
+                ("numberMisscheduled", "Nodes running a pod that should not."),
+                ("desiredNumberScheduled", "Nodes that should run a pod."),
+                ("numberReady", "Nodes whose pod is ready."),
+                ("updatedNumberScheduled", "Nodes running a pod of the current template."),
+                ("numberAvailable", "Nodes whose pod has been ready for at least minReadySeconds."),
+                ("numberUnavailable", "Nodes that should run an available pod and do not."),
+                ("collisionCount", "Hash collisions of the template; used to name new revisions."))},
+            "conditions": _workload_conditions("daemon set"),
+        }, ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady")),
+    }),
     ("autoscaling", "v1", "Scale"): _kind("The replica count of a scalable resource.", {
         "spec": _obj("Desired state.", {"replicas": _i("Desired number of replicas.")}),
         "status": _obj("Observed state.", {"replicas": _i("Observed number of replicas."),

@@ -8,6 +8,7 @@ from typing import Any
 
 from .errors import Cause
 from .resources import ResourceType, ScaleSubresource
+from .workloads import default_daemonset, default_deployment, selector_causes
 
 _EVENT_FIELDS = (
     "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
@@ -49,10 +50,18 @@ VALIDATING_WEBHOOKS = ResourceType(
 PDBS = ResourceType(group="policy", version="v1", kind="PodDisruptionBudget", plural="poddisruptionbudgets",
                     singular="poddisruptionbudget", namespaced=True, list_kind="PodDisruptionBudgetList",
                     short_names=("pdb",), status_subresource=True, storage_version="v1")
+DEPLOYMENTS = ResourceType(group="apps", version="v1", kind="Deployment", plural="deployments",
+                           singular="deployment", namespaced=True, list_kind="DeploymentList",
+                           short_names=("deploy",), categories=("all",), status_subresource=True,
+                           scale=ScaleSubresource(".spec.replicas", ".status.replicas"), storage_version="v1")
+DAEMONSETS = ResourceType(group="apps", version="v1", kind="DaemonSet", plural="daemonsets", singular="daemonset",
+                          namespaced=True, list_kind="DaemonSetList", short_names=("ds",), categories=("all",),
+                          status_subresource=True, storage_version="v1")
+_WORKLOAD_DEFAULTS = {DEPLOYMENTS.plural: default_deployment, DAEMONSETS.plural: default_daemonset}
 
 BUILTIN_TYPES: tuple[ResourceType, ...] = (
     NAMESPACES, SECRETS, CONFIGMAPS, EVENTS, SERVICEACCOUNTS, NODES, PODS, LEASES, CRDS,
-    MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS, PDBS,
+    MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS, PDBS, DEPLOYMENTS, DAEMONSETS,
 )
 
 SCALE_TYPE = ScaleSubresource  # re-exported for callers building CRD types
@@ -78,6 +87,10 @@ def prepare_builtin_create(rtype: ResourceType, obj: dict[str, Any]) -> list[Cau
             status = obj["status"] = {}
         if not status.get("phase"):
             status["phase"] = "Pending"
+    if rtype in (DEPLOYMENTS, DAEMONSETS):  # status is the controllers' to write, through /status
+        obj["status"] = {}
+        _WORKLOAD_DEFAULTS[rtype.plural](obj)
+        return selector_causes(obj)
     return []
 
 
@@ -102,6 +115,9 @@ def prepare_builtin_update(rtype: ResourceType, obj: dict[str, Any], old: dict[s
         # the spec (finalizers) changes only through /finalize; phase belongs to the server
         obj["spec"] = old.get("spec", {})
         obj["status"] = old.get("status", {})
+    if rtype in (DEPLOYMENTS, DAEMONSETS):
+        _WORKLOAD_DEFAULTS[rtype.plural](obj)
+        return selector_causes(obj, old)
     return []
 
 

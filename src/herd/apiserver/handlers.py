@@ -36,6 +36,7 @@ from .routing import ResourcePath
 from .table import BUILTIN_COLUMNS, ColumnSpec, crd_columns, to_table
 from .typed_decode import check_builtin, check_patched_identity, check_scale
 from .watch import serve_watch
+from .workloads import selector_string
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -248,10 +249,11 @@ class ResourceHandlers:
         assert rtype.scale is not None
         meta = obj["metadata"]
         status: dict[str, Any] = {"replicas": int(get_path(obj, rtype.scale.status_replicas_path) or 0)}
-        if rtype.scale.label_selector_path:
-            selector = get_path(obj, rtype.scale.label_selector_path)
-            if selector:
-                status["selector"] = selector
+        # built-ins (Deployment) report their spec.selector; custom resources whatever their CRD points at
+        selector = get_path(obj, rtype.scale.label_selector_path) if rtype.scale.label_selector_path else \
+            selector_string(obj) if rtype.builtin else ""
+        if selector:
+            status["selector"] = selector
         return {
             "kind": "Scale", "apiVersion": "autoscaling/v1",
             "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")

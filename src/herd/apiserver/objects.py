@@ -39,7 +39,8 @@ _SERVER_MANAGED = ("uid", "resourceVersion", "creationTimestamp", "deletionTimes
                    "deletionGracePeriodSeconds", "generation", "selfLink")
 # Built-ins whose objects carry metadata.generation (core/v1 config kinds do not).
 _GENERATION_BUILTINS = frozenset({"customresourcedefinitions", "mutatingwebhookconfigurations",
-                                  "validatingwebhookconfigurations", "poddisruptionbudgets"})
+                                  "validatingwebhookconfigurations", "poddisruptionbudgets", "deployments",
+                                  "daemonsets"})
 _UPDATE_RETRIES = 20
 
 

@@ -162,6 +162,8 @@ _KIND_SCHEMAS: dict[str, _Schema] = {
         "status.hostIPs": _ListStrategy("ip"),
         "status.resourceClaimStatuses": _ListStrategy("name"),
     },
+    **{kind: {**_pod_spec("spec.template.spec"), "status.conditions": _ListStrategy("type")}
+       for kind in ("Deployment", "DaemonSet")},
     "MutatingWebhookConfiguration": {"webhooks": _ListStrategy("name")},
     "ValidatingWebhookConfiguration": {"webhooks": _ListStrategy("name")},
     # CRD fields carry no patch strategies: its maps merge and its lists are replaced.
