@@ -138,6 +138,8 @@ class PortForwarding:
         self._open.add(ws)
         try:
             await self._run(session, namespace, pod)
+        except ConnectionError as exc:  # the client went away while being written to: nobody left to tell
+            log.debug("port-forward in %s: the client's connection failed: %s", namespace, exc)
         finally:
             self._open.discard(ws)
             for writer in session.writers():
@@ -205,7 +207,7 @@ class PortForwarding:
             if decoded is None:
                 continue
             channel, payload = decoded
-            if channel % 2 or channel // 2 >= len(session.dialed) or not payload:
+            if channel < 0 or channel % 2 or channel // 2 >= len(session.dialed) or not payload:
                 continue  # error channels are the server's to write; unknown channels are ignored, as kube does
             # bytes sent while the port is still being dialed wait for the connection (a TLS hello comes at once)
             writer = await session.dialed[channel // 2]

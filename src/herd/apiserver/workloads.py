@@ -19,14 +19,7 @@ def default_deployment(obj: dict[str, Any]) -> None:
     """kube's apps/v1 defaults for a Deployment's spec."""
     spec = _spec(obj)
     spec.setdefault("replicas", 1)
-    strategy = spec.setdefault("strategy", {})
-    if isinstance(strategy, dict):
-        strategy.setdefault("type", "RollingUpdate")
-        if strategy["type"] == "RollingUpdate":
-            rolling = strategy.setdefault("rollingUpdate", {})
-            if isinstance(rolling, dict):
-                rolling.setdefault("maxUnavailable", "25%")
-                rolling.setdefault("maxSurge", "25%")
+    _default_rolling_update(spec, "strategy", {"maxUnavailable": "25%", "maxSurge": "25%"})
     spec.setdefault("revisionHistoryLimit", _REVISION_HISTORY_LIMIT)
     spec.setdefault("progressDeadlineSeconds", 600)
 
@@ -34,15 +27,20 @@ def default_deployment(obj: dict[str, Any]) -> None:
 def default_daemonset(obj: dict[str, Any]) -> None:
     """kube's apps/v1 defaults for a DaemonSet's spec."""
     spec = _spec(obj)
-    strategy = spec.setdefault("updateStrategy", {})
-    if isinstance(strategy, dict):
-        strategy.setdefault("type", "RollingUpdate")
-        if strategy["type"] == "RollingUpdate":
-            rolling = strategy.setdefault("rollingUpdate", {})
-            if isinstance(rolling, dict):
-                rolling.setdefault("maxUnavailable", 1)
-                rolling.setdefault("maxSurge", 0)
+    _default_rolling_update(spec, "updateStrategy", {"maxUnavailable": 1, "maxSurge": 0})
     spec.setdefault("revisionHistoryLimit", _REVISION_HISTORY_LIMIT)
+
+
+def _default_rolling_update(spec: dict[str, Any], field: str, limits: dict[str, Any]) -> None:
+    """The update strategy `field` is RollingUpdate unless set, and a rolling update gets `limits` unless set."""
+    strategy = spec.setdefault(field, {})
+    if not isinstance(strategy, dict):
+        return  # the typed decode refuses it
+    strategy.setdefault("type", "RollingUpdate")
+    rolling = strategy.setdefault("rollingUpdate", {}) if strategy["type"] == "RollingUpdate" else None
+    if isinstance(rolling, dict):
+        for key, value in limits.items():
+            rolling.setdefault(key, value)
 
 
 def selector_causes(obj: dict[str, Any], old: dict[str, Any] | None = None) -> list[Cause]:

@@ -183,6 +183,10 @@ class PortForward:
         except ClientError as exc:
             self.last_error = exc
             log.warning("port-forward to %s/%s:%d: %s", self.namespace, self.pod, self.remote_port, exc)
+        except asyncio.CancelledError:
+            # `close()` ends the connection; the task ends normally because asyncio's server (3.11) asks a
+            # finished connection task for its exception, which raises for a cancelled one
+            pass
         finally:
             writer.close()
             self._connections.discard(task)

@@ -183,3 +183,16 @@ async def test_stopping_the_server_closes_open_forwards(ports: PodPorts, server:
             await ws.receive_bytes(timeout=5)
             await asyncio.wait_for(server.port_forwarding.close(), 5)
             assert await frames(ws) == []
+
+
+async def test_frames_for_no_data_channel_are_ignored(ports: PodPorts, http: aiohttp.ClientSession) -> None:
+    async with echo_server() as echo:
+        ports.routes[("kube-system", "etcd-cp-0", 2379)] = echo.port
+        async with http.ws_connect(PATH, params={"ports": "2379"}, protocols=("v4.channel.k8s.io",)) as ws:
+            await ws.receive_bytes(timeout=5)
+            await ws.receive_bytes(timeout=5)
+            for stray in (b"", b"\x01to the error channel", b"\x02no such port", b"\xffreserved"):
+                await ws.send_bytes(stray)
+            await ws.send_str("0text in a binary protocol")
+            await ws.send_bytes(b"\x00echo")
+            assert await ws.receive_bytes(timeout=5) == b"\x00echo"  # only the data channel reached the pod

@@ -175,3 +175,19 @@ async def test_a_wrong_token_is_unauthorized(plane: Plane) -> None:
                 raise forward.last_error
     finally:
         await stranger.close()
+
+
+async def test_leaving_the_forward_ends_its_open_connections_quietly(
+        ports: PodPorts, client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    async with echo_server() as echo:
+        ports.routes[("kube-system", "etcd-cp-0", 2379)] = echo.port
+        async with PortForward(client, "kube-system", "etcd-cp-0", 2379) as forward:
+            reader, writer = await asyncio.open_connection("127.0.0.1", forward.port)
+            writer.write(b"still open")
+            assert await asyncio.wait_for(reader.readexactly(10), 5) == b"still open"
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+        await asyncio.sleep(0.05)  # let the event loop report anything left behind
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", forward.port)
