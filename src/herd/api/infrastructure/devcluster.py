@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import ConfigDict, Field
 
 from herd.api.base import NOT_EMPTY, APIModel, k8s
@@ -83,15 +81,15 @@ class DockerClusterBackendSpec(APIModel):
                                                      "balancer container is run.")
 
 
-def _drop_empty_properties(schema: dict[str, Any]) -> None:
-    if not schema.get("properties"):
-        schema.pop("properties", None)
-
-
 class InMemoryClusterBackendSpec(APIModel):
-    """Cluster infrastructure simulated inside herd: no settings yet."""
+    """Cluster infrastructure simulated inside herd.
 
-    model_config = ConfigDict(json_schema_extra=_drop_empty_properties)
+    `failureDomains` is herd's addition to upstream's (empty) inMemory backend, shaped as the docker backend's:
+    a simulated cluster can then be spread over failure domains as a real one is."""
+
+    failure_domains: list[FailureDomain] | None = failure_domains_field(
+        "Failure domains to report in status for Cluster API to spread machines over; simulated, so they are "
+        "copied as given.")
 
 
 class DevClusterBackendSpec(APIModel):

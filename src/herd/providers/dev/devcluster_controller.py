@@ -1,5 +1,6 @@
 """The DevCluster controller (inMemory backend): allocate the simulated control plane endpoint, report the
-cluster infrastructure provisioned; on deletion stop the cluster's workload API server.
+cluster infrastructure provisioned with the failure domains of `spec.backend.inMemory.failureDomains` in
+`status.failureDomains` (for the Cluster to copy); on deletion stop the cluster's workload API server.
 
 The endpoint is a free port on 127.0.0.1, written once into `spec.controlPlaneEndpoint`: the API server is
 started there later, by the first control plane machine that boots (DESIGN §7).
@@ -16,14 +17,14 @@ import pydantic
 
 from herd.api.cluster import CLUSTER
 from herd.api.infrastructure import DEV_CLUSTER, DevCluster
-from herd.api.infrastructure.devcluster import CLUSTER_FINALIZER, LISTENER_ANNOTATION
+from herd.api.infrastructure.devcluster import CLUSTER_FINALIZER, LISTENER_ANNOTATION, InMemoryClusterBackendSpec
 from herd.contract.objects import owner_cluster_name
 from herd.runtime import NOT_ONLY_STATUS_CHANGED, Controller, Object, ObjectKey
 from herd.runtime.finalizers import remove_finalizer
 
 from .kinds import MACHINE_ADDRESS, cluster_key, name_of, namespace_of, refers_to
 from .scope import DevReconciler, Services
-from .status import set_devcluster_deleting, set_devcluster_provisioned
+from .status import set_devcluster_deleting, set_devcluster_provisioned, set_failure_domains
 
 log = logging.getLogger("herd.providers.dev")
 
@@ -35,12 +36,18 @@ def free_port(host: str = MACHINE_ADDRESS) -> int:
         return int(sock.getsockname()[1])
 
 
-def is_in_memory(devcluster: Object) -> bool:
-    """Whether the DevCluster uses the inMemory backend (the docker backend belongs to someone else)."""
+def in_memory_backend(devcluster: Object) -> InMemoryClusterBackendSpec | None:
+    """The DevCluster's inMemory settings; None with another backend (the docker backend belongs to someone else)
+    or an unreadable object."""
     try:
-        return DevCluster.from_dict(devcluster).spec.backend.in_memory is not None
+        return DevCluster.from_dict(devcluster).spec.backend.in_memory
     except pydantic.ValidationError:
-        return False
+        return None
+
+
+def is_in_memory(devcluster: Object) -> bool:
+    """Whether the DevCluster uses the inMemory backend."""
+    return in_memory_backend(devcluster) is not None
 
 
 @dataclass
@@ -72,6 +79,8 @@ class DevClusterReconciler(DevReconciler[DevClusterScope]):
         host, port = _endpoint(devcluster)
         devcluster["metadata"].setdefault("annotations", {})[LISTENER_ANNOTATION] = cluster_key(
             namespace_of(devcluster), name_of(cluster))
+        backend = in_memory_backend(devcluster)
+        set_failure_domains(devcluster, backend.failure_domains if backend is not None else None)
         set_devcluster_provisioned(devcluster, f"{host}:{port}")
 
     async def reconcile_delete(self, scope: DevClusterScope) -> None:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from herd.api.infrastructure import devcluster as dc
 from herd.api.infrastructure import devmachine as dm
-from herd.api.infrastructure.dev_types import DELETING_REASON
+from herd.api.infrastructure.dev_types import DELETING_REASON, FailureDomain
 from herd.runtime import Object, conditions
 
 # Reasons of the inMemory backend that upstream has no constant for.
@@ -66,6 +66,15 @@ def set_devcluster_provisioned(devcluster: Object, endpoint: str) -> None:
     status.setdefault("initialization", {})["provisioned"] = True
     conditions.set_condition(devcluster, dc.DEV_CLUSTER_READY_CONDITION, True, dc.DEV_CLUSTER_READY_REASON,
                              f"The simulated control plane endpoint is {endpoint}")
+
+
+def set_failure_domains(devcluster: Object, failure_domains: list[FailureDomain] | None) -> None:
+    """Report the configured failure domains (v1beta2's list) in status, or none."""
+    status = devcluster.setdefault("status", {})
+    if failure_domains:
+        status["failureDomains"] = [domain.to_dict() for domain in failure_domains]
+    else:
+        status.pop("failureDomains", None)
 
 
 def set_devcluster_deleting(devcluster: Object) -> None:
