@@ -46,14 +46,15 @@ class PodStream:
         self._ws = ws
         self._chunks: asyncio.Queue[bytes | None] = asyncio.Queue(_QUEUED_CHUNKS)  # None: the end
         self._pending = b""
-        self._ended = False
+        self._ended = False  # the reader took the end
+        self._finished = False  # nothing more will be queued
         self._error: PortForwardError | None = None
         self._receiving = asyncio.ensure_future(self._receive())
 
     async def read(self, max_bytes: int = _CHUNK) -> bytes:
         """Up to `max_bytes` bytes, waiting for at least one; b"" when the pod's side closed."""
         if not self._pending and not self._ended:
-            chunk = await self._chunks.get()
+            chunk = None if self._finished and self._chunks.empty() else await self._chunks.get()
             if chunk is None:
                 self._ended = True
             else:
@@ -114,8 +115,9 @@ class PodStream:
             if error:
                 self._error = PortForwardError(error.decode(errors="replace"))
                 log.debug("port-forward to %s/%s:%d: %s", self.namespace, self.pod, self.port, self._error)
-            with contextlib.suppress(asyncio.QueueFull):
-                self._chunks.put_nowait(None)  # full only when the reader went away: nobody waits for the end
+            self._finished = True
+            with contextlib.suppress(asyncio.QueueFull):  # a full queue has no reader waiting to be woken
+                self._chunks.put_nowait(None)
 
 
 async def open_stream(client: Client, namespace: str, pod: str, port: int) -> PodStream:

@@ -191,3 +191,24 @@ async def test_leaving_the_forward_ends_its_open_connections_quietly(
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
     with pytest.raises(ConnectionRefusedError):
         await asyncio.open_connection("127.0.0.1", forward.port)
+
+
+async def test_a_slow_reader_gets_everything_then_the_end(ports: PodPorts, client: Client) -> None:
+    payload = bytes(range(256)) * 4096  # 1 MiB: more messages than the stream holds for its reader
+
+    async def burst(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(payload)
+        await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(burst, "127.0.0.1", 0)
+    ports.routes[("kube-system", "etcd-cp-0", 2379)] = listener.sockets[0].getsockname()[1]
+    try:
+        async with await open_stream(client, "kube-system", "etcd-cp-0", 2379) as stream:
+            await asyncio.sleep(0.5)  # the pod has sent everything and closed before anything is read
+            received = b""
+            while chunk := await asyncio.wait_for(stream.read(1000), 5):
+                received += chunk
+    finally:
+        listener.close()
+    assert received == payload
