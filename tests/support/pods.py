@@ -77,6 +77,22 @@ def server_with_dialer(dialer: PodDialer | None, ssl_context: ssl.SSLContext | N
                      pod_dialer=dialer)
 
 
+@asynccontextmanager
+async def serving_pod(dialer: PodDialer | None, ssl_context: ssl.SSLContext | None = None,
+                      ca_file: str | None = None) -> AsyncIterator[APIServer]:
+    """A started `server_with_dialer` holding the pod kube-system/etcd-cp-0; stopped on exit."""
+    server = server_with_dialer(dialer, ssl_context)
+    await server.start()
+    try:
+        connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=ca_file) if ca_file else False)
+        async with aiohttp.ClientSession(server.url, headers={"Authorization": f"Bearer {TOKEN}"},
+                                         connector=connector) as session:
+            await create_pod(session, "kube-system", "etcd-cp-0")
+        yield server
+    finally:
+        await server.stop()
+
+
 async def create_pod(session: aiohttp.ClientSession, namespace: str, name: str) -> dict[str, object]:
     body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace},
             "spec": {"nodeName": "node-0", "containers": [{"name": "main", "image": "registry.k8s.io/etcd:3.5"}]}}

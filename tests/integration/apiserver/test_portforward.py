@@ -1,4 +1,5 @@
-"""pods/{name}/portforward on the wire: the WebSocket channel protocol kube-apiserver and the kubelet speak."""
+"""pods/{name}/portforward on the wire: the WebSocket channel protocol kube-apiserver and the kubelet speak, checked
+frame by frame and with the official Kubernetes Python client (an implementation of its own)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from support.pods import BYE, TOKEN, PodPorts, create_pod, echo_server, server_with_dialer
+from kubernetes import client
+from kubernetes.stream import portforward
+from support.pods import BYE, TOKEN, PodPorts, echo_server, serving_pod
 
 from herd.apiserver.server import APIServer
 
@@ -24,14 +27,8 @@ async def ports() -> PodPorts:
 
 @pytest.fixture
 async def server(ports: PodPorts) -> AsyncIterator[APIServer]:
-    srv = server_with_dialer(ports)
-    await srv.start()
-    try:
-        async with aiohttp.ClientSession(srv.url, headers=AUTH) as session:
-            await create_pod(session, "kube-system", "etcd-cp-0")
+    async with serving_pod(ports) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 @pytest.fixture
@@ -94,15 +91,9 @@ async def test_a_port_nobody_listens_on_is_reported_on_the_error_channel(
 
 
 async def test_without_a_dialer_the_error_channel_says_the_pod_cannot_be_reached() -> None:
-    srv = server_with_dialer(None)
-    await srv.start()
-    try:
-        async with aiohttp.ClientSession(srv.url, headers=AUTH) as session:
-            await create_pod(session, "kube-system", "etcd-cp-0")
-            async with session.ws_connect(PATH, params={"ports": "2379"}) as ws:
-                received = await frames(ws)
-    finally:
-        await srv.stop()
+    async with serving_pod(None) as srv, aiohttp.ClientSession(srv.url, headers=AUTH) as session, \
+            session.ws_connect(PATH, params={"ports": "2379"}) as ws:
+        received = await frames(ws)
     assert received[2][:1] == b"\x01"
     assert b"error forwarding port 2379 to pod etcd-cp-0" in received[2]
     assert b"no dialer" in received[2]
@@ -196,3 +187,54 @@ async def test_frames_for_no_data_channel_are_ignored(ports: PodPorts, http: aio
             await ws.send_str("0text in a binary protocol")
             await ws.send_bytes(b"\x00echo")
             assert await ws.receive_bytes(timeout=5) == b"\x00echo"  # only the data channel reached the pod
+
+
+# ---- the official Kubernetes Python client ----------------------------------------------------------------
+
+def core_api(server: APIServer) -> client.CoreV1Api:
+    configuration = client.Configuration(host=server.url, api_key={"authorization": f"Bearer {TOKEN}"})
+    return client.CoreV1Api(client.ApiClient(configuration))
+
+
+def round_trip(api: client.CoreV1Api, data: bytes) -> bytes:
+    forward = portforward(api.connect_get_namespaced_pod_portforward, "etcd-cp-0", "kube-system", ports="2379")
+    try:
+        sock = forward.socket(2379)
+        sock.settimeout(5)
+        sock.sendall(data)
+        received = b""
+        while len(received) < len(data):
+            received += sock.recv(65536)
+        sock.close()
+        return received
+    finally:
+        forward.close()
+
+
+async def test_the_official_python_client_round_trips_bytes(ports: PodPorts, server: APIServer) -> None:
+    async with echo_server() as echo:
+        ports.routes[("kube-system", "etcd-cp-0", 2379)] = echo.port
+        received = await asyncio.wait_for(asyncio.to_thread(round_trip, core_api(server), b"hello from kubernetes"), 20)
+    assert received == b"hello from kubernetes"
+
+
+def error_of(api: client.CoreV1Api) -> str | None:
+    forward = portforward(api.connect_get_namespaced_pod_portforward, "etcd-cp-0", "kube-system", ports="2379")
+    try:
+        sock = forward.socket(2379)
+        sock.settimeout(5)
+        try:
+            while sock.recv(65536):
+                pass
+        except OSError:  # a timeout too
+            pass
+        return forward.error(2379)
+    finally:
+        forward.close()
+
+
+async def test_the_official_python_client_reads_the_error_channel(server: APIServer) -> None:
+    error = await asyncio.wait_for(asyncio.to_thread(error_of, core_api(server)), 20)
+    assert error is not None
+    assert error.startswith("error forwarding port 2379 to pod etcd-cp-0")
+    assert error.endswith("connection refused")

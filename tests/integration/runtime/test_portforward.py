@@ -9,9 +9,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
 import pytest
-from support.pods import BYE, TOKEN, PodPorts, create_pod, echo_server, server_with_dialer
+from support.pods import BYE, TOKEN, PodPorts, echo_server, serving_pod
 from support.tls import serving_certificate
 
 from herd.apiserver.pki import ensure_server_pki, server_ssl_context
@@ -43,16 +42,8 @@ class Plane:
 async def plane(ports: PodPorts, tmp_path: Path) -> AsyncIterator[Plane]:
     """herd's API server over TLS, its dialer routing pods to `ports`, with the pod kube-system/etcd-cp-0."""
     pki = ensure_server_pki(tmp_path / "pki", ["127.0.0.1"])
-    server = server_with_dialer(ports, server_ssl_context(pki))
-    await server.start()
-    try:
-        ssl_context = ssl.create_default_context(cafile=pki.ca_cert)
-        async with aiohttp.ClientSession(server.url, headers={"Authorization": f"Bearer {TOKEN}"},
-                                         connector=aiohttp.TCPConnector(ssl=ssl_context)) as session:
-            await create_pod(session, "kube-system", "etcd-cp-0")
+    async with serving_pod(ports, server_ssl_context(pki), str(pki.ca_cert)) as server:
         yield Plane(server.url, pki.ca_cert.read_bytes())
-    finally:
-        await server.stop()
 
 
 @pytest.fixture
