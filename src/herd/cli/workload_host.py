@@ -4,15 +4,16 @@
     await servers.spawn()                      # optional: the first `start` spawns it anyway
     await servers.start("ns/demo", "127.0.0.1", 6443, pki)
     servers.is_running("ns/demo")
+    await servers.set_etcd_member("ns/demo", "demo-cp-0", running=True)
     await servers.close()
 
-The simulated machines' API servers stand for servers outside the management plane: serving their requests (the
-joins, the kubelets' heartbeats, the workload watches) in the manager's process would take the CPU its
-controllers need; here they get a core of their own. `python -m herd.cli.workload_host` reads one JSON request per
-line on stdin (`start`, `stop`) and answers each on stdout; it runs `WorkloadServers` and exits when stdin closes.
-Like `herd up`'s API server child it dies with its parent (PR_SET_PDEATHSIG). If it exits anyway, its clusters
-count as stopped, and the next `start` spawns a new one (the Dev provider then publishes kubeadm's objects again,
-as after a restart of `herd up`).
+The simulated machines' API servers (and their clusters' etcd) stand for servers outside the management plane:
+serving their requests (the joins, the kubelets' heartbeats, the workload watches) in the manager's process would
+take the CPU its controllers need; here they get a core of their own. `python -m herd.cli.workload_host` reads one
+JSON request per line on stdin (`start`, `stop`, `etcd-member`) and answers each on stdout; it runs
+`WorkloadServers` and exits when stdin closes. Like `herd up`'s API server child it dies with its parent
+(PR_SET_PDEATHSIG). If it exits anyway, its clusters count as stopped, and the next `start` spawns a new one (the
+Dev provider then publishes kubeadm's objects again, as after a restart of `herd up`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ log = logging.getLogger("herd.workload")
 
 STOP_TIMEOUT = 10.0  # seconds for the child to stop its servers once stdin closed, before it is killed
 _LINE_LIMIT = 1 << 20
+_PKI_FIELDS = ("ca_cert", "ca_key", "sa_key", "sa_pub", "etcd_ca_cert", "etcd_ca_key")  # WorkloadPKI's, in order
 
 
 class WorkloadHostProcess:
@@ -49,6 +51,7 @@ class WorkloadHostProcess:
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
         self._running: set[str] = set()
+        self._members: dict[tuple[str, str], bool] = {}  # (cluster, member) → running, as last told to the child
         self._spawning = asyncio.Lock()
 
     def is_running(self, cluster_key: str) -> bool:
@@ -56,15 +59,24 @@ class WorkloadHostProcess:
 
     async def start(self, cluster_key: str, host: str, port: int, pki: WorkloadPKI) -> None:
         """Serve the cluster's API at host:port; OSError if the port is taken, ValueError for an unusable CA."""
-        encoded = {name: _b64(getattr(pki, name)) for name in ("ca_cert", "ca_key", "sa_key", "sa_pub")}
+        encoded = {name: _b64(getattr(pki, name)) for name in _PKI_FIELDS}
         await self._call({"op": "start", "cluster": cluster_key, "host": host, "port": port, "pki": encoded})
         self._running.add(cluster_key)
 
     async def stop(self, cluster_key: str, *, keep_data: bool = False) -> None:
-        """Stop the cluster's API server; without `keep_data` its objects are dropped too."""
+        """Stop the cluster's API server; without `keep_data` its objects (and etcd) are dropped too."""
         self._running.discard(cluster_key)
+        if not keep_data:
+            self._members = {k: v for k, v in self._members.items() if k[0] != cluster_key}
         if self._alive:
             await self._call({"op": "stop", "cluster": cluster_key, "keep_data": keep_data})
+
+    async def set_etcd_member(self, cluster_key: str, member_name: str, *, running: bool) -> None:
+        """Add the etcd member when unknown and start or stop it (asked of the child only when that changes)."""
+        if self._alive and self._members.get((cluster_key, member_name)) == running:
+            return
+        await self._call({"op": "etcd-member", "cluster": cluster_key, "member": member_name, "running": running})
+        self._members[(cluster_key, member_name)] = running
 
     async def spawn(self) -> None:
         """Start the child now rather than at the first `start`."""
@@ -81,6 +93,7 @@ class WorkloadHostProcess:
         """Stop every server (closing the child's stdin) and wait for the child to exit."""
         process, self._process = self._process, None
         self._running.clear()
+        self._members.clear()
         if process is None:
             return
         if process.stdin is not None:
@@ -129,6 +142,7 @@ class WorkloadHostProcess:
         finally:
             if self._process is process:  # it exited on its own: nothing it served runs any more
                 self._running.clear()
+                self._members.clear()
                 log.warning("the workload API server process exited (code %s)", await process.wait())
             for waiting in self._pending.values():
                 if not waiting.done():
@@ -153,10 +167,12 @@ async def _answer(servers: WorkloadServers, request: dict[str, Any]) -> dict[str
             ca_cert, ca_key = _unb64(pki.get("ca_cert")), _unb64(pki.get("ca_key"))
             if ca_cert is None or ca_key is None:
                 raise ValueError("no cluster CA certificate and key")
-            await servers.start(cluster_key, str(request["host"]), int(request["port"]),
-                                WorkloadPKI(ca_cert, ca_key, _unb64(pki.get("sa_key")), _unb64(pki.get("sa_pub"))))
+            await servers.start(cluster_key, str(request["host"]), int(request["port"]), WorkloadPKI(
+                ca_cert, ca_key, *(_unb64(pki.get(name)) for name in _PKI_FIELDS[2:])))
         elif op == "stop":
             await servers.stop(cluster_key, keep_data=bool(request.get("keep_data")))
+        elif op == "etcd-member":
+            await servers.set_etcd_member(cluster_key, str(request["member"]), running=bool(request["running"]))
         else:
             raise ValueError(f"unknown request {op!r}")
     except (OSError, ValueError, KeyError) as exc:

@@ -3,6 +3,7 @@
 One `APIServer` per workload cluster, each on its own port, serving with a certificate for the endpoint (and
 127.0.0.1/localhost) signed by the cluster's CA from the machine's bootstrap data, and trusting client
 certificates from that CA only. Bearer tokens: the server itself accepts the cluster's bootstrap tokens.
+Each cluster's stacked etcd (`workload_etcd`) is reached through its API server's pod port-forward.
 
 Implements `herd.providers.dev.WorkloadAPIServers`; lives in the CLI because only the CLI may import
 herd.apiserver (DESIGN §3).
@@ -31,6 +32,8 @@ from herd.apiserver.server import APIServer
 from herd.apiserver.storage.base import LoadedState, Row
 from herd.apiserver.storage.store import Store
 from herd.providers.dev import WorkloadPKI
+
+from .workload_etcd import ClusterEtcd, pod_dialer
 
 log = logging.getLogger("herd.workload")
 
@@ -79,6 +82,7 @@ class WorkloadServers:
     def __init__(self) -> None:
         self._servers: dict[str, APIServer] = {}
         self._data: dict[str, RetainedMemoryBackend] = {}
+        self._etcds: dict[str, ClusterEtcd] = {}  # kept with the data: an API server outage leaves etcd running
         self._locks: dict[str, asyncio.Lock] = {}
 
     def is_running(self, cluster_key: str) -> bool:
@@ -97,9 +101,12 @@ class WorkloadServers:
             context = workload_ssl_context(pki, [host, *DEFAULT_HOSTS])
             client_certificates = request_client_certificates(context, [pki.ca_cert])
             backend = self._data.setdefault(cluster_key, RetainedMemoryBackend())
+            etcd = self._etcd(cluster_key)
+            if pki.etcd_ca_cert is not None and pki.etcd_ca_key is not None:
+                await etcd.set_ca(pki.etcd_ca_cert, pki.etcd_ca_key)
             server = APIServer(Store(backend, window=EVENT_WINDOW), ssl_context=context,
                                authenticator=Authenticator(client_certificates=client_certificates),
-                               host=host, port=port)
+                               host=host, port=port, pod_dialer=pod_dialer(etcd, host, port))
             try:
                 await server.start()
             except BaseException:
@@ -119,12 +126,29 @@ class WorkloadServers:
             if not keep_data:
                 self._data.pop(cluster_key, None)
                 self._locks.pop(cluster_key, None)
+                etcd = self._etcds.pop(cluster_key, None)
+                if etcd is not None:
+                    await etcd.close()
+
+    def _etcd(self, cluster_key: str) -> ClusterEtcd:
+        found = self._etcds.get(cluster_key)
+        if found is None:
+            found = self._etcds[cluster_key] = ClusterEtcd(cluster_key)
+        return found
+
+    async def set_etcd_member(self, cluster_key: str, member_name: str, *, running: bool) -> None:
+        """Add the member to the cluster's etcd when unknown (the first is the leader), and start or stop it;
+        it answers once the cluster's API server started with the etcd CA."""
+        await self._etcd(cluster_key).set_member(member_name, running=running)
 
     async def close(self) -> None:
-        """Stop every server and drop every cluster's objects."""
+        """Stop every server and drop every cluster's objects and etcd."""
         for cluster_key in list(self._servers):
             await self.stop(cluster_key)
         self._data.clear()
+        etcds, self._etcds = list(self._etcds.values()), {}
+        for etcd in etcds:
+            await etcd.close()
 
 
 def workload_ssl_context(pki: WorkloadPKI, hosts: list[str]) -> ssl.SSLContext:

@@ -8,8 +8,17 @@ or, for just the controllers: `new_controllers(client, workload_servers, cache=m
 A DevCluster gets a free port on 127.0.0.1 as its control plane endpoint. A DevMachine "boots" from its bootstrap
 data (cloud-init): `kubeadm init` starts the cluster's API server (through `WorkloadAPIServers`, implemented by
 herd's CLI with herd's own API server) with the CA from the data; `kubeadm join` registers a Node with the
-bootstrap token. Simulated kubelets keep Nodes Ready and their Leases renewed. `herd.dev/fail` on a DevMachine
-injects faults: `node-not-ready`, `vm-gone`, `apiserver-down`.
+bootstrap token. Simulated kubelets keep Nodes Ready and their Leases renewed.
+
+What a control plane provider reads of a real cluster is simulated too: kubeadm init installs the CoreDNS and
+kube-proxy addons; a control plane machine's kubelet mirrors its four static pods (`<component>-<node>` in
+kube-system); each control plane machine runs a member of the cluster's stacked etcd, reached through the workload
+API server's port-forward to its `etcd-<node>` pod (`WorkloadAPIServers.set_etcd_member`). A DevCluster's
+`spec.backend.inMemory.failureDomains` are reported in its status.
+
+`herd.dev/fail` on a DevMachine injects faults: `node-not-ready`, `vm-gone`, `apiserver-down` (the cluster's API
+server stops), `etcd-member-down` (the machine's etcd member stops answering, its etcd pod is not Ready) and
+`apiserver-pod-down` (its kube-apiserver pod is not Ready); removing the annotation heals.
 """
 
 from __future__ import annotations

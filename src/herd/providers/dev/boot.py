@@ -1,8 +1,9 @@
 """What `kubeadm init` and `kubeadm join` do against the workload cluster's API, simulated.
 
-init: publish `cluster-info` (kube-public) and `kubeadm-config` (kube-system), then register the Node with the
-cluster's admin credentials. join: discover the cluster CA (from the data's own ca.crt, or from `cluster-info`
-checked against the pinned `caCertHashes`) and register the Node authenticated by the bootstrap token.
+init: publish `cluster-info` (kube-public) and `kubeadm-config` (kube-system), install the CoreDNS and kube-proxy
+addons (`addons`), then register the Node with the cluster's admin credentials. join: discover the cluster CA
+(from the data's own ca.crt, or from `cluster-info` checked against the pinned `caCertHashes`) and register the
+Node authenticated by the bootstrap token.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 
 from herd.runtime import CONFIGMAP, NODE, AlreadyExists, Client, ConnectionPool, Object
 
+from .addons import install_addons
 from .cloudinit import SAFE_LOADER, BootPlan, BootstrapDataError
 from .kinds import MACHINE_ADDRESS
 from .status import node_conditions
@@ -66,8 +68,9 @@ async def create_node(client: Client, node: Object) -> Object | None:
         return None
 
 
-async def publish_init_objects(client: Client, server: str, plan: BootPlan) -> None:
-    """What `kubeadm init` uploads for joining nodes and for the control plane provider."""
+async def publish_init_objects(client: Client, server: str, plan: BootPlan, version: str | None) -> None:
+    """What `kubeadm init` uploads for joining nodes and for the control plane provider, and the addons it
+    installs; `version` is the machine's Kubernetes version."""
     assert plan.ca_cert is not None
     cluster_info = {"apiVersion": "v1", "kind": "Config", "clusters": [{"name": "", "cluster": {
         "server": server, "certificate-authority-data": base64.b64encode(plan.ca_cert).decode("ascii")}}],
@@ -76,6 +79,8 @@ async def publish_init_objects(client: Client, server: str, plan: BootPlan) -> N
     if plan.cluster_configuration is not None:
         await _create_config_map(client, *KUBEADM_CONFIG, {
             "ClusterConfiguration": yaml.safe_dump(plan.cluster_configuration, sort_keys=False)})
+    version = version or str((plan.cluster_configuration or {}).get("kubernetesVersion") or "")
+    await install_addons(client, plan.cluster_configuration, version, server)
 
 
 async def _create_config_map(client: Client, namespace: str, name: str, data: dict[str, str]) -> None:

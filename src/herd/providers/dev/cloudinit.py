@@ -211,6 +211,8 @@ CA_CERT_PATH = "/etc/kubernetes/pki/ca.crt"
 CA_KEY_PATH = "/etc/kubernetes/pki/ca.key"
 SA_KEY_PATH = "/etc/kubernetes/pki/sa.key"
 SA_PUB_PATH = "/etc/kubernetes/pki/sa.pub"
+ETCD_CA_CERT_PATH = "/etc/kubernetes/pki/etcd/ca.crt"
+ETCD_CA_KEY_PATH = "/etc/kubernetes/pki/etcd/ca.key"
 
 
 @dataclass(frozen=True, repr=False)
@@ -223,6 +225,8 @@ class BootPlan:
     ca_key: bytes | None = None
     sa_key: bytes | None = None
     sa_pub: bytes | None = None
+    etcd_ca_cert: bytes | None = None  # the stacked etcd's CA (its members' serving and client certificates)
+    etcd_ca_key: bytes | None = None
     token: str | None = None  # join: the bootstrap token it authenticates with
     api_server_endpoint: str | None = None  # join: host:port (or URL) from discovery
     discovery_ca: bytes | None = None  # join: the CA a discovery kubeconfig file names
@@ -250,14 +254,16 @@ def boot_plan(data: bytes | str, *, hostname: str | None = None) -> BootPlan:
     documents = {str(doc.get("kind")): doc for doc in config.kubeadm_documents(command)}
     ca_cert, ca_key = config.file(CA_CERT_PATH), config.file(CA_KEY_PATH)
     sa_key, sa_pub = config.file(SA_KEY_PATH), config.file(SA_PUB_PATH)
+    etcd_ca_cert, etcd_ca_key = config.file(ETCD_CA_CERT_PATH), config.file(ETCD_CA_KEY_PATH)
     if command.action == "init":
         init = documents.get("InitConfiguration", {})
         if ca_cert is None or ca_key is None:
             raise BootstrapDataError(f"kubeadm init needs the cluster CA: the data writes no {CA_CERT_PATH} and "
                                      f"{CA_KEY_PATH}")
         registration = _mapping(init.get("nodeRegistration"))
-        return BootPlan("init", True, ca_cert, ca_key, sa_key, sa_pub, node_labels=_node_labels(registration),
-                        taints=_taints(registration), cluster_configuration=documents.get("ClusterConfiguration"))
+        return BootPlan("init", True, ca_cert, ca_key, sa_key, sa_pub, etcd_ca_cert, etcd_ca_key,
+                        node_labels=_node_labels(registration), taints=_taints(registration),
+                        cluster_configuration=documents.get("ClusterConfiguration"))
     join = documents.get("JoinConfiguration")
     if join is None:
         raise BootstrapDataError(f"{command.config_path} has no JoinConfiguration for kubeadm join")
@@ -271,7 +277,7 @@ def boot_plan(data: bytes | str, *, hostname: str | None = None) -> BootPlan:
     registration = _mapping(join.get("nodeRegistration"))
     return BootPlan(
         "join", "controlPlane" in join and join["controlPlane"] is not None, ca_cert, ca_key, sa_key, sa_pub,
-        token=str(token),
+        etcd_ca_cert, etcd_ca_key, token=str(token),
         api_server_endpoint=token_discovery.get("apiServerEndpoint") or file_server, discovery_ca=file_ca,
         ca_cert_hashes=tuple(str(h) for h in token_discovery.get("caCertHashes") or []),
         unsafe_skip_ca_verification=bool(token_discovery.get("unsafeSkipCAVerification")),

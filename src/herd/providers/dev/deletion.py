@@ -1,9 +1,11 @@
-"""Deleting a simulated machine: stop its kubelet, delete its Node (best effort), let the DevMachine go."""
+"""Deleting a simulated machine: stop its kubelet (and etcd member), delete its Node and mirror pods (best effort),
+let the DevMachine go."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 from herd.api.cluster.labels import CLUSTER_NAME_LABEL
 from herd.api.infrastructure.dev_types import DELETING_REASON
@@ -12,7 +14,8 @@ from herd.runtime import NODE, ClientError, NotFound, Object, conditions
 from herd.runtime.finalizers import remove_finalizer
 
 from .kinds import cluster_key, labels_of, namespace_of
-from .scope import Services
+from .scope import Services, timeline_of
+from .staticpods import delete_mirror_pods
 from .workload import KubeconfigError
 
 log = logging.getLogger("herd.providers.dev")
@@ -21,9 +24,12 @@ NODE_DELETE_TIMEOUT = 5.0  # best effort: a cluster that does not answer must no
 
 
 async def reconcile_delete(devmachine: Object, services: Services, *, cluster_name: str | None,
-                           node_name: str | None) -> None:
+                           node_name: str | None, control_plane: bool) -> None:
     """Tear the machine down; `cluster_name`/`node_name` come from the Machine, or from the DevMachine's label
-    and addresses when the Machine is already gone."""
+    and addresses when the Machine is already gone.
+
+    A control plane machine's static pods go with it and its etcd member stops answering; it stays a member, as
+    on a real cluster, until the control plane provider removes it."""
     namespace = namespace_of(devmachine)
     cluster_name = cluster_name or labels_of(devmachine).get(CLUSTER_NAME_LABEL)
     node_name = node_name or _hostname(devmachine)
@@ -31,15 +37,29 @@ async def reconcile_delete(devmachine: Object, services: Services, *, cluster_na
     if cluster_name and node_name:
         key = cluster_key(namespace, cluster_name)
         await services.kubelets.stop(key, node_name)
+        if control_plane and _etcd_started(devmachine):
+            try:
+                await services.servers.set_etcd_member(key, node_name, running=False)
+            except (OSError, ValueError) as exc:  # the workload host is gone: so is the member
+                log.info("could not stop etcd member %s of %s (continuing): %s", node_name, key, exc)
         if services.servers.is_running(key):  # otherwise there is no API to delete the Node from
-            await _delete_node(services, namespace, cluster_name, node_name)
+            await _delete_from_workload(services, namespace, cluster_name, node_name, control_plane=control_plane)
     remove_finalizer(devmachine, MACHINE_FINALIZER)
 
 
-async def _delete_node(services: Services, namespace: str, cluster_name: str, node_name: str) -> None:
+def _etcd_started(devmachine: Object) -> bool:
+    started = timeline_of(devmachine).get("etcd")
+    return started is not None and started <= datetime.now(UTC)
+
+
+async def _delete_from_workload(services: Services, namespace: str, cluster_name: str, node_name: str, *,
+                                control_plane: bool) -> None:
+    """Delete the machine's Node and mirror pods; best effort."""
     try:
         async with asyncio.timeout(NODE_DELETE_TIMEOUT):
             client = await services.clients.get(namespace, cluster_name)
+            if control_plane:
+                await delete_mirror_pods(client, node_name)
             await client.delete(NODE, node_name)
         log.info("deleted Node %s of %s/%s", node_name, namespace, cluster_name)
     except NotFound:

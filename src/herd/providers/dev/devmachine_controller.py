@@ -106,7 +106,8 @@ class DevMachineReconciler(DevReconciler[DevMachineScope]):
             else str(((scope.machine or {}).get("spec") or {}).get("clusterName") or "") or None
         node_name = name_of(scope.machine) if scope.machine is not None \
             else owner_named(scope.devmachine, CLUSTER_GROUP, "Machine")
-        await reconcile_delete(scope.devmachine, self.services, cluster_name=cluster_name, node_name=node_name)
+        await reconcile_delete(scope.devmachine, self.services, cluster_name=cluster_name, node_name=node_name,
+                               control_plane=is_control_plane_machine(scope.machine or scope.devmachine))
 
     def update_status(self, scope: DevMachineScope) -> None:
         if scope.simulated is not None:

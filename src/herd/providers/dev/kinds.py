@@ -8,7 +8,9 @@ from herd.runtime import Kind, Object
 
 # Fault injection: set on a DevMachine, in effect while present.
 FAIL_ANNOTATION: Final = "herd.dev/fail"
-Fault = Literal["node-not-ready", "vm-gone", "apiserver-down"]
+# apiserver-down stops the cluster's API server; etcd-member-down stops the machine's etcd member (its pod turns
+# not Ready) and apiserver-pod-down marks only the machine's kube-apiserver pod not Ready.
+Fault = Literal["node-not-ready", "vm-gone", "apiserver-down", "etcd-member-down", "apiserver-pod-down"]
 FAULTS: tuple[Fault, ...] = get_args(Fault)
 # When each simulated component of a DevMachine is (or was) up, as JSON {"vm": time, …}: decided once, with its
 # jitter, so a restarted controller continues the same timeline instead of starting over.
@@ -18,6 +20,12 @@ PROVIDER_ID_PREFIX: Final = "in-memory://"
 KUBECONFIG_SECRET_SUFFIX: Final = "-kubeconfig"
 BOOTSTRAP_DATA_KEY: Final = "value"  # the data secret's key holding the user data, as the contract says
 MACHINE_ADDRESS: Final = "127.0.0.1"  # every simulated machine lives on this host
+
+
+# Workload cluster kinds the simulated kubeadm and kubelets write besides Nodes, Leases and ConfigMaps.
+POD: Final = Kind("v1", "Pod", "pods")
+DEPLOYMENT: Final = Kind("apps/v1", "Deployment", "deployments")
+DAEMONSET: Final = Kind("apps/v1", "DaemonSet", "daemonsets")
 
 
 def provider_id(namespace: str, machine_name: str) -> str:

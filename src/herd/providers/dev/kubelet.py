@@ -7,6 +7,9 @@ A kubelet registers its Node when it starts (after a controller restart the work
 empty) and afterwards only updates it: a Node deleted by someone else stays deleted, as with a real kubelet. The
 fault mode changes what it reports: `not-ready` posts Ready=False; `gone` posts Unknown once (standing in for the
 node lifecycle controller) and then stays silent, as a vanished VM would.
+
+A control plane machine's kubelet also mirrors its static pods into kube-system each beat (`staticpods`): missing
+ones are created again, readiness changes (faults) posted.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any, Literal
 
 from herd.runtime import LEASE, NODE, AlreadyExists, Client, NotFound, Object, Unauthorized
 
+from .staticpods import StaticPodSet
 from .status import node_conditions
 from .timing import format_time
 from .workload import WorkloadClients
@@ -41,6 +45,7 @@ class KubeletSpec:
     cluster_name: str
     node: Object  # the Node as registered (name, labels, taints, providerID, addresses, …)
     mode: KubeletMode = "healthy"
+    static_pods: StaticPodSet | None = None  # a control plane machine's kubeadm manifests
 
     @property
     def cluster_key(self) -> str:
@@ -81,13 +86,18 @@ class Kubelets:
         kubelet = self._kubelets.get((cluster_key, node_name))
         return kubelet is not None and kubelet.task is not None and not kubelet.task.done()
 
-    def set_mode(self, cluster_key: str, node_name: str, mode: KubeletMode) -> bool:
-        """Change a running kubelet's mode (reported at once); False when no kubelet runs for the Node."""
+    def set_mode(self, cluster_key: str, node_name: str, mode: KubeletMode, *,
+                 unready_pods: frozenset[str] = frozenset()) -> bool:
+        """Change a running kubelet's mode and which of its static pods report not Ready (reported at once);
+        False when no kubelet runs for the Node."""
         kubelet = self._kubelets.get((cluster_key, node_name))
         if kubelet is None or kubelet.task is None or kubelet.task.done():
             return False
-        if kubelet.spec.mode != mode:
+        pods = kubelet.spec.static_pods
+        if kubelet.spec.mode != mode or (pods is not None and pods.unready != unready_pods):
             kubelet.spec.mode = mode
+            if pods is not None:
+                pods.unready = unready_pods
             kubelet.reported_gone = False
             kubelet.wake.set()
         return True
@@ -97,7 +107,8 @@ class Kubelets:
 
         `registered` is the Node as just registered by the caller (kubeadm join): the kubelet need not again."""
         key = (spec.cluster_key, spec.node_name)
-        if self._closed or self.set_mode(spec.cluster_key, spec.node_name, spec.mode):
+        unready = spec.static_pods.unready if spec.static_pods is not None else frozenset()
+        if self._closed or self.set_mode(spec.cluster_key, spec.node_name, spec.mode, unready_pods=unready):
             return
         kubelet = self._kubelets[key] = _Kubelet(spec, registered=registered is not None, node=registered)
         if registered is not None:
@@ -170,12 +181,17 @@ class Kubelets:
             kubelet.reported = (ready, time.monotonic())
         if spec.mode == "gone":
             kubelet.reported_gone = True
+            if spec.static_pods is not None:
+                await spec.static_pods.sync(client, kubelet.node, node_ready=False)
             return
         try:
             await self._renew_lease(client, kubelet, now)
         except NotFound:
             kubelet.node = None
             log.info("kubelet %s/%s: its Node was deleted", spec.cluster_key, spec.node_name)
+            return
+        if spec.static_pods is not None:
+            await spec.static_pods.sync(client, kubelet.node, node_ready=spec.mode == "healthy")
 
     async def _register(self, client: Client, kubelet: _Kubelet) -> Object:
         """The Node, created when missing (at first start, or when the API server came back empty)."""

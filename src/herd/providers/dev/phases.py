@@ -19,6 +19,7 @@ from .cloudinit import BootstrapDataError
 from .kinds import KUBECONFIG_SECRET_SUFFIX, MACHINE_ADDRESS, provider_id
 from .kubelet import KubeletMode, KubeletSpec
 from .scope import MachineScope, Services, cluster_faults
+from .staticpods import StaticPodSet
 from .status import API_SERVER_DOWN_REASON, VM_GONE_REASON, Stage, set_machine_provisioned
 from .timing import ready_at, startup_delay
 from .workload import KubeconfigError, WorkloadPKI
@@ -26,6 +27,8 @@ from .workload import KubeconfigError, WorkloadPKI
 log = logging.getLogger("herd.providers.dev")
 
 Phase = Callable[[MachineScope, Services], Awaitable[None]]
+# faults that make static pods report not Ready (the etcd member also stops answering)
+POD_FAULTS: dict[str, tuple[str, ...]] = {"etcd-member-down": ("etcd",), "apiserver-pod-down": ("kube-apiserver",)}
 BOOTSTRAP_FAILED_REASON = "BootstrapFailed"
 RETRY_SECONDS = 5.0  # waiting on something no watch tells about (a Secret, a server coming back)
 
@@ -51,6 +54,8 @@ async def reconcile_vm(scope: MachineScope, services: Services) -> None:
         scope.vm = Stage("failed", "The VM is gone (fault injected with the herd.dev/fail=vm-gone annotation)",
                          VM_GONE_REASON)
         services.kubelets.set_mode(scope.cluster_key, scope.node_name, "gone")
+        if "etcd" in scope.timeline and scope.timeline["etcd"] <= scope.now and scope.control_plane:
+            await _set_etcd_member(scope, services, running=False)  # its etcd vanished with it
         return
     if scope.now < vm_up:
         scope.vm = Stage("starting")
@@ -109,7 +114,9 @@ async def reconcile_control_plane(scope: MachineScope, services: Services) -> No
     etcd_up = ready_at(scope.timeline, "etcd", scope.timeline["node"], etcd_delay)
     api_up = ready_at(scope.timeline, "apiServer", scope.timeline["node"], api_delay)
     scope.etcd = Stage("done") if scope.now >= etcd_up else Stage("starting")
-    if not scope.etcd.done:
+    if scope.etcd.done:
+        await _set_etcd_member(scope, services, running=scope.fault != "etcd-member-down")
+    else:
         scope.requeue_at(etcd_up)
     if scope.now < api_up or not scope.etcd.done:
         scope.api_server = Stage("starting", "" if scope.now < api_up else "Waiting for etcd")
@@ -122,6 +129,15 @@ async def reconcile_control_plane(scope: MachineScope, services: Services) -> No
                                  "herd.dev/fail=apiserver-down annotation)", API_SERVER_DOWN_REASON)
         return
     await _serve(scope, services)
+
+
+async def _set_etcd_member(scope: MachineScope, services: Services, *, running: bool) -> None:
+    """The machine's etcd member (named after its Node) joins the cluster's etcd, answering or not."""
+    try:
+        await services.servers.set_etcd_member(scope.cluster_key, scope.node_name, running=running)
+    except (OSError, ValueError) as exc:
+        log.info("%s: cannot set etcd member %s: %s", scope.cluster_key, scope.node_name, exc)
+        scope.requeue_after(RETRY_SECONDS)
 
 
 async def _serve(scope: MachineScope, services: Services) -> None:
@@ -138,8 +154,8 @@ async def _serve(scope: MachineScope, services: Services) -> None:
         scope.requeue_after(RETRY_SECONDS)
         return
     try:
-        await services.servers.start(scope.cluster_key, endpoint[0], endpoint[1],
-                                     WorkloadPKI(plan.ca_cert, plan.ca_key, plan.sa_key, plan.sa_pub))
+        await services.servers.start(scope.cluster_key, endpoint[0], endpoint[1], WorkloadPKI(
+            plan.ca_cert, plan.ca_key, plan.sa_key, plan.sa_pub, plan.etcd_ca_cert, plan.etcd_ca_key))
     except (OSError, ValueError) as exc:  # the port is taken, or the CA is unusable
         scope.api_server = Stage("failed", f"The API server cannot start: {exc}")
         scope.requeue_after(RETRY_SECONDS)
@@ -155,7 +171,7 @@ async def _republish(scope: MachineScope, services: Services, server: str) -> No
     assert scope.plan is not None
     try:
         client = await services.clients.get(scope.namespace, scope.cluster_name)
-        await publish_init_objects(client, server, scope.plan)
+        await publish_init_objects(client, server, scope.plan, scope.version)
     except (ClientError, KubeconfigError) as exc:
         log.info("%s: cannot publish cluster-info after restarting the API server: %s", scope.cluster_key, exc)
 
@@ -167,7 +183,8 @@ async def reconcile_node(scope: MachineScope, services: Services) -> None:
         return
     mode: KubeletMode = "not-ready" if scope.fault == "node-not-ready" else "healthy"
     if "registered" in scope.timeline:
-        if not services.kubelets.set_mode(scope.cluster_key, scope.node_name, mode):
+        if not services.kubelets.set_mode(scope.cluster_key, scope.node_name, mode,
+                                          unready_pods=_unready_pods(scope)):
             services.kubelets.ensure(_kubelet_spec(scope, mode))  # e.g. after a controller restart
         scope.node = Stage("done")
         return
@@ -209,7 +226,7 @@ async def _register(scope: MachineScope, services: Services) -> Object | None:
         if endpoint is None:
             raise BootstrapDataError("the DevCluster has no control plane endpoint")
         client = await services.clients.get(scope.namespace, scope.cluster_name)
-        await publish_init_objects(client, f"https://{endpoint[0]}:{endpoint[1]}", plan)
+        await publish_init_objects(client, f"https://{endpoint[0]}:{endpoint[1]}", plan, scope.version)
         return await create_node(client, node)
     server = plan.api_server_endpoint or (f"{endpoint[0]}:{endpoint[1]}" if endpoint else None)
     if server is None:
@@ -218,8 +235,15 @@ async def _register(scope: MachineScope, services: Services) -> Object | None:
                            pool=services.clients.joins)
 
 
+def _unready_pods(scope: MachineScope) -> frozenset[str]:
+    """The static pods a fault makes report not Ready."""
+    return frozenset(POD_FAULTS.get(scope.fault or "", ()))
+
+
 def _kubelet_spec(scope: MachineScope, mode: KubeletMode) -> KubeletSpec:
-    version = (scope.machine.get("spec") or {}).get("version")
     node = node_object(scope.node_name, provider_id(scope.namespace, scope.node_name),
-                       control_plane=scope.control_plane, plan=scope.plan, version=version, now=datetime.now(UTC))
-    return KubeletSpec(scope.namespace, scope.cluster_name, node, mode)
+                       control_plane=scope.control_plane, plan=scope.plan, version=scope.version,
+                       now=datetime.now(UTC))
+    pods = StaticPodSet(scope.version or "", scope.plan.cluster_configuration if scope.plan else None,
+                        _unready_pods(scope)) if scope.control_plane else None
+    return KubeletSpec(scope.namespace, scope.cluster_name, node, mode, pods)

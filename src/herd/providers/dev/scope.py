@@ -98,6 +98,12 @@ class MachineScope:
         return name_of(self.machine)
 
     @property
+    def version(self) -> str | None:
+        """The Machine's Kubernetes version."""
+        version = (self.machine.get("spec") or {}).get("version")
+        return str(version) if version else None
+
+    @property
     def control_plane(self) -> bool:
         return is_control_plane_machine(self.machine) or (self.plan is not None and self.plan.control_plane)
 

@@ -32,19 +32,22 @@ _TIMEOUT = 10.0
 
 @dataclass(frozen=True, repr=False)
 class WorkloadPKI:
-    """The PEMs a control plane machine's bootstrap data wrote: the cluster CA and, if present, the SA key pair."""
+    """The PEMs a control plane machine's bootstrap data wrote: the cluster CA and, if present, the SA key pair
+    and the etcd CA (without which the cluster's etcd members cannot be reached)."""
 
     ca_cert: bytes
     ca_key: bytes
     sa_key: bytes | None = None
     sa_pub: bytes | None = None
+    etcd_ca_cert: bytes | None = None
+    etcd_ca_key: bytes | None = None
 
     def __repr__(self) -> str:
         return "WorkloadPKI(…)"
 
 
 class WorkloadAPIServers(Protocol):
-    """Runs one simulated API server per workload cluster, keyed by `<namespace>/<cluster>`."""
+    """Runs one simulated API server, and its stacked etcd, per workload cluster, keyed by `<namespace>/<cluster>`."""
 
     async def start(self, cluster_key: str, host: str, port: int, pki: WorkloadPKI) -> None:
         """Serve the cluster's API at host:port with a certificate from its CA; a no-op if already running."""
@@ -54,6 +57,14 @@ class WorkloadAPIServers(Protocol):
 
     def is_running(self, cluster_key: str) -> bool:
         """Whether the cluster's API server is serving."""
+
+    async def set_etcd_member(self, cluster_key: str, member_name: str, *, running: bool) -> None:
+        """Add the member named `member_name` (a control plane Node's name) to the cluster's stacked etcd when it
+        is not a member yet (the first one, as `kubeadm init` makes it, is the leader), and start or stop it.
+
+        A running member answers etcd's API (mutual TLS with the etcd CA from the `start` PKI) at the workload API
+        server's port-forward to `kube-system/etcd-<member_name>`:2379; a stopped one refuses connections and
+        stays a member. The etcd goes with the cluster's data (`stop` without `keep_data`)."""
 
 
 class KubeconfigError(ValueError):

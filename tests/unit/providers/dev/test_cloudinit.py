@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import textwrap
 
 import pytest
@@ -12,6 +13,8 @@ import yaml
 from herd.providers.dev.cloudinit import (
     CA_CERT_PATH,
     CA_KEY_PATH,
+    ETCD_CA_CERT_PATH,
+    ETCD_CA_KEY_PATH,
     BootstrapDataError,
     KubeadmCommand,
     boot_plan,
@@ -20,6 +23,8 @@ from herd.providers.dev.cloudinit import (
 
 CA_CERT = "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n"
 CA_KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEkey\n-----END EC PRIVATE KEY-----\n"
+ETCD_CA_CERT = CA_CERT.replace("cert", "etcdcert")
+ETCD_CA_KEY = CA_KEY.replace("key", "etcdkey")
 
 
 def _indent(text: str, spaces: int) -> str:
@@ -105,6 +110,7 @@ def test_init_user_data_boots_with_the_ca_and_the_cluster_configuration() -> Non
     assert plan.node_labels == {"tier": "gold", "zone": "a"}
     assert plan.taints is None, "no taints given: kubeadm's default applies"
     assert plan.token is None
+    assert plan.etcd_ca_cert is None and plan.etcd_ca_key is None, "this data writes no etcd CA"
 
 
 def test_join_user_data_boots_with_the_bootstrap_token_and_discovery_settings() -> None:
@@ -125,6 +131,10 @@ write_files:
   content: {CA_CERT!r}
 - path: {CA_KEY_PATH}
   content: {CA_KEY!r}
+- path: {ETCD_CA_CERT_PATH}
+  content: {json.dumps(ETCD_CA_CERT)}
+- path: {ETCD_CA_KEY_PATH}
+  content: {json.dumps(ETCD_CA_KEY)}
 - path: /run/kubeadm/kubeadm-join-config.yaml
   content: |
 {_indent(config, 4)}
@@ -133,6 +143,7 @@ runcmd:
 """
     plan = boot_plan(data)
     assert plan.action == "join" and plan.control_plane and plan.serves_api
+    assert (plan.etcd_ca_cert, plan.etcd_ca_key) == (ETCD_CA_CERT.encode(), ETCD_CA_KEY.encode())
 
 
 def test_the_jinja_host_name_is_filled_in_only_for_templates() -> None:
