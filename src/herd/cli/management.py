@@ -15,6 +15,7 @@ from herd.api.registry import all_crds
 from herd.apiserver.pki import CertificateAuthority, write_file_atomic
 from herd.bootstrap.kubeadm import new_controller as new_kubeadm_config_controller
 from herd.controllers import cluster, machine, machinedeployment, machinehealthcheck, machineset
+from herd.controlplane import kubeadm as kubeadm_control_plane
 from herd.providers.dev import DevProvider, WorkloadAPIServers
 from herd.runtime import CRD, Client, Manager, NotFound, ObjectKey
 from herd.runtime.clustercache import ClusterCache
@@ -151,7 +152,7 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
 def add_controllers(manager: Manager, client: Client, servers: WorkloadAPIServers,
                     cluster_cache: ClusterCache) -> None:
     """Every controller herd has: Cluster, Machine, MachineSet, MachineDeployment, MachineHealthCheck, kubeadm
-    bootstrap and the Dev provider (inMemory backend)."""
+    bootstrap, the KubeadmControlPlane and the Dev provider (inMemory backend)."""
     manager.add(cluster.new_controller(client, cluster_cache, manager.cache))
     manager.add(machine.new_controller(client, cluster_cache, manager.cache))
     manager.add(machineset.new_controller(client, cluster_cache, manager.cache))
@@ -163,4 +164,5 @@ def add_controllers(manager: Manager, client: Client, servers: WorkloadAPIServer
         return await cluster_cache.get_client(ObjectKey.of(cluster_object))
 
     manager.add(new_kubeadm_config_controller(client, manager.cache, workload_clients=workload_client))
+    manager.add(kubeadm_control_plane.new_controller(client, cluster_cache, manager.cache))
     DevProvider(client, servers, cache=manager.cache).add_to(manager)
