@@ -1,9 +1,9 @@
 """`make run`: start the embedded management plane (`herd up`), create a cluster with workers, keep running.
 
-Applies examples/cluster-with-workers.yaml (a control-plane Machine, a MachineDeployment of three
-workers and a MachineHealthCheck), waits until every Machine is Running, prints the machines and how
-to reach the workload cluster, then keeps the plane running until Ctrl-C. State lives in ~/.herd (or
-$HERD_DATA_DIR), so a second run resumes it.
+Applies examples/ha-cluster.yaml (a KubeadmControlPlane of three machines over three failure domains,
+a MachineDeployment of three workers and a MachineHealthCheck for each), waits until every Machine is
+Running and both are Available, prints the machines and how to reach the workload cluster, then keeps
+the plane running until Ctrl-C. State lives in ~/.herd (or $HERD_DATA_DIR), so a second run resumes it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CLUSTER = "fleet"
-MACHINES = 4  # one control-plane machine and three workers
+CLUSTER = "ha"
+MACHINES = 6  # three control-plane machines and three workers
 
 
 def main() -> int:
@@ -44,7 +44,7 @@ def main() -> int:
             print(result.stdout + result.stderr, end="", flush=True)
         return result.stdout
 
-    kubectl("apply", "-f", str(HERE / "cluster-with-workers.yaml"))
+    kubectl("apply", "-f", str(HERE / "ha-cluster.yaml"))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         phases = kubectl("get", "machines", "-l", f"cluster.x-k8s.io/cluster-name={CLUSTER}", "-o",
@@ -52,7 +52,9 @@ def main() -> int:
         if phases.count("Running") >= MACHINES:
             break
         time.sleep(0.5)
-    kubectl("get", "cluster,machinedeployments,machines,machinehealthchecks")
+    kubectl("wait", "--for=condition=Available", "--timeout=60s", "kubeadmcontrolplane/ha-control-plane",
+            "machinedeployment/ha-md-0", quiet=True)
+    kubectl("get", "cluster,kubeadmcontrolplanes,machinedeployments,machines")
     workload = data_dir / f"{CLUSTER}.kubeconfig"
     encoded = kubectl("get", "secret", f"{CLUSTER}-kubeconfig", "-o", "jsonpath={.data.value}", quiet=True)
     if encoded:
@@ -63,7 +65,8 @@ def main() -> int:
     print(f"\nThe management plane keeps running. In another shell:\n"
           f"  export KUBECONFIG={kubeconfig}\n"
           f"  kubectl get clusters,machines -A\n"
-          f"  kubectl scale machinedeployment fleet-md-0 --replicas=5\n"
+          f"  kubectl scale kubeadmcontrolplane ha-control-plane --replicas=5\n"
+          f"  kubectl scale machinedeployment ha-md-0 --replicas=5\n"
           f"  kubectl --kubeconfig {workload} get nodes      # the workload cluster\n"
           "Press Ctrl-C to stop.", flush=True)
     try:
