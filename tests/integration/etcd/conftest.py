@@ -81,8 +81,8 @@ class RealEtcd:
                        "--initial-cluster-token=herd-test", "--client-cert-auth", "--peer-client-cert-auth", *tls,
                        "--heartbeat-interval=50", "--election-timeout=500", "--unsafe-no-fsync",
                        "--log-level=error"]
-            log = (self.base / f"{name}.log").open("wb")
-            self.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            with (self.base / f"{name}.log").open("wb") as log:
+                self.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
     async def stop(self, name: str) -> None:
         process = self.processes[name]

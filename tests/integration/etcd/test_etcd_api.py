@@ -3,9 +3,11 @@ against the Dev provider's simulated etcd, so both answer the same way."""
 
 from __future__ import annotations
 
+import json
 import ssl
-from typing import Protocol
+from typing import Any, Protocol
 
+import aiohttp
 import pytest
 from support.waiting import eventually
 
@@ -202,3 +204,33 @@ async def test_clients_without_a_certificate_from_the_etcd_ca_are_refused(cluste
         with pytest.raises(EtcdError, match=r"CERTIFICATE_VERIFY_FAILED"):
             await wary.status()
     assert len(await clients["m0"].member_list()) == 3
+
+
+async def test_the_gateway_answers_etcds_json_shapes_and_http_errors(cluster: EtcdCluster) -> None:
+    context = etcd_client_tls(cluster.ca.cert, cluster.ca.key)
+    url = cluster.urls["m0"]
+    async with aiohttp.ClientSession() as session:
+
+        async def post(path: str, body: bytes = b"{}") -> tuple[int, Any]:
+            async with session.post(url + path, data=body, ssl=context) as response:
+                text = await response.text()
+                return response.status, json.loads(text) if response.content_type == "application/json" else text
+
+        status, listed = await post("/v3/cluster/member/list")
+        assert status == 200 and set(listed) == {"header", "members"}
+        assert set(listed["header"]) == {"cluster_id", "member_id", "raft_term"}
+        for member in listed["members"]:
+            assert set(member) == {"ID", "name", "peerURLs", "clientURLs"} and member["ID"].isdigit()
+        status, state = await post("/v3/maintenance/status")
+        assert status == 200
+        assert {"header", "version", "dbSize", "leader", "raftIndex", "raftTerm", "raftAppliedIndex",
+                "dbSizeInUse"} <= set(state) <= {"header", "version", "dbSize", "leader", "raftIndex", "raftTerm",
+                                                  "raftAppliedIndex", "dbSizeInUse", "errors", "isLearner"}
+        assert all(state[field].isdigit() for field in ("dbSize", "leader", "raftIndex", "raftTerm"))
+        assert await post("/v3/cluster/member/remove", b'{"ID": 12345}') == \
+            (404, {"error": "etcdserver: member not found", "message": "etcdserver: member not found", "code": 5})
+        status, invalid = await post("/v3/cluster/member/remove", b'{"ID":')
+        assert status == 400 and invalid["code"] == 3 and invalid["message"] == invalid["error"]
+        assert await post("/v3/no/such/call") == (404, "Not Found\n")
+        async with session.get(url + "/v3/cluster/member/list", ssl=context) as response:
+            assert (response.status, await response.text()) == (405, "Method Not Allowed\n")

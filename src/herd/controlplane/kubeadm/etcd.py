@@ -29,7 +29,7 @@ import aiohttp
 import orjson
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from herd.contract.certificates import KeyPair, load_private_key, new_client_cert
+from herd.contract.certificates import CertificatesError, KeyPair, load_cert, load_private_key, new_client_cert
 
 CLIENT_COMMON_NAME = "herd-kcp-etcd-client"
 
@@ -189,10 +189,13 @@ def etcd_client_tls(ca_cert_pem: bytes, ca_key_pem: bytes) -> ssl.SSLContext:
     for as long as loading takes, in a private temporary file).
     """
     try:
-        algorithm = key_algorithm(load_private_key(ca_key_pem))
+        ca_key = load_private_key(ca_key_pem)
+        if load_cert(ca_cert_pem).public_key() != ca_key.public_key():
+            raise EtcdError("the etcd CA's key does not belong to its certificate")
+        algorithm = key_algorithm(ca_key)
         client = new_client_cert(KeyPair(ca_cert_pem, ca_key_pem), CLIENT_COMMON_NAME, algorithm=algorithm)
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=ca_cert_pem.decode("ascii"))
-    except (ValueError, TypeError, ssl.SSLError) as error:
+    except (CertificatesError, ValueError, TypeError, ssl.SSLError) as error:
         raise EtcdError(f"the etcd CA cannot be used for a client certificate ({type(error).__name__})") from None
     load_key_pair(context, client)
     return context
