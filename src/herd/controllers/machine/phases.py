@@ -91,7 +91,9 @@ async def reconcile_infrastructure(scope: MachineScope) -> Result | None:
     addresses = nested(infra, "status", "addresses")
     if isinstance(addresses, list):
         scope.status["addresses"] = addresses
-    failure_domain = nested(infra, "status", "failureDomain") or nested(infra, "spec", "failureDomain")
+    # where the provider says the machine runs; else where its owner placed it (spec.failureDomain)
+    failure_domain = (nested(infra, "status", "failureDomain") or nested(infra, "spec", "failureDomain")
+                      or scope.spec.get("failureDomain"))
     if failure_domain:
         scope.status["failureDomain"] = str(failure_domain)
     if not scope.infrastructure_provisioned:
