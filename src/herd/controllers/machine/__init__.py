@@ -32,7 +32,10 @@ FOREIGN_CONDITIONS = (machine_api.HEALTH_CHECK_SUCCEEDED, machine_api.OWNER_REME
 def _not_own_status(machine: Object) -> tuple[object, ...]:
     """All of a Machine but what only the Machine controller writes (its status, save foreign conditions)."""
     meta = lasting_metadata(machine)
-    foreign = [c for c in (machine.get("status") or {}).get("conditions") or [] if c.get("type") in FOREIGN_CONDITIONS]
+    # a readiness gate's condition is written by whoever owns the gate (the KubeadmControlPlane's pod health)
+    gates = {gate.get("conditionType") for gate in (machine.get("spec") or {}).get("readinessGates") or []}
+    foreign = [c for c in (machine.get("status") or {}).get("conditions") or []
+               if c.get("type") in FOREIGN_CONDITIONS or c.get("type") in gates]
     return meta, machine.get("spec"), foreign
 
 
