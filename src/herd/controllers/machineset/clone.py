@@ -6,7 +6,6 @@ Pure functions: they compute objects; the phases create and patch them.
 from __future__ import annotations
 
 import copy
-import secrets
 from typing import Any
 
 from herd.api.cluster import MACHINE
@@ -15,35 +14,21 @@ from herd.api.cluster.labels import (
     MACHINE_DEPLOYMENT_NAME_LABEL,
     MACHINE_FINALIZER,
     MACHINE_SET_NAME_LABEL,
-    TEMPLATE_CLONED_FROM_GROUP_KIND_ANNOTATION,
-    TEMPLATE_CLONED_FROM_NAME_ANNOTATION,
-    TEMPLATE_SUFFIX,
 )
 from herd.api.cluster.webhooks import default_machine
 from herd.api.objects import nested
 from herd.api.webhookutil import format_label_value
+from herd.contract.templates import render_name
 from herd.runtime import Object, owner_reference
 
-_RANDOM_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # no vowels (no words), no look-alikes
 DEFAULT_NAME_TEMPLATE = "{{ .machineSet.name }}-{{ .random }}"
-MAX_NAME_LENGTH = 63
-
-
-def random_suffix(length: int = 5) -> str:
-    return "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(length))
 
 
 def machine_name(machine_set: Object) -> str:
     """A new Machine's name from `spec.machineNaming.template` (default `<set>-<random5>`), cut to 63 characters."""
     template = str(nested(machine_set, "spec", "machineNaming", "template") or DEFAULT_NAME_TEMPLATE)
-    if "{{ .random }}" not in template:
-        raise ValueError("spec.machineNaming.template must contain {{ .random }}")
-    name = (template.replace("{{ .machineSet.name }}", str(machine_set["metadata"]["name"]))
-            .replace("{{ .cluster.name }}", str(nested(machine_set, "spec", "clusterName") or ""))
-            .replace("{{ .random }}", random_suffix()))
-    if len(name) > MAX_NAME_LENGTH:
-        name = name[:MAX_NAME_LENGTH - 5] + random_suffix()
-    return name
+    return render_name(template, {"machineSet.name": str(machine_set["metadata"]["name"]),
+                                  "cluster.name": str(nested(machine_set, "spec", "clusterName") or "")})
 
 
 def machine_labels(machine_set: Object) -> dict[str, str]:
@@ -98,36 +83,3 @@ def desired_machine(machine_set: Object, name: str, bootstrap_ref: dict[str, Any
                      "finalizers": [MACHINE_FINALIZER]},
         "spec": spec,
     }
-
-
-def clone_from_template(template: Object, *, name: str, namespace: str, cluster_name: str, labels: dict[str, str],
-                        annotations: dict[str, str], owner: Object) -> Object:
-    """An object made from a provider template's `spec.template` (kind without the Template suffix).
-
-    It carries the template's metadata, the given labels and annotations, where it was cloned from, the
-    cluster-name label, and a (non-controller) reference to `owner` until its Machine takes it over.
-    """
-    inner = nested(template, "spec", "template") or {}
-    kind = str(template["kind"])
-    api_version = str(template["apiVersion"])
-    out_labels = {**(nested(inner, "metadata", "labels") or {}), **labels, CLUSTER_NAME_LABEL: cluster_name}
-    out_annotations = {**(nested(inner, "metadata", "annotations") or {}), **annotations,
-                       TEMPLATE_CLONED_FROM_NAME_ANNOTATION: str(template["metadata"]["name"]),
-                       TEMPLATE_CLONED_FROM_GROUP_KIND_ANNOTATION: f"{kind}.{api_version.rpartition('/')[0]}"}
-    cloned: Object = {
-        "apiVersion": api_version,
-        "kind": kind.removesuffix(TEMPLATE_SUFFIX),
-        "metadata": {"name": name, "namespace": namespace, "labels": out_labels, "annotations": out_annotations,
-                     "ownerReferences": [owner_reference(owner, controller=False, block_owner_deletion=False)]},
-    }
-    # a template without a spec (upstream's in-memory ClusterClass has a KubeadmConfigTemplate with none) makes an
-    # object without one: an empty spec is what some schemas refuse (KubeadmConfig's has minProperties 1)
-    if inner.get("spec"):
-        cloned["spec"] = copy.deepcopy(inner["spec"])
-    return cloned
-
-
-def reference_to(obj: Object) -> dict[str, str]:
-    """A contract reference `{apiGroup, kind, name}` to an object."""
-    return {"apiGroup": str(obj["apiVersion"]).rpartition("/")[0], "kind": str(obj["kind"]),
-            "name": str(obj["metadata"]["name"])}

@@ -20,6 +20,7 @@ from herd.api.cluster.machineset import MACHINE_REMEDIATION_DEFERRED_REASON, MAC
 from herd.api.objects import nested
 from herd.contract import conditions as cond
 from herd.contract.indexes import controlled_by, latest_in_cache, orphans
+from herd.contract.templates import clone_from_template, reference_to
 from herd.runtime import NotFound, Object, ObjectKey, Result, controller_owner, owner_reference
 from herd.runtime.conditions import FALSE, get_condition
 from herd.runtime.labels import Selector
@@ -252,12 +253,12 @@ async def _create_machine(scope: MachineSetScope) -> Object:
             if template is None:
                 refs.append(None)
                 continue
-            obj = clone.clone_from_template(template.obj, name=name, namespace=scope.namespace,
+            obj = clone_from_template(template.obj, name=name, namespace=scope.namespace,
                                             cluster_name=scope.cluster_name, labels=labels, annotations=annotations,
                                             owner=ms)
             kind = await io.client.kind_of(obj)
             clones.append((kind, await io.client.create(obj, kind=kind)))
-            refs.append(clone.reference_to(obj))
+            refs.append(reference_to(obj))
         infra_ref = refs[1]
         assert infra_ref is not None
         return await io.client.create(clone.desired_machine(ms, name, refs[0], infra_ref), kind=MACHINE)

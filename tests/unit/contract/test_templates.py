@@ -9,7 +9,7 @@ import pytest
 
 from herd.api.registry import all_crds
 from herd.apiserver.schema import validate
-from herd.controllers.machineset.clone import clone_from_template
+from herd.contract.templates import clone_from_template
 
 MACHINE_SET = {"apiVersion": "cluster.x-k8s.io/v1beta2", "kind": "MachineSet",
                "metadata": {"name": "md-0-x", "namespace": "ns", "uid": "ms-uid"}}
