@@ -24,7 +24,7 @@ from support.waiting import eventually
 
 from herd.contract.certificates import KeyPair, new_ca
 from herd.controlplane.kubeadm.etcd import EtcdClient, EtcdError, etcd_client_tls
-from herd.providers.dev.etcdsim import MemberServer, SimulatedEtcd, member_certificate, serve_member
+from herd.providers.dev.etcdsim import SimulatedEtcdCluster, member_certificate
 
 NAMES = ("m0", "m1", "m2")
 HEALTH_INTERVAL = 5.0  # etcd's, plus nothing: connections are made before the cluster is ready
@@ -110,28 +110,24 @@ class SimulatedCluster:
     def __init__(self, ca: KeyPair) -> None:
         self.ca = ca
         self.now = 0.0
-        self.etcd = SimulatedEtcd("herd-test", clock=lambda: self.now)
-        self.servers: dict[str, MemberServer] = {}
+        self.simulated = SimulatedEtcdCluster("herd-test", ca.cert, ca.key, clock=lambda: self.now)
         self.urls: dict[str, str] = {}
 
     async def start(self) -> None:
         for name in NAMES:
-            self.etcd.add_member(name)
-            self.servers[name] = await serve_member(self.etcd, name, self.ca.cert, self.ca.key)
-            self.urls[name] = self.servers[name].url
+            self.urls[name] = (await self.simulated.join(name)).url
 
     async def stop(self, name: str) -> None:
-        self.etcd.set_running(name, False)
+        self.simulated.etcd.set_running(name, False)
 
     async def settle(self) -> None:
         self.now += HEALTH_INTERVAL
 
     async def raise_alarm(self, target_id: int, alarm: str) -> None:
-        self.etcd.raise_alarm(target_id, alarm)
+        self.simulated.etcd.raise_alarm(target_id, alarm)
 
     async def close(self) -> None:
-        for server in self.servers.values():
-            await server.close()
+        await self.simulated.close()
 
 
 async def wait_for_leader(cluster: RealEtcd | SimulatedCluster, *, timeout: float = 10.0) -> None:

@@ -1,11 +1,13 @@
 """The simulated etcd's own rules, where the real-etcd comparison cannot reach cheaply: elections as members stop
-and start, learners, and the health interval before a running member may be removed."""
+and start, learners, the health interval before a running member may be removed, and members brought back."""
 
 from __future__ import annotations
 
 import pytest
 
-from herd.providers.dev.etcdsim import NO_LEADER, EtcdApiError, MustWait, SimulatedEtcd, member_id
+from herd.contract.certificates import new_ca
+from herd.controlplane.kubeadm.etcd import EtcdClient, EtcdError, etcd_client_tls
+from herd.providers.dev.etcdsim import NO_LEADER, EtcdApiError, MustWait, SimulatedEtcd, SimulatedEtcdCluster, member_id
 
 
 class Clock:
@@ -95,3 +97,20 @@ def test_an_unstarted_member_blocks_removals_that_would_leave_too_few_started_me
     etcd.set_running("b", True)
     assert etcd.leader_id is not None
     assert [member.name for member in etcd.remove_member(member_id("b"))] == ["a"]
+
+
+async def test_join_serves_a_new_member_and_brings_a_stopped_one_back() -> None:
+    ca = new_ca("etcd-ca", algorithm="ECDSA-P256")
+    cluster = SimulatedEtcdCluster("c1", ca.cert, ca.key)
+    try:
+        server = await cluster.join("a")
+        async with EtcdClient(server.url, etcd_client_tls(ca.cert, ca.key), timeout=2.0) as client:
+            assert (await client.status()).is_leader
+            cluster.etcd.set_running("a", False)
+            with pytest.raises(EtcdError) as down:
+                await client.status()
+            assert down.value.unreachable
+            assert (await cluster.join("a")).port == server.port
+            assert (await client.status()).is_leader
+    finally:
+        await cluster.close()

@@ -401,6 +401,31 @@ async def serve_member(etcd: SimulatedEtcd, name: str, ca_cert_pem: bytes, ca_ke
     return MemberServer(name, port, runner)
 
 
+class SimulatedEtcdCluster:
+    """A workload cluster's simulated etcd and its members' servers (what the Dev provider keeps per cluster)."""
+
+    def __init__(self, cluster_name: str, ca_cert_pem: bytes, ca_key_pem: bytes, *, version: str = DEFAULT_VERSION,
+                 health_interval: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.etcd = SimulatedEtcd(cluster_name, version=version, health_interval=health_interval, clock=clock)
+        self.servers: dict[str, MemberServer] = {}
+        self._ca = KeyPair(ca_cert_pem, ca_key_pem)
+
+    async def join(self, name: str, *, learner: bool = False) -> MemberServer:
+        """Member `name` runs (added first if it is new) and its client port is served."""
+        if self.etcd.member(name) is None:
+            self.etcd.add_member(name, learner=learner)
+        else:
+            self.etcd.set_running(name, True)
+        if name not in self.servers:
+            self.servers[name] = await serve_member(self.etcd, name, self._ca.cert, self._ca.key)
+        return self.servers[name]
+
+    async def close(self) -> None:
+        for server in self.servers.values():
+            await server.close()
+        self.servers.clear()
+
+
 def member_certificate(ca_cert_pem: bytes, ca_key_pem: bytes, name: str) -> KeyPair:
     """An etcd member's serving (and peer) certificate as kubeadm makes etcd/server.crt: CN and DNS name the member,
     localhost and the loopback addresses, serverAuth and clientAuth, a key like the CA's."""
