@@ -140,7 +140,7 @@ async def test_removing_an_unknown_member_is_not_found(clients: Clients) -> None
     assert len(await clients["m1"].member_list()) == 3
 
 
-async def test_a_stopped_member_does_not_answer_and_only_it_may_be_removed(cluster: EtcdCluster,
+async def test_a_stopped_member_does_not_answer_cannot_lead_and_only_it_may_be_removed(cluster: EtcdCluster,
                                                                           clients: Clients) -> None:
     ids = await member_ids(clients["m0"])
     leader = await leader_name(clients)
@@ -155,7 +155,13 @@ async def test_a_stopped_member_does_not_answer_and_only_it_may_be_removed(clust
     with pytest.raises(EtcdError, match=r"^etcdserver: unhealthy cluster$") as unhealthy:
         await clients[leader].member_remove(ids[running])
     assert unhealthy.value.http_status == 503
-    remaining = await clients[leader].member_remove(ids[stopped])
+    async with EtcdClient(cluster.urls[leader], etcd_client_tls(cluster.ca.cert, cluster.ca.key),
+                          timeout=1.0) as short:
+        with pytest.raises(EtcdError, match=r"^context deadline exceeded$") as waited:
+            await short.move_leader(ids[stopped])  # etcd waits for a transferee that is down
+    assert (waited.value.grpc_code, waited.value.http_status) == (4, 504)
+    remaining = await eventually(lambda: clients[leader].member_remove(ids[stopped]), "the stopped member removed",
+                                 retry_on=(EtcdError,))  # once the leader has given up the transfer
     assert sorted(member.name for member in remaining) == sorted((leader, running))
 
 
