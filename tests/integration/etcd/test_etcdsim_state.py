@@ -31,6 +31,9 @@ def test_member_ids_follow_the_names() -> None:
     assert [member.id for member in etcd.members] == sorted(member_id(name) for name in "abc")
     with pytest.raises(ValueError, match="already exists"):
         etcd.add_member("a")
+    etcd.set_running("gone", False)  # a machine whose member was removed first
+    with pytest.raises(KeyError, match="no etcd member gone"):
+        etcd.set_running("gone", True)
 
 
 def test_a_new_leader_is_elected_when_the_leader_stops_and_none_without_quorum() -> None:

@@ -148,10 +148,15 @@ class SimulatedEtcd:
         return new_id
 
     def set_running(self, name: str, running: bool) -> None:
-        """Start or stop a member's etcd (its machine booted, failed, or its etcd pod went away)."""
+        """Start or stop a member's etcd (its machine booted, failed, or its etcd pod went away).
+
+        Stopping a member that is no longer in the cluster (removed before its machine went) does nothing; starting
+        one is an error, as etcd refuses to start a removed member."""
         found = self.member(name)
         if found is None:
-            raise KeyError(f"no etcd member {name}")
+            if running:
+                raise KeyError(f"no etcd member {name}")
+            return
         if running != found.running:
             found.running_since = self.clock() if running else None
         found.started = found.started or running
