@@ -13,7 +13,10 @@ Server (`serve_member`): 127.0.0.1, a serving certificate signed by the cluster'
 shapes (uint64 as decimal strings, zero values left out) and its errors (`{"error", "message", "code"}`, gRPC
 code mapped to the HTTP status as etcd's gateway does). A stopped or removed member drops its connections
 without answering. What etcd would wait for (a leader, a transfer to a member that is down) is retried until the
-request's `Grpc-Timeout` ends, then answered "context deadline exceeded" (504), as etcd does.
+request's `Grpc-Timeout` ends, then answered "context deadline exceeded" (504), as etcd does. Where etcd 3.4 and
+3.5 differ, the answers are 3.5's (the alarm list carries a response header).
+
+`SimulatedEtcdCluster` keeps both for one workload cluster: `join(name)` adds (or restarts) a member and serves it.
 """
 
 from __future__ import annotations
