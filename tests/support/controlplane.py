@@ -4,6 +4,7 @@ control plane `cp` of cluster `prod` at v1.31.0 whose Machines are named after t
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -128,3 +129,21 @@ def healthy_scope(names: tuple[str, ...] = ("a", "b", "c"), control_plane: dict[
     machines = [machine(n, created=at(hours=-len(names) + i)) for i, n in enumerate(names)]
     return scope(control_plane, machines, workload=view(etcd(*(f"node-{n}" for n in names))),
                  health={n: healthy() for n in names}, **fields)
+
+
+Change = Callable[[ControlPlaneScope], None]
+
+
+def then(*changes: Change) -> Change:
+    """The changes applied one after the other."""
+    def change(s: ControlPlaneScope) -> None:
+        for each in changes:
+            each(s)
+    return change
+
+
+def replaced(name: str, **machine_args: Any) -> Change:
+    """The scope's Machine `name` replaced by `machine(name, **machine_args)` (e.g. deleting=True, node=False)."""
+    def change(s: ControlPlaneScope) -> None:
+        s.machines = [machine(name, **machine_args) if m["metadata"]["name"] == name else m for m in s.machines]
+    return change

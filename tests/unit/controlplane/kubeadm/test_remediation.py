@@ -4,11 +4,22 @@ remediate now (its OwnerRemediated condition): from a scope, no server."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support.controlplane import at, condition, etcd, healthy, healthy_scope, kcp, machine, view
+from support.controlplane import (
+    Change,
+    at,
+    condition,
+    etcd,
+    healthy,
+    healthy_scope,
+    kcp,
+    machine,
+    replaced,
+    then,
+    view,
+)
 
 from herd.controlplane.kubeadm.remediation import needs_remediation, refusal
 from herd.controlplane.kubeadm.scope import ControlPlaneScope
@@ -36,7 +47,7 @@ def test_needs_remediation(conditions: list[tuple[str, str]], expected: bool) ->
     assert needs_remediation(machine("a", conditions=[condition(t, s) for t, s in conditions])) is expected
 
 
-def remediated_before(retries: int, *, when: str, created: str) -> Callable[[ControlPlaneScope], None]:
+def remediated_before(retries: int, *, when: str, created: str) -> Change:
     """The target replaces a Machine remediated `retries` times already, last `when`; it was created `created`."""
     record = json.dumps({"machine": "first", "timestamp": when, "retryCount": retries})
 
@@ -45,16 +56,9 @@ def remediated_before(retries: int, *, when: str, created: str) -> Callable[[Con
     return change
 
 
-def remediation(**settings: int) -> Callable[[ControlPlaneScope], None]:
+def remediation(**settings: int) -> Change:
     def change(s: ControlPlaneScope) -> None:
         s.kcp = kcp({"remediation": settings})
-    return change
-
-
-def both(*changes: Callable[[ControlPlaneScope], None]) -> Callable[[ControlPlaneScope], None]:
-    def change(s: ControlPlaneScope) -> None:
-        for each in changes:
-            each(s)
     return change
 
 
@@ -70,12 +74,8 @@ def in_progress(s: ControlPlaneScope) -> None:
     s.kcp = kcp(annotations={IN_PROGRESS: json.dumps({"machine": "x", "timestamp": at(minutes=-1), "retryCount": 0})})
 
 
-def b_deleting(s: ControlPlaneScope) -> None:
-    s.machines[1] = machine("b", deleting=True)
-
-
-def c_without_node(s: ControlPlaneScope) -> None:
-    s.machines[2] = machine("c", node=False)
+b_deleting = replaced("b", deleting=True)
+c_without_node = replaced("c", node=False)
 
 
 def b_etcd_down(s: ControlPlaneScope) -> None:
@@ -114,19 +114,19 @@ def first_machine_failed(s: ControlPlaneScope) -> None:
     pytest.param(b_etcd_down, (CANNOT, "etcd losing quorum"), id="etcd-would-lose-quorum"),
     pytest.param(etcd_not_inspected, (CANNOT, "etcd losing quorum"), id="etcd-not-inspected"),
     pytest.param(others_unhealthy, (CANNOT, "no other Machine is fully healthy"), id="no-other-healthy-machine"),
-    pytest.param(both(remediation(maxRetry=2), remediated_before(2, when=at(minutes=-30), created=at(minutes=-20))),
+    pytest.param(then(remediation(maxRetry=2), remediated_before(2, when=at(minutes=-30), created=at(minutes=-20))),
                  (CANNOT, "already failed 2 times (MaxRetry 2)"), id="max-retry-reached"),
-    pytest.param(both(remediation(maxRetry=2), remediated_before(1, when=at(minutes=-30), created=at(minutes=-20))),
+    pytest.param(then(remediation(maxRetry=2), remediated_before(1, when=at(minutes=-30), created=at(minutes=-20))),
                  None, id="retries-left"),
-    pytest.param(both(remediation(retryPeriodSeconds=3600),
+    pytest.param(then(remediation(retryPeriodSeconds=3600),
                       remediated_before(0, when=at(minutes=-30), created=at(minutes=-20))),
                  (DEFERRED, "already failed in the latest 3600s (RetryPeriod)"), id="within-retry-period"),
-    pytest.param(both(remediation(retryPeriodSeconds=600),
+    pytest.param(then(remediation(retryPeriodSeconds=600),
                       remediated_before(0, when=at(minutes=-30), created=at(minutes=-20))),
                  None, id="retry-period-over"),
-    pytest.param(both(remediation(maxRetry=1), remediated_before(1, when=at(hours=-3), created=at(minutes=-50))),
+    pytest.param(then(remediation(maxRetry=1), remediated_before(1, when=at(hours=-3), created=at(minutes=-50))),
                  (CANNOT, "already failed 1 times (MaxRetry 1)"), id="within-default-min-healthy-period"),
-    pytest.param(both(remediation(maxRetry=1, minHealthyPeriodSeconds=3600, retryPeriodSeconds=86400),
+    pytest.param(then(remediation(maxRetry=1, minHealthyPeriodSeconds=3600, retryPeriodSeconds=86400),
                       remediated_before(5, when=at(hours=-3), created=at(hours=-2))),
                  None, id="healthy-longer-than-min-healthy-period-starts-over"),
     pytest.param(one_replica_rolling_out, None, id="one-replica-while-rolling-out-counts-current-machines",
@@ -137,7 +137,7 @@ def first_machine_failed(s: ControlPlaneScope) -> None:
                                          "and etcd quorum checks only once the control plane is initialized, so a "
                                          "failed first Machine is remediated; herd never remediates it")),
 ])
-def test_refusal_names_the_cause(change: Callable[[ControlPlaneScope], None] | None,
+def test_refusal_names_the_cause(change: Change | None,
                                  expected: tuple[str, str] | None) -> None:
     s = healthy_scope()
     s.machines[0] = marked()

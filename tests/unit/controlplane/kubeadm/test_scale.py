@@ -3,10 +3,8 @@ from adding or removing one: from counts and a scope, no server."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
-from support.controlplane import etcd, healthy, healthy_scope, kcp, machine, view
+from support.controlplane import Change, etcd, healthy, healthy_scope, kcp, replaced, then, view
 
 from herd.controlplane.kubeadm.scale import Plan, plan, preflight
 from herd.controlplane.kubeadm.scope import ControlPlaneScope
@@ -36,16 +34,12 @@ def test_plan(replicas: int, current: int, outdated: int, max_surge: int, initia
     assert plan(replicas, current, outdated, max_surge, initialized) == expected
 
 
+b_deleting = replaced("b", deleting=True)
+c_without_node = replaced("c", node=False)
+
+
 def certificates_missing(s: ControlPlaneScope) -> None:
     s.certificates_error = "Secret prod-etcd has no tls.key"
-
-
-def b_deleting(s: ControlPlaneScope) -> None:
-    s.machines[1] = machine("b", deleting=True)
-
-
-def c_without_node(s: ControlPlaneScope) -> None:
-    s.machines[2] = machine("c", node=False)
 
 
 def b_unhealthy(s: ControlPlaneScope) -> None:
@@ -54,11 +48,6 @@ def b_unhealthy(s: ControlPlaneScope) -> None:
 
 def etcd_alarm(s: ControlPlaneScope) -> None:
     s.view = view(etcd("node-a", "node-b", "node-c", alarms=("NOSPACE on member 2",)))
-
-
-def c_node_b_unhealthy(s: ControlPlaneScope) -> None:
-    c_without_node(s)
-    b_unhealthy(s)
 
 
 def external_etcd(s: ControlPlaneScope) -> None:
@@ -81,8 +70,9 @@ def external_etcd(s: ControlPlaneScope) -> None:
                  id="unhealthy-components-named"),
     pytest.param(etcd_alarm, None, ["etcd has alarms: NOSPACE on member 2"], id="etcd-alarms"),
     pytest.param(b_unhealthy, "b", [], id="the-machine-to-delete-is-ignored"),
-    pytest.param(c_node_b_unhealthy, "b", ["Waiting for Machine c to have a Node"], id="only-that-machine-ignored"),
-    pytest.param(c_node_b_unhealthy, None,
+    pytest.param(then(c_without_node, b_unhealthy), "b", ["Waiting for Machine c to have a Node"],
+                 id="only-that-machine-ignored"),
+    pytest.param(then(c_without_node, b_unhealthy), None,
                  ["Machine b does not have healthy control plane components: APIServerPodHealthy, EtcdMemberHealthy",
                   "Waiting for Machine c to have a Node"], id="every-blocker-listed"),
     pytest.param(external_etcd, None, [], id="external-etcd-has-no-etcd-pods-or-members",
@@ -91,7 +81,7 @@ def external_etcd(s: ControlPlaneScope) -> None:
                                          "every scale up and scale down")),
 ])
 def test_preflight_says_why_no_machine_may_be_added_or_removed(
-        change: Callable[[ControlPlaneScope], None] | None, excluding: str | None, expected: list[str]) -> None:
+        change: Change | None, excluding: str | None, expected: list[str]) -> None:
     s = healthy_scope()
     if change is not None:
         change(s)
