@@ -15,6 +15,9 @@ from herd.controlplane.kubeadm.machines import (
     config_hash,
     desired_machine,
     failure_domain_for_scale_up,
+    in_place_spec,
+    kubeadm_config,
+    machine_labels,
     machine_name,
     machine_to_scale_down,
     outdated_reasons,
@@ -256,3 +259,36 @@ def test_desired_machine_without_failure_domain_or_template_fields() -> None:
     made = desired_machine(kcp(), "cp-abcde", CLUSTER, bootstrap_ref=BOOTSTRAP_REF, infra_ref=INFRA_REF,
                            failure_domain=None)
     assert set(made["spec"]) == {"clusterName", "version", "bootstrap", "infrastructureRef"}
+
+
+def test_kubeadm_config_of_a_joining_machine() -> None:
+    control_plane = kcp({"machineTemplate": {"metadata": {"labels": {"team": "a"}, "annotations": {"note": "n"}}}})
+    config = kubeadm_config(control_plane, "cp-abcde", CLUSTER, init=False)
+    assert (config["kind"], config["metadata"]["name"], config["metadata"]["namespace"]) == \
+        ("KubeadmConfig", "cp-abcde", "ns")
+    assert config["metadata"]["labels"] == machine_labels(control_plane, CLUSTER)
+    assert config["metadata"]["annotations"] == {"note": "n"}
+    # referenced (not controlled) until its Machine takes it over
+    assert [(o["kind"], o["name"], o["controller"]) for o in config["metadata"]["ownerReferences"]] == \
+        [("KubeadmControlPlane", "cp", False)]
+    assert config["spec"] == bootstrap_spec(control_plane, init=False)
+
+
+@pytest.mark.parametrize(("name", "label"), [
+    pytest.param("cp", "cp", id="short-name"),
+    pytest.param("c" * 64, "hash_", id="too-long-for-a-label-value-is-hashed"),
+])
+def test_control_plane_name_label(name: str, label: str) -> None:
+    control_plane = kcp()
+    control_plane["metadata"]["name"] = name
+    value = machine_labels(control_plane, CLUSTER)["cluster.x-k8s.io/control-plane-name"]
+    assert value.startswith(label) and len(value) <= 63
+
+
+@pytest.mark.parametrize(("template_spec", "expected"), [
+    pytest.param({}, {"readinessGates": None, "deletion": None, "taints": None}, id="absent-fields-are-removed"),
+    pytest.param(TEMPLATE_SPEC, TEMPLATE_SPEC, id="template-fields"),
+])
+def test_in_place_spec_carries_the_template_fields_to_existing_machines(template_spec: dict[str, Any],
+                                                                       expected: dict[str, Any]) -> None:
+    assert in_place_spec(kcp({"machineTemplate": {"spec": template_spec}})) == expected

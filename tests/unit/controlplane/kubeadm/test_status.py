@@ -110,6 +110,27 @@ def components(**by_machine: dict[str, str]) -> Change:
     return change
 
 
+def ready(**by_machine: str) -> Change:
+    """Each Machine's Ready condition: True unless given ("" for not reported yet)."""
+    def change(s: ControlPlaneScope) -> None:
+        for m in s.machines:
+            status = by_machine.get(m["metadata"]["name"], "True")
+            message = "" if status == "True" else f"Node node-{m['metadata']['name']} is not ready"
+            m["status"]["conditions"] = [condition("Ready", status, "R", message)] if status else []
+    return change
+
+
+def no_machines(s: ControlPlaneScope) -> None:
+    s.machines = []
+    s.machine_conditions = {}
+
+
+def etcd_members_disagree(s: ControlPlaneScope) -> None:
+    s.view = view(etcd("node-a", "node-b", "node-c"))
+    assert s.view.etcd is not None
+    s.view.etcd.disagreement = "etcd members do not agree on the member list"
+
+
 UNREACHABLE = "the workload cluster's API server cannot be reached: connection refused"
 
 
@@ -199,7 +220,20 @@ ETCD_BLOCKER = "Machine b does not have healthy control plane components: EtcdMe
     pytest.param(components(c={"EtcdPodHealthy": "Unknown"}), "ControlPlaneComponentsHealthy",
                  ("Unknown", "HealthUnknown", "Some control plane components are still starting"),
                  id="components-starting"),
+    pytest.param(no_machines, "ControlPlaneComponentsHealthy", ("Unknown", "HealthUnknown", "Not inspected yet"),
+                 id="components-not-inspected"),
+    pytest.param(etcd_members_disagree, "EtcdClusterHealthy",
+                 ("False", "NotHealthy", "* etcd members do not agree on the member list"), id="etcd-disagreement"),
+    pytest.param(ready(), "MachinesReady", ("True", "Ready", ""), id="machines-ready"),
+    pytest.param(ready(b="False"), "MachinesReady", ("False", "NotReady", "* Machine b: Node node-b is not ready"),
+                 id="machine-not-ready"),
+    pytest.param(ready(c=""), "MachinesReady",
+                 ("Unknown", "ReadyUnknown", "* Machine c: Condition Ready not yet reported"), id="ready-not-reported"),
+    pytest.param(no_machines, "MachinesReady", ("True", "NoReplicas", ""), id="machines-ready-without-machines"),
+    pytest.param(no_machines, "MachinesUpToDate", ("True", "NoReplicas", ""), id="up-to-date-without-machines"),
     pytest.param(None, "Initialized", ("True", "Initialized", ""), id="initialized"),
+    pytest.param(not_initialized_nothing_known, "Initialized",
+                 ("False", "NotInitialized", "Control plane not yet initialized"), id="not-initialized"),
     pytest.param(not_initialized_nothing_known, "CertificatesAvailable",
                  ("False", "NotAvailable", "Secret prod-ca has no tls.key"), id="certificates-missing"),
 ])
