@@ -11,7 +11,11 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import os
+import ssl
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
@@ -162,6 +166,24 @@ def generate(purpose: Purpose, *, validity_days: int | None = None, algorithm: s
     if purpose == SERVICE_ACCOUNT:
         return new_service_account_keys(algorithm)
     return new_ca(validity_days=validity_days, algorithm=algorithm)
+
+
+def key_algorithm(key: PrivateKey) -> str:
+    """kubeadm's encryptionAlgorithm name for a key like `key` (to make more keys of the same kind)."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return "ECDSA-P384" if key.curve.name == "secp384r1" else "ECDSA-P256"
+    return f"RSA-{key.key_size}" if key.key_size in (2048, 3072, 4096) else "RSA-2048"
+
+
+def load_key_pair(context: ssl.SSLContext, pair: KeyPair) -> None:
+    """`context.load_cert_chain` from PEM in memory: Python's ssl reads only files, so the pair goes to a 0600 file
+    in a 0700 directory that is removed at once. Raises ssl.SSLError for a pair that does not load."""
+    with tempfile.TemporaryDirectory(prefix="herd-tls-") as directory:
+        cert_path, key_path = Path(directory) / "tls.crt", Path(directory) / "tls.key"
+        for path, data in ((cert_path, pair.cert), (key_path, pair.key)):
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
+                file.write(data)
+        context.load_cert_chain(cert_path, key_path)
 
 
 # ----- as Secrets -----

@@ -157,9 +157,12 @@ async def test_a_stopped_member_does_not_answer_cannot_lead_and_only_it_may_be_r
     assert unhealthy.value.http_status == 503
     async with EtcdClient(cluster.urls[leader], etcd_client_tls(cluster.ca.cert, cluster.ca.key),
                           timeout=1.0) as short:
-        with pytest.raises(EtcdError, match=r"^context deadline exceeded$") as waited:
-            await short.move_leader(ids[stopped])  # etcd waits for a transferee that is down
-    assert (waited.value.grpc_code, waited.value.http_status) == (4, 504)
+        # etcd waits for a transferee that is down: the client's deadline ends it, or (on a busy machine) etcd's
+        # own transfer timeout comes first
+        with pytest.raises(EtcdError, match=r"^(context deadline exceeded|etcdserver: request timed out, leader "
+                                            r"transfer took too long)$") as waited:
+            await short.move_leader(ids[stopped])
+    assert (waited.value.grpc_code, waited.value.http_status) in ((4, 504), (14, 503))
     remaining = await eventually(lambda: clients[leader].member_remove(ids[stopped]), "the stopped member removed",
                                  retry_on=(EtcdError,))  # once the leader has given up the transfer
     assert sorted(member.name for member in remaining) == sorted((leader, running))
@@ -182,7 +185,8 @@ async def test_without_quorum_status_reports_no_leader_and_alarms_wait_for_the_d
                           timeout=1.0) as short:
         with pytest.raises(EtcdError, match=r"^context deadline exceeded$") as waited:
             await short.alarm_list()
-    assert waited.value.http_status == 504
+    # the gateway answers 504, or 500 when its own context ran out first (seen on a busy machine)
+    assert waited.value.http_status in (500, 504)
 
 
 async def test_alarms_are_empty_then_show_what_was_raised(cluster: EtcdCluster, clients: Clients) -> None:

@@ -11,16 +11,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from herd.contract.certificates import KeyPair, new_ca
+from herd.contract.certificates import KeyPair, load_key_pair, new_ca
 from herd.controlplane.kubeadm.etcd import CLIENT_COMMON_NAME, EtcdError, etcd_client_tls
-from herd.providers.dev.etcdsim import load_pem_pair, member_certificate
+from herd.providers.dev.etcdsim import member_certificate
 
 
 async def presented_certificate(ca: KeyPair, client_context: ssl.SSLContext) -> x509.Certificate:
     """The certificate a TLS client with `client_context` shows a server that asks for one."""
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cadata=ca.cert.decode())
     server_context.verify_mode = ssl.CERT_REQUIRED
-    load_pem_pair(server_context, member_certificate(ca.cert, ca.key, "etcd-node"))
+    load_key_pair(server_context, member_certificate(ca.cert, ca.key, "etcd-node"))
     seen: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
 
     async def capture(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

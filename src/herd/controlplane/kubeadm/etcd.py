@@ -17,19 +17,23 @@ only that CA for the member's serving certificate. No message raised here contai
 
 from __future__ import annotations
 
-import os
 import ssl
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import aiohttp
 import orjson
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from herd.contract.certificates import CertificatesError, KeyPair, load_cert, load_private_key, new_client_cert
+from herd.contract.certificates import (
+    CertificatesError,
+    KeyPair,
+    key_algorithm,
+    load_cert,
+    load_key_pair,
+    load_private_key,
+    new_client_cert,
+)
 
 CLIENT_COMMON_NAME = "herd-kcp-etcd-client"
 
@@ -197,30 +201,11 @@ def etcd_client_tls(ca_cert_pem: bytes, ca_key_pem: bytes) -> ssl.SSLContext:
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=ca_cert_pem.decode("ascii"))
     except (CertificatesError, ValueError, TypeError, ssl.SSLError) as error:
         raise EtcdError(f"the etcd CA cannot be used for a client certificate ({type(error).__name__})") from None
-    load_key_pair(context, client)
+    try:
+        load_key_pair(context, client)
+    except ssl.SSLError as error:
+        raise EtcdError(f"the etcd key pair cannot be loaded ({error.reason or 'invalid'})") from None
     return context
-
-
-def key_algorithm(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
-    """kubeadm's encryptionAlgorithm name for a key like `key`."""
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return "ECDSA-P384" if key.curve.name == "secp384r1" else "ECDSA-P256"
-    return f"RSA-{key.key_size}" if key.key_size in (2048, 3072, 4096) else "RSA-2048"
-
-
-def load_key_pair(context: ssl.SSLContext, pair: KeyPair) -> None:
-    """`context.load_cert_chain` from PEM in memory: Python's ssl reads only files, so the pair goes to a 0600 file
-    in a 0700 directory that is removed at once."""
-    with tempfile.TemporaryDirectory(prefix="herd-etcd-") as directory:
-        cert_path, key_path = Path(directory) / "tls.crt", Path(directory) / "tls.key"
-        for path, data in ((cert_path, pair.cert), (key_path, pair.key)):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-        try:
-            context.load_cert_chain(cert_path, key_path)
-        except ssl.SSLError as error:
-            raise EtcdError(f"the etcd key pair cannot be loaded ({error.reason or 'invalid'})") from None
 
 
 # ----- reading etcd's JSON -----
@@ -265,5 +250,5 @@ def _list(value: Any) -> list[Any]:
 
 __all__ = [
     "CLIENT_COMMON_NAME", "EtcdAlarm", "EtcdClient", "EtcdError", "EtcdMember", "EtcdStatus", "etcd_client_tls",
-    "hex_id", "key_algorithm", "load_key_pair",
+    "hex_id",
 ]

@@ -26,20 +26,17 @@ import datetime
 import hashlib
 import ipaddress
 import json
-import os
 import re
 import ssl
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from herd.contract.certificates import (
@@ -47,7 +44,9 @@ from herd.contract.certificates import (
     KeyPair,
     encode_cert,
     encode_private_key,
+    key_algorithm,
     load_cert,
+    load_key_pair,
     load_private_key,
     new_private_key,
 )
@@ -398,7 +397,7 @@ async def serve_member(etcd: SimulatedEtcd, name: str, ca_cert_pem: bytes, ca_ke
     """Serve member `name`'s client port on 127.0.0.1 (a free port), mutual TLS with the etcd CA."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cadata=ca_cert_pem.decode("ascii"))
     context.verify_mode = ssl.CERT_REQUIRED
-    load_pem_pair(context, member_certificate(ca_cert_pem, ca_key_pem, name))
+    load_key_pair(context, member_certificate(ca_cert_pem, ca_key_pem, name))
     gateway = _Gateway(etcd, name)
     server = web.Server(gateway.handle, access_log=None)
     runner = web.ServerRunner(server, handle_signals=False)
@@ -438,7 +437,7 @@ def member_certificate(ca_cert_pem: bytes, ca_key_pem: bytes, name: str) -> KeyP
     """An etcd member's serving (and peer) certificate as kubeadm makes etcd/server.crt: CN and DNS name the member,
     localhost and the loopback addresses, serverAuth and clientAuth, a key like the CA's."""
     ca_cert, ca_key = load_cert(ca_cert_pem), load_private_key(ca_key_pem)
-    key = new_private_key(_algorithm_like(ca_key))
+    key = new_private_key(key_algorithm(ca_key))
     now = datetime.datetime.now(datetime.UTC)
     names: list[x509.GeneralName] = [x509.DNSName(name), x509.DNSName("localhost"),
                                      x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
@@ -458,20 +457,3 @@ def member_certificate(ca_cert_pem: bytes, ca_key_pem: bytes, name: str) -> KeyP
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
             .sign(ca_key, hashes.SHA256()))
     return KeyPair(encode_cert(cert), encode_private_key(key))
-
-
-def _algorithm_like(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return "ECDSA-P384" if key.curve.name == "secp384r1" else "ECDSA-P256"
-    return f"RSA-{key.key_size}" if key.key_size in (2048, 3072, 4096) else "RSA-2048"
-
-
-def load_pem_pair(context: ssl.SSLContext, pair: KeyPair) -> None:
-    """`load_cert_chain` from memory: Python's ssl reads files only, so the pair passes through a 0600 file in a
-    0700 directory that is removed at once."""
-    with tempfile.TemporaryDirectory(prefix="herd-etcdsim-") as directory:
-        paths = Path(directory) / "server.crt", Path(directory) / "server.key"
-        for path, data in zip(paths, (pair.cert, pair.key), strict=True):
-            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
-                file.write(data)
-        context.load_cert_chain(*paths)
