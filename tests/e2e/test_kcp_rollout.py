@@ -1,7 +1,9 @@
 """Rolling out a KubeadmControlPlane, watched Machine event by Machine event with `kubectl get machines -w`:
 
 - `spec.version` v1.32 → v1.33 with maxSurge 1: never more than replicas + 1 control-plane Machines, and at every
-  event the Machines whose etcd member the KubeadmControlPlane reports healthy are a quorum of the members;
+  event the Machines whose etcd member the KubeadmControlPlane reports healthy are a quorum of the members; etcd,
+  asked directly all along (a port-forward to each member), never has more members than that and always a quorum
+  of them answering;
 - the same with maxSurge 0 (scale in first): never more than replicas;
 - `spec.rollout.after` set to a time now past: every Machine is replaced, the version unchanged.
 
@@ -22,7 +24,9 @@ from support.herd_up import herd_up
 from support.kcp import (
     KCP,
     ControlPlaneHerd,
+    EtcdHealth,
     MachineWatch,
+    Sampler,
     available,
     condition_status,
     deleting,
@@ -83,13 +87,19 @@ def roll_out(herd: ControlPlaneHerd, namespace: str, limit: int, patch: dict[str
     watch.start_watch(herd, "machines", "-n", namespace, "-l", "cluster.x-k8s.io/control-plane")
     try:
         eventually(lambda: watch.states and set(watch.states[-1]) == old, "the watch lists the Machines")
-        herd.patch("kubeadmcontrolplane", KCP, namespace, patch)
-        new = converged(herd, namespace, version, besides=old)
+        with Sampler(lambda: herd.etcd_health(namespace)) as etcd:
+            herd.patch("kubeadmcontrolplane", KCP, namespace, patch)
+            new = converged(herd, namespace, version, besides=old)
         eventually(lambda: set(watch.states[-1]) == {name(m) for m in new}, "the watch sees the new Machines")
     finally:
         watch.stop()
     assert not watch.failures, watch.failures[:3]
     assert len(watch.states) > 2 * REPLICAS
+    # asked of etcd itself all along: a quorum of its members answered every time
+    assert len(etcd.samples) >= REPLICAS, etcd.samples
+    lost = [sample for sample in etcd.samples if not (isinstance(sample, EtcdHealth) and sample.quorate)]
+    assert not lost, lost[:3]
+    assert max(len(sample.members) for sample in etcd.samples if isinstance(sample, EtcdHealth)) <= limit
     return watch, new
 
 

@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import copy
 import json
-from collections.abc import Callable, Collection
+import ssl
+import threading
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from herd.controlplane.kubeadm.etcd import EtcdClient, EtcdError, etcd_client_tls
+from herd.runtime import Client, ClientError
+from herd.runtime.portforward import PortForward
 
 from .herd_up import HerdUp, WatchRecorder
 from .plane import kubectl
@@ -119,6 +126,18 @@ class EtcdView:
     leader: str | None
 
 
+@dataclass(frozen=True)
+class EtcdHealth:
+    """The etcd cluster's members and those of them that answer for themselves."""
+
+    members: tuple[str, ...]
+    answering: tuple[str, ...]
+
+    @property
+    def quorate(self) -> bool:
+        return len(self.answering) >= len(self.members) // 2 + 1
+
+
 class ControlPlaneHerd(HerdUp):
     """A running `herd up`; the KubeadmControlPlane, its Machines and its workload cluster in a namespace."""
 
@@ -187,6 +206,14 @@ class ControlPlaneHerd(HerdUp):
         ca_cert, ca_key = (base64.b64decode(etcd_ca[key]) for key in ("tls.crt", "tls.key"))
         return asyncio.run(_etcd_view(self.workload_kubeconfig(namespace), node, ca_cert, ca_key))
 
+    def etcd_health(self, namespace: str) -> EtcdHealth:
+        """The members of the etcd cluster (as the first control-plane Node's member that answers lists them) and
+        which of them answer for themselves."""
+        nodes = sorted(str(node_name(m)) for m in self.control_plane_machines(namespace) if node_name(m))
+        etcd_ca = self.get("secret", f"{CLUSTER}-etcd", namespace)["data"]
+        ca_cert, ca_key = (base64.b64decode(etcd_ca[key]) for key in ("tls.crt", "tls.key"))
+        return asyncio.run(_etcd_health(self.workload_kubeconfig(namespace), nodes, ca_cert, ca_key))
+
     def etcd_from_any(self, namespace: str, nodes: list[str]) -> EtcdView:
         """What the first member that answers reports (a failed member's node does not)."""
         errors = []
@@ -198,15 +225,18 @@ class ControlPlaneHerd(HerdUp):
         raise AssertionError(f"no etcd member answered: {errors}")
 
 
-async def _etcd_view(kubeconfig: Path, node: str, ca_cert: bytes, ca_key: bytes) -> EtcdView:
-    from herd.controlplane.kubeadm.etcd import EtcdClient, etcd_client_tls
-    from herd.runtime import Client
-    from herd.runtime.portforward import PortForward
+@contextlib.asynccontextmanager
+async def _member(client: Client, node: str, tls: ssl.SSLContext, timeout: float) -> AsyncIterator[EtcdClient]:
+    """An etcd client to the member on `node`, through a port-forward to its `etcd-<node>` pod."""
+    async with PortForward(client, "kube-system", f"etcd-{node}", 2379) as forward, \
+            EtcdClient(f"https://127.0.0.1:{forward.port}", tls, timeout=timeout) as etcd:
+        yield etcd
 
+
+async def _etcd_view(kubeconfig: Path, node: str, ca_cert: bytes, ca_key: bytes) -> EtcdView:
     client = Client.from_kubeconfig(kubeconfig)
     try:
-        async with PortForward(client, "kube-system", f"etcd-{node}", 2379) as forward, \
-                EtcdClient(f"https://127.0.0.1:{forward.port}", etcd_client_tls(ca_cert, ca_key)) as etcd:
+        async with _member(client, node, etcd_client_tls(ca_cert, ca_key), 5.0) as etcd:
             members = await etcd.member_list()
             status = await etcd.status()
     finally:
@@ -214,6 +244,35 @@ async def _etcd_view(kubeconfig: Path, node: str, ca_cert: bytes, ca_key: bytes)
     by_id = {member.id: member.name for member in members}
     leader = by_id.get(status.leader_id) if status.leader_id is not None else None
     return EtcdView(tuple(sorted(member.name for member in members)), leader)
+
+
+async def _etcd_health(kubeconfig: Path, nodes: list[str], ca_cert: bytes, ca_key: bytes) -> EtcdHealth:
+    client, tls = Client.from_kubeconfig(kubeconfig), etcd_client_tls(ca_cert, ca_key)
+
+    async def members_seen_from(node: str) -> tuple[str, ...] | None:
+        try:
+            async with _member(client, node, tls, 2.0) as etcd:
+                return tuple(sorted(member.name for member in await etcd.member_list()))
+        except (EtcdError, ClientError, OSError):
+            return None
+
+    async def answers(member: str) -> bool:
+        try:
+            async with _member(client, member, tls, 2.0) as etcd:
+                await etcd.status()
+            return True
+        except (EtcdError, ClientError, OSError):
+            return False
+
+    try:
+        for node in nodes:
+            members = await members_seen_from(node)
+            if members is not None:
+                answering = await asyncio.gather(*(answers(member) for member in members))
+                return EtcdHealth(members, tuple(m for m, ok in zip(members, answering, strict=True) if ok))
+        raise AssertionError(f"no etcd member on {nodes} answered")
+    finally:
+        await client.close()
 
 
 class MachineWatch(WatchRecorder):
@@ -239,3 +298,30 @@ class MachineWatch(WatchRecorder):
                 self.check(state)
             except AssertionError as failure:
                 self.failures.append(str(failure))
+
+
+class Sampler:
+    """`probe()` called again and again in a thread (every `poll` seconds) while the `with` block runs; what it
+    returned, or raised, each time in `samples`."""
+
+    def __init__(self, probe: Callable[[], object], poll: float = 0.2) -> None:
+        self.probe, self.poll = probe, poll
+        self.samples: list[object] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.samples.append(self.probe())
+            except Exception as error:  # kept: the test judges it
+                self.samples.append(error)
+            self._stop.wait(self.poll)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
