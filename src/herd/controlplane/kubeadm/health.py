@@ -21,12 +21,27 @@ ETCD_MEMBER = api.KUBEADM_CONTROL_PLANE_MACHINE_ETCD_MEMBER_HEALTHY_CONDITION
 NODE_LABELS_AND_TAINTS = "NodeKubeadmLabelsAndTaintsSet"
 HEALTH_CONDITIONS = (*POD_CONDITIONS.values(), ETCD_MEMBER)
 READINESS_GATES = (*HEALTH_CONDITIONS, NODE_LABELS_AND_TAINTS)
+ETCD_CONDITIONS = (POD_CONDITIONS["etcd"], ETCD_MEMBER)
 CONTROL_PLANE_ROLE_LABEL = "node-role.kubernetes.io/control-plane"
 
 
-def machine_conditions(machine: Object, view: WorkloadView | None) -> list[Condition]:
+def gates(external_etcd: bool) -> tuple[str, ...]:
+    """The conditions the control plane reports on each Machine (no etcd ones when etcd is external)."""
+    return tuple(t for t in READINESS_GATES if not (external_etcd and t in ETCD_CONDITIONS))
+
+
+def health_conditions(external_etcd: bool) -> tuple[str, ...]:
+    """The conditions that make a Machine's control plane components healthy."""
+    return tuple(t for t in HEALTH_CONDITIONS if not (external_etcd and t in ETCD_CONDITIONS))
+
+
+def machine_conditions(machine: Object, view: WorkloadView | None, *, external_etcd: bool = False) -> list[Condition]:
     """APIServerPodHealthy, ControllerManagerPodHealthy, SchedulerPodHealthy, EtcdPodHealthy, EtcdMemberHealthy
-    and NodeKubeadmLabelsAndTaintsSet for one Machine."""
+    and NodeKubeadmLabelsAndTaintsSet for one Machine (without the etcd ones when etcd is external)."""
+    return [c for c in _machine_conditions(machine, view) if c["type"] in gates(external_etcd)]
+
+
+def _machine_conditions(machine: Object, view: WorkloadView | None) -> list[Condition]:
     node = nested(machine, "status", "nodeRef", "name")
     if machine["metadata"].get("deletionTimestamp"):
         return [cond.condition(t, "False", api.KUBEADM_CONTROL_PLANE_MACHINE_POD_DELETING_REASON,
@@ -92,12 +107,13 @@ def node_condition(node: Object | None) -> Condition:
     return cond.condition(NODE_LABELS_AND_TAINTS, "True", "Set")
 
 
-def components_healthy(conditions: list[Condition]) -> bool:
-    """Whether every pod and the etcd member of one Machine are healthy."""
+def components_healthy(conditions: list[Condition], *, external_etcd: bool = False) -> bool:
+    """Whether every pod and (stacked) the etcd member of one Machine are healthy."""
     healthy = {c["type"] for c in conditions if c.get("status") == "True"}
-    return all(t in healthy for t in HEALTH_CONDITIONS)
+    return all(t in healthy for t in health_conditions(external_etcd))
 
 
-def components_failing(conditions: list[Condition]) -> bool:
-    """Whether any pod or the etcd member of one Machine is reported unhealthy (False)."""
-    return any(c.get("status") == "False" and c["type"] in HEALTH_CONDITIONS for c in conditions)
+def components_failing(conditions: list[Condition], *, external_etcd: bool = False) -> bool:
+    """Whether any pod or (stacked) the etcd member of one Machine is reported unhealthy (False)."""
+    required = health_conditions(external_etcd)
+    return any(c.get("status") == "False" and c["type"] in required for c in conditions)

@@ -28,6 +28,8 @@ from herd.api.webhookutil import format_label_value
 from herd.contract.templates import cloned_from, group_kind, render_name
 from herd.runtime import Object, owner_reference
 
+from .health import gates
+
 DEFAULT_NAME_TEMPLATE = "{{ .kubeadmControlPlane.name }}-{{ .random }}"
 # Which kubeadmConfigSpec a Machine was made from (a digest): a Machine whose digest differs is rolled out.
 KUBEADM_CONFIG_HASH_ANNOTATION = "controlplane.herd.dev/kubeadm-config-hash"
@@ -101,6 +103,7 @@ def desired_machine(kcp: Object, name: str, cluster_name: str, *, bootstrap_ref:
     for key in _IN_PLACE_SPEC:
         if template_spec.get(key) is not None:
             spec[key] = copy.deepcopy(template_spec[key])
+    spec["readinessGates"] = readiness_gates(kcp)
     annotations = {**machine_annotations(kcp), PRE_TERMINATE_HOOK_CLEANUP_ANNOTATION: "",
                    KUBEADM_CONFIG_HASH_ANNOTATION: config_hash(kcp)}
     return {
@@ -115,7 +118,17 @@ def desired_machine(kcp: Object, name: str, cluster_name: str, *, bootstrap_ref:
 def in_place_spec(kcp: Object) -> dict[str, Any]:
     """Machine spec fields propagated to existing Machines without a rollout (None: remove)."""
     template_spec = nested(kcp, "spec", "machineTemplate", "spec") or {}
-    return {key: copy.deepcopy(template_spec.get(key)) for key in _IN_PLACE_SPEC}
+    found = {key: copy.deepcopy(template_spec.get(key)) for key in _IN_PLACE_SPEC}
+    found["readinessGates"] = readiness_gates(kcp)
+    return found
+
+
+def readiness_gates(kcp: Object) -> list[dict[str, Any]]:
+    """The user's readiness gates, then the control plane's own (not the etcd ones with external etcd)."""
+    user = [dict(gate) for gate in nested(kcp, "spec", "machineTemplate", "spec", "readinessGates") or []]
+    present = {gate.get("conditionType") for gate in user}
+    external = bool(nested(kcp, "spec", "kubeadmConfigSpec", "clusterConfiguration", "etcd", "external"))
+    return user + [{"conditionType": t} for t in gates(external) if t not in present]
 
 
 # ----- up to date -----
@@ -130,7 +143,7 @@ def outdated_reasons(kcp: Object, machine: Object, infra: Object | None, now: da
     ref = nested(kcp, "spec", "machineTemplate", "spec", "infrastructureRef") or {}
     if infra is not None:
         name, kind = cloned_from(infra)
-        if name and (name != ref.get("name") or kind != group_kind(ref)):
+        if name and kind and (name != ref.get("name") or kind != group_kind(ref)):  # not known: a match
             reasons.append(f"{infra.get('kind')} is not up-to-date (cloned from {name}, "
                            f"spec.machineTemplate.spec.infrastructureRef names {ref.get('name')})")
     annotations = machine["metadata"].get("annotations") or {}

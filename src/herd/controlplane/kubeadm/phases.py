@@ -154,8 +154,6 @@ async def sync_machines(scope: ControlPlaneScope) -> None:
     labels = machines.machine_labels(scope.kcp, scope.cluster_name)
     annotations = machines.machine_annotations(scope.kcp)
     in_place = machines.in_place_spec(scope.kcp)
-    gates = _readiness_gates(scope)
-    in_place["readinessGates"] = gates
     for index, machine in enumerate(scope.machines):
         meta = machine["metadata"]
         if meta.get("deletionTimestamp"):
@@ -173,16 +171,6 @@ async def sync_machines(scope: ControlPlaneScope) -> None:
             patch.setdefault("metadata", {})["resourceVersion"] = meta["resourceVersion"]
             scope.machines[index] = await scope.io.client.patch(MACHINE, meta["name"], patch,
                                                                 namespace=scope.namespace)
-
-
-def _readiness_gates(scope: ControlPlaneScope) -> list[dict[str, str]]:
-    """The user's readiness gates, then the control plane's own (not the etcd ones with external etcd)."""
-    user = list(nested(scope.kcp, "spec", "machineTemplate", "spec", "readinessGates") or [])
-    present = {gate.get("conditionType") for gate in user}
-    external = nested(scope.kcp, "spec", "kubeadmConfigSpec", "clusterConfiguration", "etcd", "external")
-    own = [t for t in health.READINESS_GATES
-           if not (external and t in (health.ETCD_MEMBER, health.POD_CONDITIONS["etcd"]))]
-    return user + [{"conditionType": t} for t in own if t not in present]
 
 
 async def inspect_workload(scope: ControlPlaneScope) -> None:
@@ -205,9 +193,7 @@ async def inspect_workload(scope: ControlPlaneScope) -> None:
         except (ClientError, OSError) as exc:
             scope.view = WorkloadView(error=f"the workload cluster cannot be reached: {exc}")
     for index, machine in enumerate(scope.machines):
-        wanted = health.machine_conditions(machine, scope.view)
-        if scope.view is None and not scope.node_name(machine):
-            wanted = health.machine_conditions(machine, None)
+        wanted = health.machine_conditions(machine, scope.view, external_etcd=scope.external_etcd)
         up_to_date = _up_to_date_condition(scope, machine)
         wanted.append(up_to_date)
         name = machine["metadata"]["name"]

@@ -53,7 +53,9 @@ def _priority(scope: ControlPlaneScope, machine: Object) -> tuple[int, str, str]
 def refusal(scope: ControlPlaneScope, target: Object) -> tuple[str, str] | None:
     """(reason, message) when the target must not be remediated now; None to go ahead (pure)."""
     name = target["metadata"]["name"]
-    if scope.replicas <= 1 or len(scope.live_machines) <= 1:
+    if not scope.initialized:
+        return None  # a first Machine that failed before init is replaced by a new init, nothing else to protect
+    if len(scope.machines) <= 1:
         return (api.KUBEADM_CONTROL_PLANE_MACHINE_CANNOT_BE_REMEDIATED_REASON,
                 "KubeadmControlPlane can't remediate if current replicas are less or equal to 1")
     annotations = scope.meta.get("annotations") or {}
@@ -75,8 +77,8 @@ def refusal(scope: ControlPlaneScope, target: Object) -> tuple[str, str] | None:
     if not _etcd_keeps_quorum(scope, target):
         return (api.KUBEADM_CONTROL_PLANE_MACHINE_CANNOT_BE_REMEDIATED_REASON,
                 "KubeadmControlPlane can't remediate this Machine because this could result in etcd losing quorum")
-    healthy_others = [m for m in others
-                      if health.components_healthy(scope.machine_conditions.get(m["metadata"]["name"], []))]
+    healthy_others = [m for m in others if health.components_healthy(
+        scope.machine_conditions.get(m["metadata"]["name"], []), external_etcd=scope.external_etcd)]
     if not healthy_others:
         return (api.KUBEADM_CONTROL_PLANE_MACHINE_CANNOT_BE_REMEDIATED_REASON,
                 "KubeadmControlPlane can't remediate this Machine because no other Machine is fully healthy")
@@ -86,6 +88,8 @@ def refusal(scope: ControlPlaneScope, target: Object) -> tuple[str, str] | None:
 def _etcd_keeps_quorum(scope: ControlPlaneScope, target: Object) -> bool:
     """Removing the target's member leaves a quorum of healthy members among the rest."""
     view = scope.view
+    if scope.external_etcd:
+        return True
     if view is None or view.etcd is None:
         return False
     etcd = view.etcd
@@ -101,10 +105,8 @@ def _retry(scope: ControlPlaneScope, target: Object) -> tuple[str, str] | None:
     if previous is None:
         return None
     spec = nested(scope.kcp, "spec", "remediation") or {}
-    min_healthy = timedelta(seconds=int(spec.get("minHealthyPeriodSeconds") or DEFAULT_MIN_HEALTHY_PERIOD.seconds))
-    created = parse_time(target["metadata"].get("creationTimestamp"))
-    if created is not None and scope.now - created > min_healthy:
-        return None  # healthy long enough: this is a new problem, not a retry
+    if not _within_min_healthy(scope, previous):
+        return None  # healthy long enough since the last remediation: this is a new problem, not a retry
     retries = int(previous.get("retryCount") or 0)
     max_retry = spec.get("maxRetry")
     if max_retry is not None and retries >= int(max_retry):
@@ -148,8 +150,7 @@ async def reconcile_unhealthy_machines(scope: ControlPlaneScope) -> Result | Non
                  refused[1])
         return Result(requeue_after=scope.io.poll * 5)
     previous = _remediation_record((target["metadata"].get("annotations") or {}).get(api.REMEDIATION_FOR_ANNOTATION))
-    retries = int(previous.get("retryCount") or 0) + 1 if previous and _retry(scope, target) is None and \
-        _within_min_healthy(scope, target) else 0
+    retries = int(previous.get("retryCount") or 0) + 1 if previous and _within_min_healthy(scope, previous) else 0
     origin = str(previous.get("machine")) if previous and retries else target["metadata"]["name"]
     await _leave_etcd_now(scope, target)
     await delete_machine(scope, target, why="remediation")
@@ -164,11 +165,12 @@ async def reconcile_unhealthy_machines(scope: ControlPlaneScope) -> Result | Non
     return Result(requeue_after=scope.io.poll)
 
 
-def _within_min_healthy(scope: ControlPlaneScope, target: Object) -> bool:
+def _within_min_healthy(scope: ControlPlaneScope, previous: dict[str, Any]) -> bool:
+    """Whether the last remediation was less than minHealthyPeriodSeconds ago (then this one is a retry)."""
     spec = nested(scope.kcp, "spec", "remediation") or {}
     min_healthy = timedelta(seconds=int(spec.get("minHealthyPeriodSeconds") or DEFAULT_MIN_HEALTHY_PERIOD.seconds))
-    created = parse_time(target["metadata"].get("creationTimestamp"))
-    return created is None or scope.now - created <= min_healthy
+    last = parse_time(previous.get("timestamp"))
+    return last is None or scope.now - last <= min_healthy
 
 
 async def _leave_etcd_now(scope: ControlPlaneScope, target: Object) -> None:

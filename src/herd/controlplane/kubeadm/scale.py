@@ -41,7 +41,7 @@ class Plan:
 def plan(replicas: int, current: int, outdated: int, max_surge: int, initialized: bool) -> Plan:
     """What to do next, from the counts (pure): Machines being deleted count as current."""
     if current == 0:
-        return Plan("init" if not initialized else "scale-up")
+        return Plan("init")  # also when every Machine is gone after init: kubeadm init is all that can start one
     if outdated:
         if max_surge >= 1:
             return Plan("scale-up" if current < replicas + max_surge else "scale-down", rolling_out=True)
@@ -69,11 +69,15 @@ def preflight(scope: ControlPlaneScope, excluding: str | None = None) -> list[st
             blockers.append(f"Waiting for Machine {name} to have a Node")
             continue
         conditions = scope.machine_conditions.get(name, [])
-        if not health.components_healthy(conditions):
-            bad = [c["type"] for c in conditions if c["type"] in health.HEALTH_CONDITIONS and c.get("status") != "True"]
+        if not health.components_healthy(conditions, external_etcd=scope.external_etcd):
+            required = health.health_conditions(scope.external_etcd)
+            bad = [c["type"] for c in conditions if c["type"] in required and c.get("status") != "True"]
             blockers.append(f"Machine {name} does not have healthy control plane components: {', '.join(bad)}")
-    if scope.view is not None and scope.view.etcd is not None and scope.view.etcd.alarms:
-        blockers.append("etcd has alarms: " + ", ".join(scope.view.etcd.alarms))
+    etcd = scope.view.etcd if scope.view is not None else None
+    if etcd is not None and etcd.alarms:
+        blockers.append("etcd has alarms: " + ", ".join(etcd.alarms))
+    if etcd is not None and etcd.disagreement:
+        blockers.append(etcd.disagreement)
     return blockers
 
 
@@ -98,7 +102,8 @@ async def reconcile_replicas(scope: ControlPlaneScope) -> Result | None:
         return Result(requeue_after=scope.io.poll)
     if step.step == "scale-down":
         candidates = outdated if step.rolling_out else scope.live_machines
-        unhealthy = {name for name, conds in scope.machine_conditions.items() if health.components_failing(conds)}
+        unhealthy = {name for name, conds in scope.machine_conditions.items()
+                     if health.components_failing(conds, external_etcd=scope.external_etcd)}
         victim = machines.machine_to_scale_down(candidates, set(scope.outdated), unhealthy)
         if victim is None:
             return None

@@ -78,6 +78,11 @@ class ControlPlaneScope(ObjectScope[Services]):
         return bool(nested(self.kcp, "status", "initialization", "controlPlaneInitialized"))
 
     @property
+    def external_etcd(self) -> bool:
+        """etcd is external: no etcd pods or members on the Machines to look after."""
+        return bool(nested(self.kcp, "spec", "kubeadmConfigSpec", "clusterConfiguration", "etcd", "external"))
+
+    @property
     def max_surge(self) -> int:
         value: Any = nested(self.kcp, "spec", "rollout", "strategy", "rollingUpdate", "maxSurge")
         if value is None:

@@ -137,8 +137,10 @@ def machines_up_to_date_condition(scope: ControlPlaneScope) -> Condition:
         return cond.condition(type_, "True", A.KUBEADM_CONTROL_PLANE_MACHINES_UP_TO_DATE_NO_REPLICAS_REASON)
     outdated = sorted(scope.outdated)
     if outdated:
+        noun = "Machine" if len(outdated) == 1 else "Machines"
+        verb = "is" if len(outdated) == 1 else "are"
         return cond.condition(type_, "False", A.KUBEADM_CONTROL_PLANE_MACHINES_NOT_UP_TO_DATE_REASON,
-                              f"* Machines {', '.join(outdated)} are not up-to-date")
+                              f"* {noun} {', '.join(outdated)} {verb} not up-to-date")
     return cond.condition(type_, "True", A.KUBEADM_CONTROL_PLANE_MACHINES_UP_TO_DATE_REASON)
 
 
@@ -155,7 +157,7 @@ def rolling_out_condition(scope: ControlPlaneScope) -> Condition:
 
 def scaling_up_condition(scope: ControlPlaneScope) -> Condition:
     type_ = A.KUBEADM_CONTROL_PLANE_SCALING_UP_CONDITION
-    current, desired = len(scope.machines), scope.replicas
+    current, desired = len(scope.machines), 0 if scope.deleting else scope.replicas
     if current >= desired and not scope.scale_up_blockers:
         return cond.condition(type_, "False", A.KUBEADM_CONTROL_PLANE_NOT_SCALING_UP_REASON)
     message = f"Scaling up from {current} to {desired} replicas" if current < desired else "Adding a replica"
@@ -166,7 +168,7 @@ def scaling_up_condition(scope: ControlPlaneScope) -> Condition:
 
 def scaling_down_condition(scope: ControlPlaneScope) -> Condition:
     type_ = A.KUBEADM_CONTROL_PLANE_SCALING_DOWN_CONDITION
-    current, desired = len(scope.machines), scope.replicas
+    current, desired = len(scope.machines), 0 if scope.deleting else scope.replicas
     if current <= desired and not scope.scale_down_blockers:
         return cond.condition(type_, "False", A.KUBEADM_CONTROL_PLANE_NOT_SCALING_DOWN_REASON)
     message = f"Scaling down from {current} to {desired} replicas" if current > desired else "Removing a replica"
@@ -211,7 +213,8 @@ def available_condition(scope: ControlPlaneScope) -> Condition:
     if view is None or not view.reachable:
         missing.append(view.error if view is not None and view.error else "Workload cluster not inspected yet")
     else:
-        healthy = [n for n, c in scope.machine_conditions.items() if health.components_healthy(c)]
+        healthy = [n for n, c in scope.machine_conditions.items()
+                   if health.components_healthy(c, external_etcd=scope.external_etcd)]
         if not healthy:
             missing.append("No Machine with healthy control plane components")
         etcd = view.etcd

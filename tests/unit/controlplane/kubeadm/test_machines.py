@@ -58,9 +58,7 @@ BEFORE_ROLLOUT_AFTER = "Machine was created before spec.rollout.after"
                  id="infra-cloned-from-another-group-kind"),
     pytest.param({}, {}, infra(None, None), {}, [], id="adopted-infra-without-cloned-from-annotations"),
     pytest.param({}, {}, None, {}, [], id="infra-not-found"),
-    pytest.param({}, {}, infra(group_kind=None), {}, [], id="infra-with-only-the-cloned-from-name",
-                 marks=pytest.mark.xfail(strict=True, reason="upstream treats a missing cloned-from annotation "
-                                         "(name or group-kind) as a match; herd needs only the name")),
+    pytest.param({}, {}, infra(group_kind=None), {}, [], id="infra-with-only-the-cloned-from-name"),
     pytest.param({}, {}, infra(), {"kubeadmConfigSpec": {"files": [{"path": "/etc/motd", "content": "hi"}]}},
                  ["KubeadmConfig is not up-to-date"], id="kubeadm-config-changed-since-creation"),
     pytest.param({}, {}, infra(), None, [], id="no-config-hash-annotation-is-not-a-reason"),
@@ -228,6 +226,9 @@ NEW = desired_machine(
     kcp({"machineTemplate": {"metadata": {"labels": {"team": "a"}, "annotations": {"note": "n"}},
                              "spec": TEMPLATE_SPEC}}),
     "cp-abcde", CLUSTER, bootstrap_ref=BOOTSTRAP_REF, infra_ref=INFRA_REF, failure_domain="fd2")
+OWN_GATES = [{"conditionType": t} for t in ("APIServerPodHealthy", "ControllerManagerPodHealthy", "SchedulerPodHealthy",
+                                            "EtcdPodHealthy", "EtcdMemberHealthy", "NodeKubeadmLabelsAndTaintsSet")]
+WITH_OWN_GATES = {**TEMPLATE_SPEC, "readinessGates": [*TEMPLATE_SPEC["readinessGates"], *OWN_GATES]}
 
 
 @pytest.mark.parametrize(("read", "expected"), [
@@ -248,8 +249,8 @@ NEW = desired_machine(
                  {"clusterName": CLUSTER, "version": "v1.31.0", "bootstrap": {"configRef": BOOTSTRAP_REF},
                   "infrastructureRef": INFRA_REF}, id="version-and-references"),
     pytest.param(lambda m: m["spec"]["failureDomain"], "fd2", id="failure-domain"),
-    pytest.param(lambda m: {k: m["spec"][k] for k in TEMPLATE_SPEC}, TEMPLATE_SPEC,
-                 id="readiness-gates-deletion-and-taints-copied"),
+    pytest.param(lambda m: {k: m["spec"][k] for k in TEMPLATE_SPEC}, WITH_OWN_GATES,
+                 id="readiness-gates-deletion-and-taints-copied-with-the-control-plane-gates-after-the-user-ones"),
 ])
 def test_desired_machine(read: Any, expected: Any) -> None:
     assert read(NEW) == expected
@@ -258,7 +259,8 @@ def test_desired_machine(read: Any, expected: Any) -> None:
 def test_desired_machine_without_failure_domain_or_template_fields() -> None:
     made = desired_machine(kcp(), "cp-abcde", CLUSTER, bootstrap_ref=BOOTSTRAP_REF, infra_ref=INFRA_REF,
                            failure_domain=None)
-    assert set(made["spec"]) == {"clusterName", "version", "bootstrap", "infrastructureRef"}
+    assert set(made["spec"]) == {"clusterName", "version", "bootstrap", "infrastructureRef", "readinessGates"}
+    assert made["spec"]["readinessGates"] == OWN_GATES
 
 
 def test_kubeadm_config_of_a_joining_machine() -> None:
@@ -286,8 +288,9 @@ def test_control_plane_name_label(name: str, label: str) -> None:
 
 
 @pytest.mark.parametrize(("template_spec", "expected"), [
-    pytest.param({}, {"readinessGates": None, "deletion": None, "taints": None}, id="absent-fields-are-removed"),
-    pytest.param(TEMPLATE_SPEC, TEMPLATE_SPEC, id="template-fields"),
+    pytest.param({}, {"readinessGates": OWN_GATES, "deletion": None, "taints": None},
+                 id="absent-fields-are-removed-the-control-plane-gates-stay"),
+    pytest.param(TEMPLATE_SPEC, WITH_OWN_GATES, id="template-fields"),
 ])
 def test_in_place_spec_carries_the_template_fields_to_existing_machines(template_spec: dict[str, Any],
                                                                        expected: dict[str, Any]) -> None:

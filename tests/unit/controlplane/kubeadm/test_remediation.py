@@ -106,7 +106,7 @@ def first_machine_failed(s: ControlPlaneScope) -> None:
 
 @pytest.mark.parametrize(("change", "expected"), [
     pytest.param(None, None, id="safe-to-remediate"),
-    pytest.param(one_replica, (CANNOT, "current replicas are less or equal to 1"), id="one-replica"),
+    pytest.param(one_replica, None, id="spec-replicas-one-while-three-machines-run-is-no-reason"),
     pytest.param(only_the_target, (CANNOT, "current replicas are less or equal to 1"), id="one-machine"),
     pytest.param(in_progress, (DEFERRED, "another remediation in progress"), id="another-remediation-in-progress"),
     pytest.param(b_deleting, (DEFERRED, "Machine's deletion to complete"), id="another-machine-deleting"),
@@ -125,17 +125,14 @@ def first_machine_failed(s: ControlPlaneScope) -> None:
                       remediated_before(0, when=at(minutes=-30), created=at(minutes=-20))),
                  None, id="retry-period-over"),
     pytest.param(then(remediation(maxRetry=1), remediated_before(1, when=at(hours=-3), created=at(minutes=-50))),
-                 (CANNOT, "already failed 1 times (MaxRetry 1)"), id="within-default-min-healthy-period"),
+                 None, id="last-remediation-longer-ago-than-the-default-min-healthy-period-starts-over"),
+    pytest.param(then(remediation(maxRetry=1), remediated_before(1, when=at(minutes=-30), created=at(minutes=-20))),
+                 (CANNOT, "already failed 1 times (MaxRetry 1)"), id="max-retry-reached-within-min-healthy-period"),
     pytest.param(then(remediation(maxRetry=1, minHealthyPeriodSeconds=3600, retryPeriodSeconds=86400),
                       remediated_before(5, when=at(hours=-3), created=at(hours=-2))),
                  None, id="healthy-longer-than-min-healthy-period-starts-over"),
-    pytest.param(one_replica_rolling_out, None, id="one-replica-while-rolling-out-counts-current-machines",
-                 marks=pytest.mark.xfail(strict=True, reason="upstream refuses when the current Machines are <= 1; "
-                                         "herd refuses on spec.replicas <= 1 even with two Machines")),
-    pytest.param(first_machine_failed, None, id="first-machine-failed-before-init",
-                 marks=pytest.mark.xfail(strict=True, reason="upstream applies the replicas, provisioning, deletion "
-                                         "and etcd quorum checks only once the control plane is initialized, so a "
-                                         "failed first Machine is remediated; herd never remediates it")),
+    pytest.param(one_replica_rolling_out, None, id="one-replica-while-rolling-out-counts-current-machines"),
+    pytest.param(first_machine_failed, None, id="first-machine-failed-before-init"),
 ])
 def test_refusal_names_the_cause(change: Change | None,
                                  expected: tuple[str, str] | None) -> None:

@@ -12,9 +12,7 @@ from herd.controlplane.kubeadm.scope import ControlPlaneScope
 
 @pytest.mark.parametrize(("replicas", "current", "outdated", "max_surge", "initialized", "expected"), [
     pytest.param(3, 0, 0, 1, False, Plan("init"), id="first-machine-inits"),
-    pytest.param(3, 0, 0, 1, True, Plan("init"), id="no-machines-left-inits-again",
-                 marks=pytest.mark.xfail(strict=True, reason="upstream creates an init Machine whenever there are "
-                                         "no Machines; herd plans a join no control plane can answer")),
+    pytest.param(3, 0, 0, 1, True, Plan("init"), id="no-machines-left-inits-again"),
     pytest.param(3, 1, 0, 1, True, Plan("scale-up"), id="scale-up"),
     pytest.param(3, 1, 0, 1, False, Plan("scale-up"), id="scale-up-waits-in-the-caller-for-init"),
     pytest.param(3, 3, 0, 1, True, Plan("none"), id="at-size"),
@@ -75,10 +73,7 @@ def external_etcd(s: ControlPlaneScope) -> None:
     pytest.param(then(c_without_node, b_unhealthy), None,
                  ["Machine b does not have healthy control plane components: APIServerPodHealthy, EtcdMemberHealthy",
                   "Waiting for Machine c to have a Node"], id="every-blocker-listed"),
-    pytest.param(external_etcd, None, [], id="external-etcd-has-no-etcd-pods-or-members",
-                 marks=pytest.mark.xfail(strict=True, reason="upstream checks the etcd pod and member conditions "
-                                         "only when etcd is managed (stacked); with external etcd herd blocks "
-                                         "every scale up and scale down")),
+    pytest.param(external_etcd, None, [], id="external-etcd-has-no-etcd-pods-or-members"),
 ])
 def test_preflight_says_why_no_machine_may_be_added_or_removed(
         change: Change | None, excluding: str | None, expected: list[str]) -> None:

@@ -159,9 +159,7 @@ ETCD_BLOCKER = "Machine b does not have healthy control plane components: EtcdMe
                  ("True", "ScalingDown", f"Scaling down from 3 to 1 replicas is blocked because:\n* {NODE_BLOCKER}"),
                  id="scaling-down-blocked"),
     pytest.param(kcp_deleting, "ScalingDown", ("True", "ScalingDown", "Scaling down from 3 to 0 replicas"),
-                 id="scaling-down-to-zero-while-deleting",
-                 marks=pytest.mark.xfail(strict=True, reason="upstream desires 0 replicas once the "
-                                         "KubeadmControlPlane is deleting; herd keeps spec.replicas")),
+                 id="scaling-down-to-zero-while-deleting"),
     pytest.param(outdated(c=["KubeadmConfig is not up-to-date"], b=["Version v1.30.4 is not v1.31.0"]),
                  "MachinesUpToDate", ("False", "NotUpToDate", "* Machines b, c are not up-to-date"),
                  id="machines-up-to-date-lists-outdated"),
