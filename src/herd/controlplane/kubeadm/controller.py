@@ -17,6 +17,7 @@ from herd.runtime import Object, Result
 
 from . import phases, scale, status
 from .deletion import reconcile_delete
+from .etcd import EtcdError
 from .remediation import reconcile_unhealthy_machines
 from .scope import ControlPlaneScope, Services
 
@@ -54,12 +55,18 @@ class KubeadmControlPlaneReconciler(ObjectReconciler[Services, ControlPlaneScope
         await phases.inspect_workload(scope)
         await phases.mark_initialized(scope)
         await phases.record_certificate_expiries(scope)
-        await phases.reconcile_pre_terminate_hooks(scope)
-        await phases.remove_stray_etcd_members(scope)
-        remediation = await reconcile_unhealthy_machines(scope)
-        if remediation is not None:
-            return remediation
-        result = await scale.reconcile_replicas(scope) or Result()
+        try:
+            await phases.reconcile_pre_terminate_hooks(scope)
+            await phases.remove_stray_etcd_members(scope)
+            remediation = await reconcile_unhealthy_machines(scope)
+            if remediation is not None:
+                return remediation
+            result = await scale.reconcile_replicas(scope) or Result()
+        except EtcdError as exc:
+            # etcd refuses membership changes for a while after one (e.g. "unhealthy cluster" until its members
+            # have been connected for 5 s): an expected wait, not a failure
+            self.log.info("kubeadmcontrolplane %s: etcd: %s; trying again", scope.key, exc)
+            return Result(requeue_after=io.poll)
         steady = not scope.outdated and len(scope.machines) == scope.replicas and not scope.remediating and all(
             scope.node_name(m) for m in scope.machines) and status.etcd_problems(scope) == []
         return lowest_result(result, Result(requeue_after=io.resync if steady else io.poll))
