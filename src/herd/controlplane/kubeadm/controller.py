@@ -50,6 +50,7 @@ class KubeadmControlPlaneReconciler(ObjectReconciler[Services, ControlPlaneScope
             return None  # the Cluster's events wake us
         await phases.reconcile_certificates(scope)
         await phases.adopt_machines(scope)
+        await phases.remove_orphan_clones(scope)
         await phases.load_infrastructure(scope)
         await phases.sync_machines(scope)
         await phases.inspect_workload(scope)

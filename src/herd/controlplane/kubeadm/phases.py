@@ -6,19 +6,24 @@ and write each Machine's health; let deleting Machines go (etcd first); remediat
 from __future__ import annotations
 
 import base64
+import contextlib
+import datetime as dt
 import logging
 from typing import Any
 
 import yaml
 
+from herd.api.bootstrap import KUBEADM_CONFIG
 from herd.api.cluster import MACHINE
 from herd.api.cluster.labels import (
     CLUSTER_NAME_LABEL,
     MACHINE_CERTIFICATES_EXPIRY_DATE_ANNOTATION,
     MACHINE_CONTROL_PLANE_LABEL,
+    MACHINE_CONTROL_PLANE_NAME_LABEL,
 )
 from herd.api.controlplane.kubeadmcontrolplane import PRE_TERMINATE_HOOK_CLEANUP_ANNOTATION
-from herd.api.objects import nested, rfc3339
+from herd.api.objects import nested, parse_time, rfc3339
+from herd.api.webhookutil import format_label_value
 from herd.contract import certificates as certs
 from herd.contract import conditions as cond
 from herd.contract.indexes import orphans
@@ -30,7 +35,7 @@ from herd.contract.kubeconfig import (
     server_url,
 )
 from herd.contract.references import fetch_reference, valid_endpoint
-from herd.runtime import SECRET, ClientError, NotFound, Object, ObjectKey, owner_reference
+from herd.runtime import SECRET, ClientError, Kind, NotFound, Object, ObjectKey, owner_reference
 from herd.runtime.conditions import Condition
 from herd.runtime.patch import patch_status_conditions
 
@@ -132,6 +137,37 @@ async def adopt_machines(scope: ControlPlaneScope) -> None:
             namespace=scope.namespace)
         scope.machines.append(adopted)
         log.info("kubeadmcontrolplane %s: adopted Machine %s", scope.key, machine["metadata"]["name"])
+
+
+ORPHAN_GRACE = dt.timedelta(seconds=30)  # a clone younger than this may still be getting its Machine
+
+
+async def remove_orphan_clones(scope: ControlPlaneScope) -> None:
+    """KubeadmConfigs and infrastructure machines made for a Machine that was never created (the process
+    stopped between the creates) are deleted: nothing else would ever clean them up."""
+    io = scope.io
+    selector = {MACHINE_CONTROL_PLANE_NAME_LABEL: format_label_value(scope.name)}
+    names = {m["metadata"]["name"] for m in scope.machines}
+    kinds: list[Kind] = [KUBEADM_CONFIG]
+    ref = nested(scope.kcp, "spec", "machineTemplate", "spec", "infrastructureRef")
+    if ref:
+        provider_kind, _ = await fetch_reference(io.resolver, io.tracker, ref, scope.namespace)
+        if provider_kind is not None:
+            kinds.append(provider_kind.kind)
+    for kind in kinds:
+        if not io.cache.informer(kind).has_synced:
+            continue
+        for obj in io.cache.list(kind, namespace=scope.namespace, label_selector=selector, copy=False):
+            meta = obj["metadata"]
+            created = parse_time(meta.get("creationTimestamp"))
+            owned = any(o.get("uid") == scope.meta.get("uid") for o in meta.get("ownerReferences") or [])
+            if meta["name"] in names or not owned or meta.get("deletionTimestamp") or created is None or \
+                    scope.now - created < ORPHAN_GRACE or io.cache.get(MACHINE, scope.namespace, meta["name"]):
+                continue
+            with contextlib.suppress(NotFound):
+                await io.client.delete(kind, meta["name"], scope.namespace)
+                log.info("kubeadmcontrolplane %s: deleted %s %s, made for a Machine that was never created",
+                         scope.key, kind.kind, meta["name"])
 
 
 async def load_infrastructure(scope: ControlPlaneScope) -> None:
