@@ -207,6 +207,27 @@ async def sync_machines(scope: ControlPlaneScope) -> None:
             patch.setdefault("metadata", {})["resourceVersion"] = meta["resourceVersion"]
             scope.machines[index] = await scope.io.client.patch(MACHINE, meta["name"], patch,
                                                                 namespace=scope.namespace)
+        config = scope.io.cache.get(KUBEADM_CONFIG, scope.namespace, meta["name"], copy=False) \
+            if scope.io.cache.informer(KUBEADM_CONFIG).has_synced else None
+        for obj in (scope.infra.get(meta["name"]), config):
+            if obj is not None:
+                await _sync_metadata(scope, obj, labels, annotations)
+
+
+async def _sync_metadata(scope: ControlPlaneScope, obj: Object, labels: dict[str, str],
+                         annotations: dict[str, str]) -> None:
+    """The machine template's labels and annotations on a Machine's infrastructure machine or KubeadmConfig."""
+    meta = obj["metadata"]
+    wanted: dict[str, Any] = {}
+    if any((meta.get("labels") or {}).get(k) != v for k, v in labels.items()):
+        wanted["labels"] = labels
+    if any((meta.get("annotations") or {}).get(k) != v for k, v in annotations.items()):
+        wanted["annotations"] = annotations
+    if not wanted or meta.get("deletionTimestamp"):
+        return
+    kind = await scope.io.client.kind_of(obj)
+    with contextlib.suppress(NotFound):
+        await scope.io.client.patch(kind, meta["name"], {"metadata": wanted}, namespace=scope.namespace)
 
 
 async def inspect_workload(scope: ControlPlaneScope) -> None:
