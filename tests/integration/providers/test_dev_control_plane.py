@@ -161,6 +161,22 @@ async def test_etcd_and_apiserver_pod_faults_show_and_heal(client: Client, provi
         await world.annotate("demo-cp-2", None)
         await eventually(lambda: pod_ready_named(workload, "kube-apiserver-demo-cp-2"), "apiserver pod Ready again")
 
+        # a vanished VM takes its etcd member along; its pods are marked not Ready with its Node
+        await world.annotate("demo-cp-2", "vm-gone")
+
+        async def machine_gone() -> bool:
+            pods = [await pod(workload, f"{component}-demo-cp-2") for component in COMPONENTS]
+            return not any(pod_ready(p) for p in pods) and not await answers(world, workload, "demo-cp-2")
+
+        await eventually(machine_gone, "demo-cp-2's pods not Ready and its member silent")
+        await world.annotate("demo-cp-2", None)
+
+        async def machine_back() -> bool:
+            return await ready_pods(workload, ("demo-cp-2",)) == {f"{c}-demo-cp-2" for c in COMPONENTS} and \
+                await answers(world, workload, "demo-cp-2")
+
+        await eventually(machine_back, "demo-cp-2 back")
+
 
 async def test_a_deleted_control_plane_machine_leaves_a_silent_etcd_member(client: Client, provider: None) -> None:
     async with three_control_plane_machines(client) as (world, workload):

@@ -180,9 +180,9 @@ class Kubelets:
                 return
             kubelet.reported = (ready, time.monotonic())
         if spec.mode == "gone":
-            kubelet.reported_gone = True
-            if spec.static_pods is not None:
+            if spec.static_pods is not None:  # before going silent: a failed write is tried again next beat
                 await spec.static_pods.sync(client, kubelet.node, node_ready=False)
+            kubelet.reported_gone = True
             return
         try:
             await self._renew_lease(client, kubelet, now)
