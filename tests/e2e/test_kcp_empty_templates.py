@@ -5,15 +5,14 @@ purpose. Against `herd up`:
   its control plane Available and its workers joined;
 - with the default feature gates the empty KubeadmControlPlaneTemplate is refused as upstream refuses it (a
   KubeadmControlPlaneTemplate needs the ClusterTopology gate): a Forbidden that says so, not a server error;
-- with the ClusterTopology gate it applies and reads back without a spec (skipped: `herd up` has no way to turn the
-  gate on yet).
+- with the ClusterTopology gate (`herd up --feature-gates ClusterTopology=true`) it applies and reads back without
+  a spec.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
 from support.herd_up import herd_up
 from support.kcp import MD, ControlPlaneHerd, available, condition_status, ha_cluster, node_name, summary
@@ -65,10 +64,8 @@ def test_a_cluster_bootstraps_its_workers_from_an_empty_kubeadm_config_template(
         assert "ClusterTopology feature gate" in refused.stderr, refused.stderr
 
 
-@pytest.mark.skip(reason="waits for a way to enable the ClusterTopology feature gate in `herd up` (upstream refuses "
-                         "every KubeadmControlPlaneTemplate without it)")
 def test_with_the_cluster_topology_gate_an_empty_kubeadm_control_plane_template_applies(tmp_path: Path) -> None:
-    with herd_up(tmp_path, ControlPlaneHerd) as herd:
+    with herd_up(tmp_path, ControlPlaneHerd, "--feature-gates", "ClusterTopology=true") as herd:
         herd.kubectl("create", "namespace", NAMESPACE)
         herd.kubectl("apply", "-f", "-", input=EMPTY_CONTROL_PLANE_TEMPLATE)
         assert "spec" not in herd.get("kubeadmcontrolplanetemplate", "in-memory-control-plane", NAMESPACE)

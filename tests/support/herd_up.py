@@ -57,9 +57,9 @@ class HerdUp:
     cache: Path
 
     @classmethod
-    def start(cls, data_dir: Path, cache: Path) -> Self:
-        """Start `herd up --data-dir data_dir --port 0` and wait until it prints `export KUBECONFIG=`."""
-        process = Process("up", "--data-dir", str(data_dir), "--port", "0")
+    def start(cls, data_dir: Path, cache: Path, *flags: str) -> Self:
+        """Start `herd up --data-dir data_dir --port 0 [flags]` and wait until it prints `export KUBECONFIG=`."""
+        process = Process("up", "--data-dir", str(data_dir), "--port", "0", *flags)
         try:
             process.wait_for(r"^export KUBECONFIG=")
         except BaseException:
@@ -88,10 +88,10 @@ H = TypeVar("H", bound=HerdUp)
 
 
 @contextlib.contextmanager
-def herd_up(base: Path, kind: type[H]) -> Iterator[H]:
+def herd_up(base: Path, kind: type[H], *flags: str) -> Iterator[H]:
     """`herd up` of `base`/data while the block runs; after it, `herd up` must exit cleanly on SIGTERM (unless the
     block failed: then it is only stopped)."""
-    running = kind.start(base / "data", base / "kubectl-cache")
+    running = kind.start(base / "data", base / "kubectl-cache", *flags)
     try:
         yield running
     except BaseException:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from herd.api.registry import all_crds
+from herd.api.webhookutil import DEFAULT_GATES, FeatureGates
 from herd.apiserver.pki import CertificateAuthority, write_file_atomic
 from herd.bootstrap.kubeadm import new_controller as new_kubeadm_config_controller
 from herd.controllers import cluster, machine, machinedeployment, machinehealthcheck, machineset
@@ -44,6 +45,7 @@ class ManagerOptions:
     health_port: int | None = 0
     webhook_port: int = 0
     webhook_host: str = "127.0.0.1"
+    gates: FeatureGates = DEFAULT_GATES
 
 
 APPLIED_HASH = "herd.dev/applied-hash"
@@ -119,7 +121,7 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
     log.info("Cluster API CRDs installed (%d, %d created or updated)", len(installed), changed)
     cert, key = webhook_certificate(pki_dir, ca, [options.webhook_host, "localhost"])
     webhooks = WebhookServer(cert, key, host=options.webhook_host, port=options.webhook_port)
-    register_routes(webhooks, capi_webhook_routes())
+    register_routes(webhooks, capi_webhook_routes(options.gates))
     await webhooks.start()
     host = f"[{options.webhook_host}]" if ":" in options.webhook_host else options.webhook_host
     await register_webhooks(client, ca.cert_pem, f"https://{host}:{webhooks.port}")

@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from herd.api.webhookutil import DEFAULT_GATES, FeatureGates
 from herd.apiserver.pki import CertificateAuthority, ensure_server_pki, write_file_atomic
 from herd.runtime import Client, setup_logging
 
@@ -27,6 +30,9 @@ def add_manager_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--webhook-port", type=int, default=0,
                         help="port of the admission webhook server (default: a free port)")
     parser.add_argument("--log-format", choices=("text", "json"), default="text", help="log format")
+    parser.add_argument("--feature-gates", default="", metavar="GATE=BOOL[,…]",
+                        help="Cluster API feature gates, e.g. ClusterTopology=true (CLUSTER_TOPOLOGY=true in the "
+                             "environment turns that one on too, as with clusterctl)")
 
 
 def add_parser(commands: Any) -> None:
@@ -40,8 +46,35 @@ def manager_options(args: argparse.Namespace) -> ManagerOptions:
     for flag in ("health_port", "webhook_port"):
         if not 0 <= getattr(args, flag) <= 65535:
             raise CLIError(f"--{flag.replace('_', '-')} must be between 0 and 65535")
+    try:
+        gates = parse_feature_gates(args.feature_gates, os.environ)
+    except ValueError as exc:
+        raise CLIError(f"--feature-gates: {exc}") from None
     return ManagerOptions(leader_elect=args.leader_elect, health_port=args.health_port,
-                          webhook_port=args.webhook_port)
+                          webhook_port=args.webhook_port, gates=gates)
+
+
+GATE_FIELDS = {"ClusterTopology": "cluster_topology",
+               "KubeadmBootstrapFormatIgnition": "kubeadm_bootstrap_format_ignition",
+               "MachineSetPreflightChecks": "machine_set_preflight_checks",
+               "MachineTaintPropagation": "machine_taint_propagation"}
+
+
+def parse_feature_gates(text: str, environ: Mapping[str, str]) -> FeatureGates:
+    """Upstream's `--feature-gates` syntax (`Name=true,Other=false`) over upstream's defaults; clusterctl's
+    CLUSTER_TOPOLOGY=true environment variable turns ClusterTopology on."""
+    values: dict[str, bool] = {}
+    if environ.get("CLUSTER_TOPOLOGY", "").lower() == "true":
+        values["cluster_topology"] = True
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        field = GATE_FIELDS.get(name.strip())
+        if field is None:
+            raise ValueError(f"unknown feature gate {name.strip()!r} (known: {', '.join(GATE_FIELDS)})")
+        if value.strip().lower() not in ("true", "false"):
+            raise ValueError(f"{name.strip()} needs =true or =false, not {value.strip()!r}")
+        values[field] = value.strip().lower() == "true"
+    return replace(DEFAULT_GATES, **values)
 
 
 def run(args: argparse.Namespace) -> int:
