@@ -53,6 +53,7 @@ def created(machine: dict[str, Any]) -> datetime:
     return time_of(machine["metadata"]["creationTimestamp"])
 
 
+@pytest.mark.timeout(300)  # longer than the waits, so a failure says what did not happen
 def test_each_control_plane_machine_waits_for_the_one_before_to_be_initialized_and_healthy(
         herd: ControlPlaneHerd) -> None:
     namespace = "one-at-a-time"
@@ -82,6 +83,7 @@ def test_each_control_plane_machine_waits_for_the_one_before_to_be_initialized_a
                 (type_, earlier["metadata"]["name"], healthy[type_], later["metadata"]["creationTimestamp"])
 
 
+@pytest.mark.timeout(300)
 def test_an_unhealthy_control_plane_blocks_scaling_up_until_it_recovers(herd: ControlPlaneHerd) -> None:
     namespace = "blocked"
     herd.apply(namespace, ha_cluster(namespace, replicas=1, workers=0))
