@@ -26,6 +26,7 @@ from support.kcp import (
 from support.waiting import eventually_sync
 
 NAMESPACE = "scaling"
+PRE_TERMINATE_HOOK = "pre-terminate.delete.hook.machine.cluster.x-k8s.io/kcp-cleanup"
 
 eventually = functools.partial(eventually_sync, timeout=90.0, poll=0.3)
 
@@ -78,6 +79,10 @@ def test_scaling_to_five_and_back_to_three_keeps_etcd_to_the_machines_and_moves_
         assert set(view.members) <= {str(node_name(m)) for m in machines}, (view, summary(machines))
         staying = {str(node_name(m)) for m in machines if not deleting(m)}
         assert view.leader in staying, ("the leader is a Machine being deleted", view, summary(machines))
+        # a Machine being deleted is held by the control plane's pre-terminate hook until its member is gone
+        held = [name(m) for m in machines if deleting(m) and node_name(m) in view.members]
+        assert all(PRE_TERMINATE_HOOK in (m["metadata"].get("annotations") or {})
+                   for m in machines if name(m) in held), (held, summary(machines))
         assert survivors <= {name(m) for m in machines if not deleting(m)}, "a Machine not annotated was deleted"
         if {name(m) for m in machines} == survivors:
             break
