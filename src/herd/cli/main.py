@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_parser(commands)
     init.add_parser(commands)
     get.add_parser(commands)
+    describe.add_parser(commands)
     move.add_parser(commands)
     describe.add_parser(commands)
     delete.add_parser(commands)
