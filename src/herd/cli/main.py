@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import crds, delete, describe, generate, get, init, rollout, serve, up, wait
+from . import crds, delete, describe, generate, get, init, move, rollout, serve, up, wait
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_parser(commands)
     init.add_parser(commands)
     get.add_parser(commands)
+    move.add_parser(commands)
     describe.add_parser(commands)
     delete.add_parser(commands)
     wait.add_parser(commands)
