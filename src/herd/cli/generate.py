@@ -22,7 +22,7 @@ import yaml
 from herd.runtime.webhook import dns1123_subdomain_problems
 
 from . import templating
-from .generate_variables import Variables, read_config
+from .generate_variables import Variables, read_config, where
 from .get import add_management_argument, management_kubeconfig
 from .serve import CLIError
 
@@ -231,11 +231,9 @@ def variables_listing(defaults: Mapping[str, str | None], args: argparse.Namespa
 def parse_objects(rendered: str) -> list[dict[str, Any]]:
     try:
         documents = list(yaml.safe_load_all(rendered))
-    except yaml.YAMLError as exc:  # the problem and its line: the text may hold substituted secrets
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
+    except yaml.YAMLError as exc:  # the problem and its line, not the text: it may hold substituted secrets
         problem = getattr(exc, "problem", None) or "cannot be parsed"
-        raise CLIError(f"the rendered template is not valid YAML{where}: {problem}") from None
+        raise CLIError(f"the rendered template is not valid YAML{where(exc)}: {problem}") from None
     objects = []
     for number, document in enumerate(documents, start=1):
         if document is None or document == {}:  # an empty document, e.g. two --- in a row

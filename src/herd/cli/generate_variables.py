@@ -34,10 +34,8 @@ def read_config(given: Path | None, environ: Mapping[str, str]) -> dict[str, Any
         return {}
     try:
         loaded = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:  # the problem and its line only: the file may hold credentials
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise CLIError(f"the config file {path} is not valid YAML{where}") from None
+    except yaml.YAMLError as exc:  # its line only: the parser's message quotes the text, which may hold credentials
+        raise CLIError(f"the config file {path} is not valid YAML{where(exc)}") from None
     except OSError as exc:
         raise CLIError(f"cannot read the config file {path}: {exc.strerror}") from None
     if loaded is None:
@@ -45,6 +43,12 @@ def read_config(given: Path | None, environ: Mapping[str, str]) -> dict[str, Any
     if not isinstance(loaded, dict):
         raise CLIError(f"the config file {path} must be a mapping of variable names to values")
     return {str(key).lower(): value for key, value in loaded.items()}
+
+
+def where(exc: yaml.YAMLError) -> str:
+    """" at line N" for a YAML error that knows its place, else ""."""
+    mark = getattr(exc, "problem_mark", None)
+    return f" at line {mark.line + 1}" if mark is not None else ""
 
 
 def as_text(value: Any) -> str:
