@@ -105,6 +105,11 @@ def _evaluate(node: Node, lookup: Lookup) -> str:
     return _FUNCTIONS.get((node.operator, len(args) > 0), _default)(lookup(node.name) or "", args)
 
 
+def _text_of(pieces: list[str]) -> list[Node]:
+    joined = "".join(pieces)
+    return [Text(joined)] if joined else []
+
+
 def _is_name_character(character: str) -> bool:
     return character.isalpha() or character == "_" or unicodedata.category(character) == "Nd"
 
@@ -125,13 +130,11 @@ class _Parser:
             if found.group(0) == "$$":
                 run.append("$")
                 continue
-            if run:
-                nodes.append(Text("".join(run)))
-                run = []
+            nodes.extend(_text_of(run))
+            run = []
             nodes.append(self.substitution())
         run.append(self.text[self.position:])
-        if "".join(run):
-            nodes.append(Text("".join(run)))
+        nodes.extend(_text_of(run))
         return nodes
 
     def peek(self, ahead: int = 0) -> str:
