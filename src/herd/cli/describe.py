@@ -29,7 +29,8 @@ STYLES = {"gray": "bright_black", "green": "green", "red": "red", "yellow": "yel
 
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("describe", help="describe a workload cluster's objects and their state")
+    parser = commands.add_parser("describe", help="describe a workload cluster's objects and their state",
+                                 epilog="example: herd describe cluster ha")
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     cluster = kinds.add_parser(
         "cluster", help="the Cluster as a tree: its infrastructure, control plane, workers and Machines with their "
@@ -39,11 +40,12 @@ def add_parser(commands: Any) -> None:
     cluster.add_argument("--show-conditions", default="", metavar="all|KIND[,KIND/NAME]",
                          help="list every condition of these objects (a '+' suffix: only those not in their "
                          "normal state)")
-    cluster.add_argument("--grouping", type=parse_bool, default=True, metavar="true|false",
+    cluster.add_argument("--grouping", type=parse_bool, nargs="?", const=True, default=True, metavar="true|false",
                          help="fold alike healthy Machines into one 'N Machines...' row (default: true)")
     cluster.add_argument("--echo", action="store_true", help="show each Machine's infrastructure machine and "
                          "bootstrap config even when they only echo the Machine's state")
-    cluster.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
+    cluster.add_argument("-o", "--output", choices=("text", "json"), default="text",
+                         help="output format (json: the same tree, every object's conditions included)")
     add_management_argument(cluster)
     cluster.set_defaults(run=run_cluster)
 

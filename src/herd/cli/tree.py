@@ -153,7 +153,8 @@ def conditions_filter(node: Node, show: str) -> str:
         nonzero = entry.endswith(NON_ZERO_SUFFIX)
         entry = entry.removesuffix(NON_ZERO_SUFFIX)
         kind, _, name = entry.partition("/")
-        if entry.lower() == "all" or (kind.lower() == node.kind.lower() and (not name or name == node.name)):
+        if entry.lower() == "all" or (kind.lower() == node.kind.lower()
+                                      and (not name or name.lower() == node.name.lower())):
             return "nonzero" if nonzero else "all"
     return ""
 

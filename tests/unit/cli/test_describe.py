@@ -222,3 +222,29 @@ def test_whitespace_in_show_conditions_is_refused(capsys: pytest.CaptureFixture[
     assert main(["describe", "cluster", "ha", "--show-conditions", "Machine, Cluster",
                  "--kubeconfig", str(tmp_path / "none")]) == 1
     assert capsys.readouterr().err == "herd: --show-conditions 'Machine, Cluster': whitespace is not allowed\n"
+
+
+def test_machines_nobody_controls_are_listed_under_other() -> None:
+    # examples/cluster-with-workers.yaml: a hand-written control-plane Machine and no control plane object
+    objects = cluster_objects()
+    hand_written = objects.machines[0]
+    hand_written["metadata"]["ownerReferences"] = []
+    objects.control_plane, objects.machines = None, [hand_written]
+    header, *lines = render_text(build_tree(objects, DescribeOptions()), NOW).splitlines()
+    assert [line[:header.index("REPLICAS")].rstrip() for line in lines] == [
+        "Cluster default/ha", "├─DevCluster default/ha", "└─Workers", "  └─Other",
+        "    └─Machine default/ha-control-plane-aaaaa, v1.33.0"]
+
+
+@pytest.mark.parametrize(("show", "shown"), [
+    pytest.param("machine/HA-MD-0-ABC-XXXXX", ["ha-md-0-abc-xxxxx"], id="kind-and-name-any-case"),
+    pytest.param("KubeadmControlPlane,DevCluster", ["ha", "ha-control-plane"], id="two-kinds"),
+    pytest.param("Cluster+", [], id="non-zero-of-a-healthy-cluster"),
+])
+def test_show_conditions_picks_the_objects_named(show: str, shown: list[str]) -> None:
+    tree = build_tree(cluster_objects(), DescribeOptions(show_conditions=show))
+    assert sorted(node.name for node in tree.walk() if node.show_conditions) == sorted(shown + (
+        ["ha"] if show == "Cluster+" else []))
+    text = render_text(tree, NOW)
+    assert ("─EtcdClusterHealthy" in text) == ("KubeadmControlPlane" in show)
+    assert ("─Deleting" in text) == (show == "machine/HA-MD-0-ABC-XXXXX")  # Cluster+ hides its normal Deleting
