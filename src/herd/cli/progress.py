@@ -79,10 +79,12 @@ def plural(count: int, word: str) -> str:
 
 @dataclass(frozen=True)
 class State:
-    """One look at what is being waited for: whether it is over, and what to show about it."""
+    """One look at what is being waited for: whether it is over, what to show about it, and (when not over) what
+    it waits for, for a timeout's message."""
 
     done: bool
     line: str
+    blocker: str = ""
 
 
 class Display:

@@ -40,7 +40,7 @@ def run_wait_cluster(args: argparse.Namespace) -> int:
             state = await follow(lambda: look(client, args.name, namespace), args.timeout, display)
         if not state.done:
             raise CLIError(f"timed out after {format_duration(args.timeout)} waiting for cluster {args.name} to be "
-                           f"{args.wait_for}: {state.line}")
+                           f"{args.wait_for}: {state.blocker or state.line}")
         return 0
     return on_management(args.kubeconfig, waiting)
 
@@ -63,8 +63,10 @@ def availability(cluster: Object) -> State:
     if found is not None and found.get("status") == "True":
         return State(True, f"cluster {name} is available")
     if cluster["metadata"].get("deletionTimestamp"):
-        return State(False, f"cluster {name} is being deleted: {describe_condition(cluster, api.DELETING)}")
-    return State(False, f"cluster {name} not available: {describe_condition(cluster, api.AVAILABLE)}")
+        blocker = f"it is being deleted: {describe_condition(cluster, api.DELETING)}"
+        return State(False, f"cluster {name} is being deleted: {describe_condition(cluster, api.DELETING)}", blocker)
+    blocker = describe_condition(cluster, api.AVAILABLE)
+    return State(False, f"cluster {name} not available: {blocker}", blocker)
 
 
 def deletion(cluster: Object | None, name: str) -> State:
@@ -72,8 +74,10 @@ def deletion(cluster: Object | None, name: str) -> State:
     if cluster is None:
         return State(True, f"cluster {name} is deleted")
     if not cluster["metadata"].get("deletionTimestamp"):
-        return State(False, f"cluster {name} is not being deleted (delete it with `herd delete cluster {name}`)")
-    return State(False, f"cluster {name} deleting: {describe_condition(cluster, api.DELETING)}")
+        return State(False, f"cluster {name} is not being deleted (delete it with `herd delete cluster {name}`)",
+                     "it is not being deleted")
+    blocker = describe_condition(cluster, api.DELETING)
+    return State(False, f"cluster {name} deleting: {blocker}", blocker)
 
 
 async def look_available(client: Client, name: str, namespace: str) -> State:

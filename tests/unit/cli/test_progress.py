@@ -63,16 +63,18 @@ def cond(type_: str, status: str, reason: str, message: str = "") -> dict[str, A
 @pytest.mark.parametrize(("obj", "state"), [
     pytest.param(cluster(cond("Available", "True", "Available")), State(True, "cluster fleet is available"),
                  id="available"),
-    pytest.param(cluster(), State(False, "cluster fleet not available: no Available condition reported yet"),
-                 id="no-status-yet"),
+    pytest.param(cluster(), State(False, "cluster fleet not available: no Available condition reported yet",
+                                  "no Available condition reported yet"), id="no-status-yet"),
     pytest.param(cluster(cond("Available", "False", "NotAvailable", "* RemoteConnectionProbe: Remote connection "
                               "not established yet")),
                  State(False, "cluster fleet not available: NotAvailable: RemoteConnectionProbe: Remote connection "
-                       "not established yet"), id="what-is-missing"),
+                       "not established yet", "NotAvailable: RemoteConnectionProbe: Remote connection not "
+                       "established yet"), id="what-is-missing"),
     pytest.param(cluster(cond("Available", "False", "NotAvailable"),
                          cond("Deleting", "True", "WaitingForWorkersDeletion", "* MachineDeployments: md-0"),
                          deleting=True),
-                 State(False, "cluster fleet is being deleted: WaitingForWorkersDeletion: MachineDeployments: md-0"),
+                 State(False, "cluster fleet is being deleted: WaitingForWorkersDeletion: MachineDeployments: md-0",
+                       "it is being deleted: WaitingForWorkersDeletion: MachineDeployments: md-0"),
                  id="deleted-meanwhile"),
 ])
 def test_availability(obj: dict[str, Any], state: State) -> None:
@@ -82,11 +84,13 @@ def test_availability(obj: dict[str, Any], state: State) -> None:
 def test_deletion_states() -> None:
     assert deletion(None, "fleet") == State(True, "cluster fleet is deleted")
     assert deletion(cluster(), "fleet") == State(
-        False, "cluster fleet is not being deleted (delete it with `herd delete cluster fleet`)")
+        False, "cluster fleet is not being deleted (delete it with `herd delete cluster fleet`)",
+        "it is not being deleted")
     going = cluster(cond("Deleting", "True", "WaitingForControlPlaneDeletion",
                          "Waiting for KubeadmControlPlane to be deleted"), deleting=True)
     assert deletion(going, "fleet") == State(
-        False, "cluster fleet deleting: WaitingForControlPlaneDeletion: Waiting for KubeadmControlPlane to be deleted")
+        False, "cluster fleet deleting: WaitingForControlPlaneDeletion: Waiting for KubeadmControlPlane to be deleted",
+        "WaitingForControlPlaneDeletion: Waiting for KubeadmControlPlane to be deleted")
 
 
 @pytest.mark.parametrize(("left", "summary"), [
