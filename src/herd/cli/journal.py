@@ -16,13 +16,16 @@ replaying it says where the same command resumes. Records, in the order a move w
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from .objectgraph import MoveNode
+from .serve import CLIError
 
 Step = Literal["pause", "create", "delete", "resume", "finish"]
 JOURNAL_VERSION = 1
@@ -99,6 +102,21 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Held while a move runs, so that two runs of the same move never interleave."""
+        lock_path = self.path.with_suffix(".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CLIError(f"another herd move of this namespace is running (lock {lock_path}): wait for it, "
+                               "or run this again once it has stopped") from None
+            yield
+        finally:
+            os.close(fd)
 
     def exists(self) -> bool:
         return self.path.is_file()

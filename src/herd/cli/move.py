@@ -9,8 +9,9 @@ kubeconfig records the plan and each step, so the same command run again after a
 moment do two unpaused copies exist: the source is resumed only when a move is given up before anything was
 created in the target, the target only once the source's copies are gone.
 
-Test hook: `HERD_MOVE_CRASH_AFTER=<step>` (plan, pause, create-N, creates, delete-N, deletes, resume) makes the
-command exit at once with code 137 after that step, as a kill -9 would; the crash-safety tests use it.
+Test hook: `HERD_MOVE_CRASH_AFTER=<step>` (plan, pause, create-N, create-N-before-journal, creates, delete-N,
+deletes, resume; N counts objects from 1) makes the command exit at once with code 137 after that step, as a
+kill -9 would; the crash-safety tests use it.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from .get import (
     unreachable_reason,
 )
 from .journal import Journal, JournalState
-from .move_source import MoveSource, count
-from .objectgraph import MOVED_FROM_ANNOTATION, MoveNode, order_groups, target_object
+from .move_source import MoveSource, count, plane_identity
+from .objectgraph import MOVED_FROM_ANNOTATION, MoveNode, order_groups, still_provisioning, target_object
 from .serve import CLIError
 
 CRASH_ENV = "HERD_MOVE_CRASH_AFTER"  # test hook, see the module's docstring
@@ -70,9 +71,10 @@ def run(args: argparse.Namespace) -> int:
     async def work(source: Client, default_namespace: str) -> None:
         namespace = args.namespace or default_namespace
         target = Client.from_config(target_config, timeout=REQUEST_TIMEOUT_SECONDS)
+        journal = Journal(journal_dir / f"move-{namespace}.journal")
         try:
-            mover = Mover(MoveSource(source), target, namespace, Journal(journal_dir / f"move-{namespace}.journal"))
-            await mover.run(dry_run=args.dry_run)
+            with contextlib.nullcontext() if args.dry_run else journal.lock():
+                await Mover(MoveSource(source), target, namespace, journal).run(dry_run=args.dry_run)
         finally:
             with contextlib.suppress(Exception):
                 await target.close()
@@ -89,8 +91,9 @@ class Mover:
 
     async def run(self, *, dry_run: bool) -> None:
         state = self.journal.read()
+        source_id, target_id = await plane_identity(self.source.client), await plane_identity(self.target)
         if state.plan is not None:
-            self.check_same_move(state)
+            self.check_same_move(state, source_id, target_id)
             if dry_run:
                 say(f"an unfinished move is recorded in {self.journal.path}; without --dry-run it resumes at the "
                     f"{state.next_step} step of:")
@@ -99,6 +102,8 @@ class Mover:
             say(f"continuing the move recorded in {self.journal.path}")
             await self.guarded(self.finish(state))
             return
+        if source_id == target_id:
+            raise CLIError("the source and the target are the same management plane: pass another --to-kubeconfig")
         nodes = await self.plan()
         if dry_run:
             say(f"would move {count(len(nodes), 'object')} of namespace {self.namespace}, in this order:")
@@ -106,54 +111,62 @@ class Mover:
             return
         clusters = [node for node in nodes if node.kind.kind == "Cluster"]
         paused_before = [node.name for node in clusters if await self.source.is_paused(node)]
-        self.journal.start(namespace=self.namespace, source=self.source.client.server, target=self.target.server,
+        self.journal.start(namespace=self.namespace, source=source_id, target=target_id,
+                           source_server=self.source.client.server, target_server=self.target.server,
                            nodes=[node.to_record() for node in nodes], paused_before=paused_before)
         crash_point("plan")
         await self.guarded(self.finish(self.journal.read()))
 
-    def check_same_move(self, state: JournalState) -> None:
+    def check_same_move(self, state: JournalState, source_id: str, target_id: str) -> None:
+        """The journal is this move's: the same planes (by identity, so a plane restarted on another port is
+        still itself)."""
         plan = state.plan or {}
-        if plan.get("target") != self.target.server or plan.get("source") != self.source.client.server:
-            raise CLIError(f"an unfinished move of namespace {self.namespace} from {plan.get('source')} to "
-                           f"{plan.get('target')} is recorded in {self.journal.path}: run it again with that "
-                           "target's kubeconfig to finish it")
+        if (plan.get("source"), plan.get("target")) != (source_id, target_id):
+            raise CLIError(f"an unfinished move of namespace {self.namespace} from {plan.get('source_server')} to "
+                           f"{plan.get('target_server')} is recorded in {self.journal.path}: run it again with "
+                           "that source and target to finish it")
 
     async def guarded(self, work: Awaitable[None]) -> None:
         """Failures once the journal exists say that the same command finishes the move."""
         try:
             await work
         except (ApiError, Unreachable) as exc:
-            side = "target" if self.target.server in str(exc) else "source or the target"
-            reason = unreachable_reason(exc) if isinstance(exc, Unreachable) else str(exc)
+            reason = f"a plane is unreachable ({unreachable_reason(exc)})" if isinstance(exc, Unreachable) \
+                else f"a plane answered {exc}"
             after = f"run the same command again to finish it (journal {self.journal.path})" \
                 if self.journal.exists() else "nothing was moved"
-            raise CLIError(f"the move stopped: the {side} answered {reason}; {after}") from None
+            raise CLIError(f"the move stopped: {reason}; {after}") from None
 
     async def plan(self) -> list[MoveNode]:
-        if self.source.client.server == self.target.server:
-            raise CLIError("the source and the target are the same management plane: pass another --to-kubeconfig")
-        await self.check_target_reachable()
-        nodes = await self.source.move_plan(self.namespace)
+        served = await self.target_kinds()
+        nodes, objects = await self.source.move_plan(self.namespace)
         if not any(node.kind.kind == "Cluster" for node in nodes):
             raise CLIError(f"no Cluster in namespace {self.namespace} of the source: nothing to move (pick one "
                            "with -n)")
-        await self.check_target_serves(nodes)
+        provisioning = still_provisioning(objects)
+        if provisioning:
+            raise CLIError(f"{', '.join(provisioning[:3])} still provisioning: move once the Clusters are "
+                           "provisioned and every Machine has its Node")
+        self.check_target_serves(nodes, served)
         await self.check_target_free(nodes)
         return nodes
 
-    async def check_target_reachable(self) -> None:
+    async def target_kinds(self) -> dict[tuple[str, str], set[str]]:
+        """The served versions of each (group, kind) the target's CRDs define; one-line errors when the target
+        cannot take a move at all."""
         try:
-            await self.target.list(CRD)
+            crds = (await self.target.list(CRD)).items
         except Unreachable as exc:
             raise CLIError(f"cannot reach the target at {self.target.server}: {unreachable_reason(exc)}; is its "
                            "plane running?") from None
-
-    async def check_target_serves(self, nodes: list[MoveNode]) -> None:
         served = {(crd["spec"]["group"], crd["spec"]["names"]["kind"]): {v["name"] for v in crd["spec"]["versions"]
-                                                                         if v.get("served")}
-                  for crd in (await self.target.list(CRD)).items}
+                                                                         if v.get("served")} for crd in crds}
         if not any(group.endswith("cluster.x-k8s.io") for group, _ in served):
             raise CLIError("the target has no Cluster API CRDs: run herd up or herd init there first")
+        return served
+
+    @staticmethod
+    def check_target_serves(nodes: list[MoveNode], served: dict[tuple[str, str], set[str]]) -> None:
         for node in nodes:
             if node.kind.group and node.kind.version not in served.get(node.kind.group_kind, set()):
                 raise CLIError(f"the target does not serve {node.kind.kind}.{node.kind.api_version}: install its "
@@ -211,6 +224,7 @@ class Mover:
         for index, node in enumerate(ordered, 1):
             if node.uid not in state.created:
                 state.created[node.uid] = new_uid = await self.create_one(node, state.created)
+                crash_point(f"create-{index}-before-journal")
                 self.journal.record("created", uid=node.uid, new_uid=new_uid)
             crash_point(f"create-{index}")
         self.journal.record("created-all")

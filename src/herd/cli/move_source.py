@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from herd.api.cluster.labels import PAUSED_ANNOTATION
-from herd.runtime import CONFIGMAP, CRD, SECRET, Client, Kind, NotFound, Object
+from herd.runtime import CONFIGMAP, CRD, NAMESPACE, SECRET, Client, Forbidden, Kind, NotFound, Object
 
 from .objectgraph import (
     CLUSTER_GROUP,
@@ -56,6 +56,15 @@ def kind_of_crd(crd: Object) -> Kind | None:
                 status_subresource="status" in (version.get("subresources") or {}))
 
 
+async def plane_identity(client: Client) -> str:
+    """What tells a management plane apart whatever URL reaches it: the UID of its kube-system namespace (as
+    on any Kubernetes cluster), else its URL."""
+    try:
+        return f"kube-system/{uid_of(await client.get(NAMESPACE, 'kube-system'))}"
+    except (NotFound, Forbidden):
+        return client.server
+
+
 class MoveSource:
     """A management plane seen by `herd move` (the source; the target for resuming)."""
 
@@ -80,9 +89,12 @@ class MoveSource:
             obj.setdefault("kind", kind.kind)
         return Inventory(objects, frozenset(move_kinds), frozenset(hierarchy_kinds))
 
-    async def move_plan(self, namespace: str) -> list[MoveNode]:
-        groups = build_move_plan(await self.inventory(namespace))
-        return [node for group in groups for node in group]
+    async def move_plan(self, namespace: str) -> tuple[list[MoveNode], list[Object]]:
+        """What moves, in order, and those objects as they are now."""
+        inventory = await self.inventory(namespace)
+        nodes = [node for group in build_move_plan(inventory) for node in group]
+        by_uid = {uid_of(obj): obj for _, obj in inventory.objects}
+        return nodes, [by_uid[node.uid] for node in nodes]
 
     async def current(self, node: MoveNode) -> Object | None:
         """The node's object as it is now; None when it is gone (or another object took its name)."""

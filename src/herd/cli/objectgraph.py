@@ -206,3 +206,21 @@ def not_paused(objects: Iterable[Object]) -> list[str]:
             if condition.get("type") == "Paused" and condition.get("status") != "True":
                 waiting.append(f"{obj.get('kind')}/{meta_of(obj).get('name')}")
     return waiting
+
+
+def still_provisioning(objects: Iterable[Object]) -> list[str]:
+    """Kind/name of the Clusters whose infrastructure is not provisioned or control plane not initialized, and
+    of the Machines without a Node yet: a move in the middle of provisioning would copy half-made state."""
+    found = []
+    for obj in objects:
+        status = obj.get("status") or {}
+        initialization = status.get("initialization") or {}
+        if obj.get("kind") == "Cluster" and obj.get("apiVersion", "").startswith(CLUSTER_GROUP + "/"):
+            done = initialization.get("infrastructureProvisioned") and initialization.get("controlPlaneInitialized")
+        elif obj.get("kind") == "Machine" and obj.get("apiVersion", "").startswith(CLUSTER_GROUP + "/"):
+            done = bool(status.get("nodeRef"))
+        else:
+            continue
+        if not done:
+            found.append(f"{obj.get('kind')}/{meta_of(obj).get('name')}")
+    return found

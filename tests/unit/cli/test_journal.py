@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from herd.cli.journal import Journal, replay
+from herd.cli.serve import CLIError
 
 PLAN = json.dumps({"step": "plan", "nodes": [], "paused_before": []})
 PAUSED, CREATING, CREATED_ALL = '{"step":"paused"}', '{"step":"creating"}', '{"step":"created-all"}'
@@ -58,3 +59,12 @@ def test_the_file_is_private_and_replaced_by_a_new_plan(tmp_path: Path) -> None:
     assert [json.loads(line)["step"] for line in journal.path.read_text().splitlines()] == ["plan"]
     journal.remove()
     assert not journal.exists() and journal.read().plan is None
+
+
+def test_two_runs_of_one_move_never_interleave(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "move-default.journal")
+    with journal.lock(), pytest.raises(CLIError, match="another herd move of this namespace is running"), \
+            Journal(journal.path).lock():
+        pass
+    with journal.lock():  # released when the first run ends
+        pass

@@ -20,6 +20,7 @@ from herd.cli.objectgraph import (
     not_paused,
     order_groups,
     rewrite_owner_references,
+    still_provisioning,
     target_object,
 )
 from herd.runtime import CONFIGMAP, SECRET, Kind, Object
@@ -139,3 +140,21 @@ def test_block_move_and_paused_conditions_are_read_per_object() -> None:
 def test_a_node_survives_the_journal() -> None:
     moved = MoveNode(DEV_MACHINE, "ns", "m1", "uid-1", ("uid-0",))
     assert MoveNode.from_record(moved.to_record()) == moved
+
+
+PROVISIONED = {"initialization": {"infrastructureProvisioned": True, "controlPlaneInitialized": True}}
+
+
+@pytest.mark.parametrize(("kind", "status", "provisioning"), [
+    pytest.param(CLUSTER, PROVISIONED, False, id="cluster-provisioned"),
+    pytest.param(CLUSTER, {"initialization": {"infrastructureProvisioned": True}}, True, id="cluster-without-cp"),
+    pytest.param(CLUSTER, None, True, id="cluster-without-status"),
+    pytest.param(MACHINE, {"nodeRef": {"name": "n"}}, False, id="machine-with-node"),
+    pytest.param(MACHINE, {"phase": "Provisioning"}, True, id="machine-without-node"),
+    pytest.param(DEV_MACHINE, None, False, id="other-kinds-are-not-asked"),
+])
+def test_a_move_waits_for_provisioning(kind: Kind, status: dict[str, Any] | None, provisioning: bool) -> None:
+    _, made = obj(kind, "x")
+    if status is not None:
+        made["status"] = status
+    assert still_provisioning([made]) == ([f"{kind.kind}/x"] if provisioning else [])
