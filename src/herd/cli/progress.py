@@ -18,7 +18,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from herd.runtime import Object
+from herd.runtime import Client, Kind, NotFound, Object
+
+from .serve import CLIError
 
 POLL_SECONDS = 0.5  # how often a waiting command asks again; the management plane answers a get in milliseconds
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|h|m|s)")
@@ -48,6 +50,17 @@ def format_duration(seconds: float) -> str:
         return f"{seconds:g}s"
     hours, minutes = divmod(whole // 60, 60)
     return f"{hours}h{minutes}m" if hours and minutes else f"{hours}h" if hours else f"{minutes}m"
+
+
+async def get_or_none(client: Client, kind: Kind, name: str, namespace: str) -> Object | None:
+    """The object, or None when it does not exist; a plane that does not serve the kind at all is an error."""
+    try:
+        return await client.get(kind, name, namespace)
+    except NotFound as exc:
+        if (exc.status.get("details") or {}).get("name") == name:
+            return None
+        raise CLIError(f"the management plane at {client.server} does not serve {kind.plural}; is it a herd plane "
+                       "(`herd up`)?") from None
 
 
 def condition(obj: Object, type_: str) -> dict[str, Any] | None:

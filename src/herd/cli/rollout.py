@@ -13,10 +13,10 @@ from typing import Any
 from herd.api.cluster import MACHINE_DEPLOYMENT, MACHINE_SET
 from herd.api.cluster.labels import PAUSED_ANNOTATION
 from herd.api.objects import parse_time
-from herd.runtime import Client, Conflict, NotFound, Object
+from herd.runtime import Client, Conflict, Object
 
 from .get import add_management_argument, on_management
-from .progress import Display, State, add_timeout_argument, follow, format_duration
+from .progress import Display, State, add_timeout_argument, follow, format_duration, get_or_none
 from .rollout_state import (
     Target,
     check_undo,
@@ -72,13 +72,10 @@ def changing(action: Action) -> Callable[[argparse.Namespace], int]:
 
 
 async def get_target(client: Client, target: Target, namespace: str) -> Object:
-    try:
-        return await client.get(target.kind, target.name, namespace)
-    except NotFound as exc:
-        if (exc.status.get("details") or {}).get("name") == target.name:
-            raise CLIError(f"{target.short} not found in namespace {namespace}") from None
-        raise CLIError(f"the management plane at {client.server} does not serve {target.kind.plural}; is it a "
-                       "herd plane (`herd up`)?") from None
+    found = await get_or_none(client, target.kind, target.name, namespace)
+    if found is None:
+        raise CLIError(f"{target.short} not found in namespace {namespace}")
+    return found
 
 
 def is_paused(target: Target, obj: Object) -> bool:

@@ -9,10 +9,19 @@ from typing import Any
 
 from herd.api.cluster import CLUSTER
 from herd.api.cluster import cluster as api
-from herd.runtime import Client, NotFound, Object
+from herd.runtime import Client, Object
 
 from .get import add_management_argument, on_management
-from .progress import Display, State, add_timeout_argument, condition, describe_condition, follow, format_duration
+from .progress import (
+    Display,
+    State,
+    add_timeout_argument,
+    condition,
+    describe_condition,
+    follow,
+    format_duration,
+    get_or_none,
+)
 from .serve import CLIError
 
 AVAILABLE, DELETED = "available", "deleted"
@@ -46,14 +55,8 @@ def run_wait_cluster(args: argparse.Namespace) -> int:
 
 
 async def get_cluster(client: Client, name: str, namespace: str) -> Object | None:
-    """The Cluster, or None once it is gone; a plane without Cluster API kinds is an error."""
-    try:
-        return await client.get(CLUSTER, name, namespace)
-    except NotFound as exc:
-        if (exc.status.get("details") or {}).get("name") == name:
-            return None
-        raise CLIError(f"the management plane at {client.server} does not serve Cluster API clusters; is it a "
-                       "herd plane (`herd up`)?") from None
+    """The Cluster, or None once it is gone."""
+    return await get_or_none(client, CLUSTER, name, namespace)
 
 
 def availability(cluster: Object) -> State:
