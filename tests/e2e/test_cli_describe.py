@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import pty
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,27 @@ eventually = functools.partial(eventually_sync, timeout=90.0, poll=0.5)
 def herd(plane: HerdUp, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "herd.cli.main", *args], capture_output=True, text=True, timeout=30,
                           env={**os.environ, "KUBECONFIG": str(plane.kubeconfig)})
+
+
+def on_a_terminal(plane: HerdUp, *args: str) -> str:
+    """What `herd ARGS` prints when its stdout is a terminal (a pseudo-terminal, read while the command runs)."""
+    env = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    reader, writer = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "herd.cli.main", *args], stdout=writer,
+                                   env=env | {"KUBECONFIG": str(plane.kubeconfig), "TERM": "xterm"})
+    finally:
+        os.close(writer)  # the child holds its own copy
+    chunks = []
+    try:
+        while chunk := os.read(reader, 65536):
+            chunks.append(chunk)
+    except OSError:  # Linux answers EIO once the child has exited and its output is drained
+        pass
+    finally:
+        os.close(reader)
+    assert process.wait(timeout=30) == 0
+    return b"".join(chunks).decode()
 
 
 def conditions_by_object(text: str) -> dict[str, dict[str, str]]:
@@ -68,6 +90,9 @@ def test_the_ready_ha_cluster_shows_every_object_available(plane: HerdUp) -> Non
     grouped = herd(plane, "describe", "cluster", "ha")
     assert grouped.returncode == 0 and grouped.stderr == "", grouped.stderr
     assert grouped.stdout.count("3 Machines...") == 2, grouped.stdout  # control plane and workers, each folded
+    assert "\x1b[" not in grouped.stdout  # no colours into a pipe
+    coloured = on_a_terminal(plane, "describe", "cluster", "ha")
+    assert "\x1b[32mTrue\x1b[0m" in coloured, coloured  # Available in green on a terminal
 
     tree = json.loads(herd(plane, "describe", "cluster", "ha", "-o", "json").stdout)
     assert (tree["kind"], tree["status"], tree["replicas"]) == ("Cluster", "True", "6/6")

@@ -13,7 +13,7 @@ import pytest
 
 from herd.cli.main import main
 from herd.cli.tree import ClusterObjects, DescribeOptions, build_tree
-from herd.cli.treeview import paragraph, render_text, tree_json
+from herd.cli.treeview import paragraph, render_text, status_style, tree_json
 
 GOLDEN = Path(__file__).resolve().parents[2] / "data" / "describe"
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -248,3 +248,15 @@ def test_show_conditions_picks_the_objects_named(show: str, shown: list[str]) ->
     text = render_text(tree, NOW)
     assert ("─EtcdClusterHealthy" in text) == ("KubeadmControlPlane" in show)
     assert ("─Deleting" in text) == (show == "machine/HA-MD-0-ABC-XXXXX")  # Cluster+ hides its normal Deleting
+
+
+@pytest.mark.parametrize(("condition", "style"), [
+    pytest.param(cond("Ready"), "green", id="ready-true"),
+    pytest.param(cond("Ready", "False"), "red", id="ready-false"),
+    pytest.param(cond("Ready", "Unknown"), "yellow", id="unknown"),
+    pytest.param(cond("Deleting", "True"), "red", id="deleting-true-is-the-alarm"),
+    pytest.param(cond("Deleting", "False"), "green", id="not-deleting"),
+    pytest.param(cond("Paused", "True"), "red", id="paused"),
+])
+def test_status_colours_follow_the_condition_polarity(condition: dict[str, Any], style: str) -> None:
+    assert status_style(condition) == style
