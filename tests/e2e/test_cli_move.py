@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from support.waiting import eventually_sync
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cluster-with-workers.yaml"
 CLUSTER, WORKERS = "fleet", 3
-NAMESPACES = ("moved", "crash-pause", "crash-create", "crash-delete")
+NAMESPACES = ("moved", "crash-pause", "crash-create", "crash-delete", "blocked")
 KINDS = ("clusters", "devclusters", "devmachines", "devmachinetemplates", "kubeadmconfigs", "kubeadmconfigtemplates",
          "machines", "machinesets", "machinedeployments", "machinehealthchecks", "secrets", "configmaps")
 
@@ -132,6 +133,24 @@ def test_the_control_plane_machine_stays_ready_in_the_target(planes: Planes) -> 
                           "--timeout=15s")
 
 
+def test_block_move_holds_the_move_until_removed(planes: Planes) -> None:
+    block = "clusterctl.cluster.x-k8s.io/block-move"
+    planes.source.kubectl("annotate", "devmachine", "fleet-control-plane-0", "-n", "blocked", f"{block}=")
+    running = Process("move", "--to-kubeconfig", str(planes.target.kubeconfig), "-n", "blocked",
+                      "--kubeconfig", str(planes.source.kubeconfig))
+    try:
+        running.wait_for("^pausing 1 Cluster$")
+        time.sleep(3)  # the Clusters are paused by now; the provider's annotation holds the rest
+        assert "".join(running.lines) == "pausing 1 Cluster\n" and running.proc.poll() is None
+        assert paused(planes.source, "blocked") and objects(planes.target, "blocked") == []
+        planes.source.kubectl("annotate", "devmachine", "fleet-control-plane-0", "-n", "blocked", f"{block}-")
+        running.wait_for("^moved$")
+    finally:
+        running.stop()
+    assert objects(planes.source, "blocked") == []
+    assert not paused(planes.target, "blocked")
+
+
 @pytest.mark.parametrize(("namespace", "crash_after"), [
     pytest.param("crash-pause", "pause", id="after-pausing"),
     pytest.param("crash-create", "create-12-before-journal", id="mid-create-before-the-journal-knew"),
@@ -175,6 +194,9 @@ def test_a_target_without_cluster_api_is_one_line(planes: Planes, tmp_path: Path
                  "(pick one with -n)", id="an-empty-namespace"),
     pytest.param(("-n", "moved", "--to-kubeconfig", "SOURCE"), "the source and the target are the same management "
                  "plane: pass another --to-kubeconfig", id="the-same-plane"),
+    pytest.param(("-n", "moved", "--to-kubeconfig", "/nonexistent/kubeconfig"), "no target kubeconfig at "
+                 "/nonexistent/kubeconfig: pass the kubeconfig of the management plane to move to (herd up writes "
+                 "<data-dir>/management.kubeconfig)", id="no-target-kubeconfig"),
 ])
 def test_a_move_that_cannot_start_is_one_line(planes: Planes, args: tuple[str, ...], message: str) -> None:
     args = tuple(str(planes.source.kubeconfig) if arg == "SOURCE" else arg for arg in args)

@@ -65,6 +65,9 @@ def say(line: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.to_kubeconfig.expanduser().is_file():
+        raise CLIError(f"no target kubeconfig at {args.to_kubeconfig}: pass the kubeconfig of the management plane "
+                       "to move to (herd up writes <data-dir>/management.kubeconfig)")
     _, target_config = load_management(args.to_kubeconfig)
     journal_dir = management_kubeconfig(args.kubeconfig).parent
 
