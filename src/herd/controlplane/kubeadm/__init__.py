@@ -24,7 +24,7 @@ AGGREGATE_DELAY = 0.2  # seconds from a Machine event to the control plane's rec
 
 
 def new_controller(client: Client, cluster_cache: ClusterCache, cache: Cache, *,
-                   resolver: ContractResolver | None = None, concurrency: int = 4, poll: float = 1.0,
+                   resolver: ContractResolver | None = None, concurrency: int = 4, poll: float = 0.5,
                    resync: float = 10.0, etcd_timeout: float = 5.0) -> Controller:
     """The KubeadmControlPlane controller, ready for `manager.add(...)`; `cache` must be that manager's cache.
 

@@ -22,6 +22,7 @@ from herd.api.cluster.labels import (
     MACHINE_CONTROL_PLANE_NAME_LABEL,
     MACHINE_FINALIZER,
 )
+from herd.api.cluster.webhooks import default_machine
 from herd.api.controlplane.kubeadmcontrolplane import PRE_TERMINATE_HOOK_CLEANUP_ANNOTATION
 from herd.api.objects import nested, parse_time
 from herd.api.webhookutil import format_label_value
@@ -121,6 +122,16 @@ def in_place_spec(kcp: Object) -> dict[str, Any]:
     found = {key: copy.deepcopy(template_spec.get(key)) for key in _IN_PLACE_SPEC}
     found["readinessGates"] = readiness_gates(kcp)
     return found
+
+
+def in_place_changes(machine: Object, in_place: dict[str, Any]) -> dict[str, Any]:
+    """The in-place fields whose value on the Machine differs from what it would be after the change, compared
+    once the Machine's defaulting has run (a deletion timeout the webhook defaulted is no change)."""
+    spec = machine.get("spec") or {}
+    if all(spec.get(key) == value for key, value in in_place.items()):
+        return {}
+    changed = default_machine({"metadata": {}, "spec": {**spec, **in_place}})["spec"]  # it copies
+    return {key: value for key, value in in_place.items() if spec.get(key) != changed.get(key)}
 
 
 def readiness_gates(kcp: Object) -> list[dict[str, Any]]:

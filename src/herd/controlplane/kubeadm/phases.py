@@ -199,8 +199,7 @@ async def sync_machines(scope: ControlPlaneScope) -> None:
             patch.setdefault("metadata", {})["labels"] = labels
         if any((meta.get("annotations") or {}).get(k) != v for k, v in annotations.items()):
             patch.setdefault("metadata", {})["annotations"] = annotations
-        spec = machine.get("spec") or {}
-        changed = {k: v for k, v in in_place.items() if spec.get(k) != v and not (v is None and k not in spec)}
+        changed = machines.in_place_changes(machine, in_place)
         if changed:
             patch["spec"] = changed
         if patch:

@@ -112,14 +112,24 @@ def _retry(scope: ControlPlaneScope, target: Object) -> tuple[str, str] | None:
     if max_retry is not None and retries >= int(max_retry):
         return (api.KUBEADM_CONTROL_PLANE_MACHINE_CANNOT_BE_REMEDIATED_REASON,
                 f"KubeadmControlPlane can't remediate this Machine because the operation already failed "
-                f"{retries} times (MaxRetry {max_retry})")
+                f"{retries} times (MaxRetry)")
     period = timedelta(seconds=int(spec.get("retryPeriodSeconds") or 0))
     last = parse_time(previous.get("timestamp"))
     if last is not None and scope.now < last + period:
         return (api.KUBEADM_CONTROL_PLANE_MACHINE_REMEDIATION_DEFERRED_REASON,
                 f"KubeadmControlPlane can't remediate this Machine because the operation already failed in the "
-                f"latest {period.seconds}s (RetryPeriod)")
+                f"latest {go_duration(period)} (RetryPeriodSeconds)")
     return None
+
+
+def go_duration(period: timedelta) -> str:
+    """A duration as Go prints one (upstream's messages do): 1h0m0s, 5m0s, 30s."""
+    seconds = int(period.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{seconds}s"
+    return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
 
 
 def _remediation_record(raw: str | None) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ class Services(ClusterServices):
     """What the phases talk to; absent in status tests."""
 
     etcd_timeout: float = 5.0
-    poll: float = 1.0  # how soon to look at the workload cluster again while something is on its way
+    poll: float = 0.5  # how soon to look at the workload cluster again while something is on its way
     resync: float = 30.0  # how soon to look again when all is well (workload changes have no watch here)
 
 

@@ -15,6 +15,7 @@ from herd.controlplane.kubeadm.machines import (
     config_hash,
     desired_machine,
     failure_domain_for_scale_up,
+    in_place_changes,
     in_place_spec,
     kubeadm_config,
     machine_labels,
@@ -295,3 +296,16 @@ def test_control_plane_name_label(name: str, label: str) -> None:
 def test_in_place_spec_carries_the_template_fields_to_existing_machines(template_spec: dict[str, Any],
                                                                        expected: dict[str, Any]) -> None:
     assert in_place_spec(kcp({"machineTemplate": {"spec": template_spec}})) == expected
+
+
+@pytest.mark.parametrize(("spec", "in_place", "expected"), [
+    pytest.param({"deletion": {"nodeDeletionTimeoutSeconds": 10}}, {"deletion": None}, {},
+                 id="a-timeout-the-webhook-defaulted-is-no-change"),
+    pytest.param({}, {"readinessGates": [{"conditionType": "X"}]}, {"readinessGates": [{"conditionType": "X"}]},
+                 id="a-new-gate-is-a-change"),
+    pytest.param({"deletion": {"nodeDrainTimeoutSeconds": 60}}, {"deletion": {"nodeDrainTimeoutSeconds": 90}},
+                 {"deletion": {"nodeDrainTimeoutSeconds": 90}}, id="a-changed-timeout-is-a-change"),
+])
+def test_in_place_changes_compare_after_defaulting(spec: dict[str, Any], in_place: dict[str, Any],
+                                                   expected: dict[str, Any]) -> None:
+    assert in_place_changes({"metadata": {"name": "m"}, "spec": spec}, in_place) == expected
