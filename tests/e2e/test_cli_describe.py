@@ -93,6 +93,7 @@ def test_the_ready_ha_cluster_shows_every_object_available(plane: HerdUp) -> Non
     assert "\x1b[" not in grouped.stdout  # no colours into a pipe
     coloured = on_a_terminal(plane, "describe", "cluster", "ha")
     assert "\x1b[32mTrue\x1b[0m" in coloured, coloured  # Available in green on a terminal
+    assert "\x1b[32mTrue\x1b[0m" in herd(plane, "describe", "cluster", "ha", "--color").stdout  # asked for: a pipe too
 
     tree = json.loads(herd(plane, "describe", "cluster", "ha", "-o", "json").stdout)
     assert (tree["kind"], tree["status"], tree["replicas"]) == ("Cluster", "True", "6/6")

@@ -44,6 +44,10 @@ def add_parser(commands: Any) -> None:
                          help="fold alike healthy Machines into one 'N Machines...' row (default: true)")
     cluster.add_argument("--echo", action="store_true", help="show each Machine's infrastructure machine and "
                          "bootstrap config even when they only echo the Machine's state")
+    cluster.add_argument("--show-machinesets", action="store_true",
+                         help="show each MachineDeployment's MachineSets, with their Machines beneath them")
+    cluster.add_argument("-c", "--color", type=parse_bool, nargs="?", const=True, metavar="true|false",
+                         help="colours on or off (default: on when stdout is a terminal); $NO_COLOR turns them off")
     cluster.add_argument("-o", "--output", choices=("text", "json"), default="text",
                          help="output format (json: the same tree, every object's conditions included)")
     add_management_argument(cluster)
@@ -60,24 +64,26 @@ def parse_bool(text: str) -> bool:
 def run_cluster(args: argparse.Namespace) -> int:
     if any(entry != entry.strip() for entry in args.show_conditions.split(",")):
         raise CLIError(f"--show-conditions {args.show_conditions!r}: whitespace is not allowed")
-    options = DescribeOptions(show_conditions=args.show_conditions, grouping=args.grouping, echo=args.echo)
+    options = DescribeOptions(show_conditions=args.show_conditions, grouping=args.grouping, echo=args.echo,
+                              show_machine_sets=args.show_machinesets)
     objects = on_management(args.kubeconfig, lambda client, default: read_cluster_objects(
         client, args.name, args.namespace or default))
     root, now = build_tree(objects, options), datetime.now(UTC)
     if args.output == "json":
         write_stdout((json.dumps(tree_json(root, now), indent=2) + "\n").encode())
-    elif sys.stdout.isatty():
-        print_coloured(table_rows(root, now))
+    elif args.color if args.color is not None else sys.stdout.isatty():
+        print_coloured(table_rows(root, now), forced=args.color is True)
     else:
         write_stdout(render_text(root, now).encode())
     return 0
 
 
-def print_coloured(rows: list[list[list[tuple[str, str]]]]) -> None:
-    from rich.console import Console  # only a terminal needs it
+def print_coloured(rows: list[list[list[tuple[str, str]]]], *, forced: bool) -> None:
+    from rich.console import Console  # only colours need it
     from rich.text import Text
 
-    console = Console(highlight=False, soft_wrap=True)
+    # --color=true colours a pipe too; $NO_COLOR still wins, as with clusterctl (rich reads it)
+    console = Console(highlight=False, soft_wrap=True, force_terminal=forced or None)
     for line in aligned_lines(rows):
         console.print(Text.assemble(*((text, STYLES.get(style, "")) for text, style in line)))
 

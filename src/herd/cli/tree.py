@@ -36,6 +36,7 @@ class DescribeOptions:
     show_conditions: str = ""  # "all", or a comma-separated list of Kind or Kind/name (a "+" suffix: non-zero only)
     grouping: bool = True
     echo: bool = False
+    show_machine_sets: bool = False  # each MachineDeployment's MachineSets, with their Machines beneath them
 
 
 @dataclass
@@ -295,11 +296,15 @@ def build_tree(objects: ClusterObjects, options: DescribeOptions) -> Node:
         builder.add(root, workers)
         for deployment in by_name(objects.machine_deployments):
             deployment_node = object_node(deployment, options)
-            builder.add(workers, deployment_node, grouping=True)
+            builder.add(workers, deployment_node, grouping=not options.show_machine_sets)
             for machine_set in by_name(s for s in objects.machine_sets if controller_uid(s) == uid(deployment)):
+                parent = deployment_node
+                if options.show_machine_sets:
+                    parent = object_node(machine_set, options)
+                    builder.add(deployment_node, parent, grouping=True)
                 for machine in machines:
                     if controller_uid(machine) == uid(machine_set):
-                        add_machine(deployment_node, machine)
+                        add_machine(parent, machine)
     orphans = [m for m in machines if str(nested(m, "metadata", "name")) not in shown]
     if orphans:  # e.g. a hand-written control-plane Machine with no control plane object
         if workers not in root.children:

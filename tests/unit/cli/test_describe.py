@@ -74,7 +74,8 @@ def cluster_objects(*, faults: bool = False) -> ClusterObjects:
     deployment = obj("cluster.x-k8s.io/v1beta2", "MachineDeployment", "ha-md-0", [cond("Available", age=180)],
                      spec={"replicas": 3, "template": {"spec": {"version": "v1.33.0"}}}, status=dict(counts))
     machine_set = obj("cluster.x-k8s.io/v1beta2", "MachineSet", "ha-md-0-abc", [],
-                      metadata={"ownerReferences": owner("MachineDeployment", "ha-md-0")})
+                      metadata={"ownerReferences": owner("MachineDeployment", "ha-md-0")},
+                      spec={"replicas": 3, "template": {"spec": {"version": "v1.33.0"}}}, status=dict(counts))
     control_planes = [machine(f"ha-control-plane-{s}", ("KubeadmControlPlane", "ha-control-plane"),
                               control_plane=True, age=age)
                       for s, age in (("aaaaa", 250), ("bbbbb", 235), ("ccccc", 220))]
@@ -139,6 +140,7 @@ CASES = [
     pytest.param("no-grouping.txt", False, DescribeOptions(grouping=False), id="grouping-false"),
     pytest.param("show-conditions-all.txt", False, DescribeOptions(show_conditions="all"), id="show-conditions-all"),
     pytest.param("faults.txt", True, DescribeOptions(), id="fault-and-blocked-deletions"),
+    pytest.param("machinesets.txt", True, DescribeOptions(show_machine_sets=True), id="show-machinesets"),
     pytest.param("faults-echo-machines.txt", True, DescribeOptions(echo=True, show_conditions="Machine+"),
                  id="faults-echo-nonzero-machine-conditions"),
 ]
