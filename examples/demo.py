@@ -2,8 +2,9 @@
 
 Applies examples/ha-cluster.yaml (a KubeadmControlPlane of three machines over three failure domains,
 a MachineDeployment of three workers and a MachineHealthCheck for each), waits until every Machine is
-Running and both are Available, prints the machines and how to reach the workload cluster, then keeps
-the plane running until Ctrl-C. State lives in ~/.herd (or $HERD_DATA_DIR), so a second run resumes it.
+Running and both are Available, prints the machines, the cluster's tree (`herd describe cluster ha`) and how
+to reach the workload cluster, then keeps the plane running until Ctrl-C. State lives in ~/.herd (or
+$HERD_DATA_DIR), so a second run resumes it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def main() -> int:
     kubeconfig = data_dir / "management.kubeconfig"
     for line in server.stdout:
         print(line, end="", flush=True)
-        if line.startswith("export KUBECONFIG="):
+        if line.startswith("ready: export KUBECONFIG="):
             break
     else:
         return server.wait() or 1
@@ -62,6 +63,8 @@ def main() -> int:
         with os.fdopen(fd, "wb") as handle:
             handle.write(base64.b64decode(encoded))
         subprocess.run(["kubectl", "--kubeconfig", str(workload), "get", "nodes"], check=False)
+    print(f"$ herd describe cluster {CLUSTER}", flush=True)
+    subprocess.run([sys.executable, "-m", "herd.cli.main", "describe", "cluster", CLUSTER], env=env, check=False)
     print(f"\nThe management plane keeps running. In another shell:\n"
           f"  export KUBECONFIG={kubeconfig}\n"
           f"  kubectl get clusters,machines -A\n"

@@ -40,7 +40,7 @@ spec:
 @pytest.fixture
 def herd_up(tmp_path: Path) -> Iterator[tuple[Process, Path]]:
     proc = Process("up", "--data-dir", str(tmp_path / "data"), "--port", "0")
-    proc.wait_for(r"^export KUBECONFIG=")
+    proc.wait_for(r"^ready: export KUBECONFIG=")
     yield proc, tmp_path / "data" / "management.kubeconfig"
     proc.stop()
 
@@ -78,13 +78,13 @@ def test_herd_up_defaults_and_validates_through_its_webhooks(herd_up: tuple[Proc
 def test_a_second_herd_up_on_the_same_data_dir_resumes(tmp_path: Path) -> None:
     data = tmp_path / "data"
     first = Process("up", "--data-dir", str(data), "--port", "0")
-    first.wait_for(r"^export KUBECONFIG=")
+    first.wait_for(r"^ready: export KUBECONFIG=")
     kubeconfig = data / "management.kubeconfig"
     kubectl(kubeconfig, tmp_path / "c", "apply", "-f", "-", input=MACHINE_DEPLOYMENT % {"name": "kept"})
     assert first.stop() == 0
-    second = Process("up", "--data-dir", str(data), "--port", "0")
+    second = Process("up", "-v", "--data-dir", str(data), "--port", "0")  # -v: its log is in its output
     try:
-        second.wait_for(r"^export KUBECONFIG=")
+        second.wait_for(r"^ready: export KUBECONFIG=")
         names = kubectl(kubeconfig, tmp_path / "c2", "get", "md", "-o", "name").stdout.split()
         assert names == ["machinedeployment.cluster.x-k8s.io/kept"]
         assert "13 created or updated" not in "".join(second.lines)

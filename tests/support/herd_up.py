@@ -58,10 +58,11 @@ class HerdUp:
 
     @classmethod
     def start(cls, data_dir: Path, cache: Path, *flags: str) -> Self:
-        """Start `herd up --data-dir data_dir --port 0 [flags]` and wait until it prints `export KUBECONFIG=`."""
-        process = Process("up", "--data-dir", str(data_dir), "--port", "0", *flags)
+        """Start `herd up -v --data-dir data_dir --port 0 [flags]` (-v: its log is in `lines` too) and wait until it
+        prints `ready: export KUBECONFIG=`."""
+        process = Process("up", "-v", "--data-dir", str(data_dir), "--port", "0", *flags)
         try:
-            process.wait_for(r"^export KUBECONFIG=")
+            process.wait_for(r"^ready: export KUBECONFIG=")
         except BaseException:
             process.stop()
             raise

@@ -1,8 +1,10 @@
 """`herd up`'s API server as a child process (`herd serve`): the API server and the controllers each get a core.
 
 The child is tied to its parent: if `herd up` dies, even by SIGKILL, the kernel kills the API server too
-(PR_SET_PDEATHSIG), so a restart finds the port and the data dir free. Its log lines are passed through; the
-two lines `herd serve` prints once it listens are read to learn the URL and the kubeconfig it wrote.
+(PR_SET_PDEATHSIG), so a restart finds the port and the data dir free. The two lines `herd serve` prints once
+it listens are read to learn the URL and the kubeconfig it wrote. It logs where `herd up` told it to through
+the environment (herd.runtime.logsetup.LogTarget); anything else it prints (its logs when they are echoed, or
+the last words of a crash) is relayed: to stderr when `herd up` echoes its logs, else into `herd up`'s log.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import logging
 import os
 import re
 import signal
@@ -19,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .serve import CLIError, ServeOptions
+
+log = logging.getLogger("herd.cli.apiserver")
 
 READY_TIMEOUT = 60.0  # seconds for the API server to listen
 STOP_TIMEOUT = 10.0  # seconds for it to stop after SIGTERM before it is killed
@@ -29,7 +34,7 @@ _KUBECONFIG = re.compile(r"export KUBECONFIG=(\S+)")
 
 def serve_arguments(options: ServeOptions) -> list[str]:
     """The `herd serve` command line for these options."""
-    argv = [sys.executable, "-m", "herd.cli.main", "serve", "--data-dir", str(options.data_dir),
+    argv = [sys.executable, "-m", "herd.cli.serve", "--data-dir", str(options.data_dir),
             "--port", str(options.port), "--bind", options.bind, "--storage", options.storage,
             "--compaction-window", str(options.compaction_window)]
     if options.token_auth_file is not None:
@@ -48,6 +53,14 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def relay(line: str, echo: bool) -> None:
+    """A line the API server printed: as it is to stderr, or into this process's log."""
+    if echo:
+        print(line, file=sys.stderr, flush=True)
+    elif line:
+        log.warning("API server: %s", line)
+
+
 @dataclass
 class APIServerProcess:
     """A running `herd serve` child."""
@@ -56,10 +69,11 @@ class APIServerProcess:
     url: str
     port: int
     kubeconfig: Path
+    echo: bool = True  # relay its output to stderr (else into this process's log)
     _output: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
-    async def start(cls, options: ServeOptions) -> APIServerProcess:
+    async def start(cls, options: ServeOptions, *, echo: bool = True) -> APIServerProcess:
         """Start the API server and return once it listens; raises CLIError with its reason when it cannot."""
         parent = os.getpid()
         process = await asyncio.create_subprocess_exec(
@@ -80,7 +94,7 @@ class APIServerProcess:
                         kubeconfig = Path(exported.group(1))
                     elif line:
                         last = line
-                        print(line, file=sys.stderr, flush=True)
+                        relay(line, echo)
         except TimeoutError:
             process.kill()
             await process.wait()
@@ -88,14 +102,14 @@ class APIServerProcess:
         if kubeconfig is None:
             await process.wait()
             raise CLIError(last.removeprefix("herd: ") or f"the API server exited with code {process.returncode}")
-        server = cls(process, url, port, kubeconfig)
+        server = cls(process, url, port, kubeconfig, echo)
         server._output = asyncio.ensure_future(server._pass_output())
         return server
 
     async def _pass_output(self) -> None:
         assert self.process.stdout is not None
         while raw := await self.process.stdout.readline():
-            print(raw.decode(errors="replace").rstrip("\n"), file=sys.stderr, flush=True)
+            relay(raw.decode(errors="replace").rstrip("\n"), self.echo)
 
     async def wait(self) -> int:
         """Until the API server exits; its exit code."""

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import crds, delete, describe, generate, get, init, move, rollout, serve, up, wait
+from . import completion, crds, delete, describe, generate, get, init, move, rollout, serve, status, up, version, wait
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_parser(commands)
     crds.add_parser(commands)
     up.add_parser(commands)
+    status.add_parser(commands)
+    version.add_parser(commands)
+    completion.add_parser(commands)
     init.add_parser(commands)
     get.add_parser(commands)
     move.add_parser(commands)

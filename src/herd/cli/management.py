@@ -7,11 +7,12 @@ import contextlib
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from herd.api.registry import all_crds
+from herd.api.registry import all_crd_specs, all_crds
 from herd.api.webhookutil import DEFAULT_GATES, FeatureGates
 from herd.apiserver.pki import CertificateAuthority, write_file_atomic
 from herd.bootstrap.kubeadm import new_controller as new_kubeadm_config_controller
@@ -110,8 +111,11 @@ async def register_webhooks(client: Client, ca_pem: bytes, url_base: str) -> Non
 
 
 async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path, options: ManagerOptions,
-                         stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
-    """Install CRDs, serve and register webhooks, and run the manager until `stop` is set."""
+                         stop: asyncio.Event, ready: asyncio.Event | None = None,
+                         announce: Callable[[str], None] = lambda step: None) -> None:
+    """Install CRDs, serve and register webhooks, and run the manager until `stop` is set; `announce` is told of
+    each step as it begins (`herd up` prints them)."""
+    announce(f"installing Cluster API CRDs ({len(all_crd_specs())})")
     try:
         installed = await install_crds(client)
     except TimeoutError:
@@ -119,6 +123,7 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
                          f"{ESTABLISH_TIMEOUT_SECONDS:.0f}s") from None
     changed = sum(1 for r in installed.values() if r != "unchanged")
     log.info("Cluster API CRDs installed (%d, %d created or updated)", len(installed), changed)
+    announce("starting webhooks and controllers")
     cert, key = webhook_certificate(pki_dir, ca, [options.webhook_host, "localhost"])
     webhooks = WebhookServer(cert, key, host=options.webhook_host, port=options.webhook_port)
     register_routes(webhooks, capi_webhook_routes(options.gates))

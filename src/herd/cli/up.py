@@ -1,14 +1,19 @@
 """`herd up`: the whole management plane from one command — API server (a child process of its own), CRDs,
-webhooks, controllers."""
+webhooks, controllers.
+
+It talks like a tool: one line on stdout per step as it begins, then `ready: export KUBECONFIG=…`; its log (and
+its children's) goes to <data-dir>/logs/herd.log, and to stderr as well with -v (or as JSON lines with
+--log-format json, to stderr only). An error is one line on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import signal
-import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -16,10 +21,14 @@ from typing import Any
 from herd.api.webhookutil import DEFAULT_GATES, FeatureGates
 from herd.apiserver.pki import CertificateAuthority, ensure_server_pki, write_file_atomic
 from herd.runtime import Client, setup_logging
+from herd.runtime.logsetup import LogTarget
 
 from .apiserver_process import APIServerProcess
 from .management import ManagerOptions, SetupError, run_management
 from .serve import CLIError, ServeOptions, add_server_arguments, install_uvloop
+
+log = logging.getLogger("herd.cli")
+READY = "ready: export KUBECONFIG="  # what a script waits for (or for the file itself)
 
 
 def add_manager_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,9 +45,13 @@ def add_manager_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("up", help="run the embedded management plane: API server, CRDs and controllers")
+    parser = commands.add_parser(
+        "up", help="run the embedded management plane: API server, CRDs and controllers",
+        epilog="example: herd up --data-dir ~/.herd --port 6443   (its log: ~/.herd/logs/herd.log)")
     add_server_arguments(parser)
     add_manager_arguments(parser)
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="echo the log to stderr too (it always goes to <data-dir>/logs/herd.log)")
     parser.set_defaults(run=run)
 
 
@@ -77,54 +90,101 @@ def parse_feature_gates(text: str, environ: Mapping[str, str]) -> FeatureGates:
     return replace(DEFAULT_GATES, **values)
 
 
+def log_target(options: ServeOptions, json_format: bool, verbose: bool) -> LogTarget:
+    """Text logs go to the data dir's log file (echoed with -v); JSON logs to stderr, as a log collector expects."""
+    if json_format:
+        return LogTarget(json_format=True)
+    return LogTarget(file=options.log_file, echo=verbose)
+
+
 def run(args: argparse.Namespace) -> int:
     options = ServeOptions.from_args(args)
-    setup_logging(json_format=args.log_format == "json")
+    manager = manager_options(args)
+    target = log_target(options, args.log_format == "json", args.verbose)
+    try:
+        options.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        setup_logging(target=target)
+    except OSError as exc:
+        raise CLIError(f"cannot write the log in {options.data_dir}: {exc.strerror}; choose a data dir you own "
+                       "with --data-dir") from None
+    os.environ.update(target.environment())  # the API server and workload host children log there too
     install_uvloop()
-    asyncio.run(up(options, manager_options(args)))
+    try:
+        asyncio.run(up(options, manager, echo=target.echo))
+    except (CLIError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug: the traceback goes to the log, the user gets one line
+        log.exception("herd up stopped on an unexpected error")
+        where = f"in {options.log_file}" if target.file else "above"
+        raise CLIError(f"stopped on an unexpected error ({type(exc).__name__}: {exc}); the details are {where}"
+                       ) from None
     return 0
 
 
-async def up(options: ServeOptions, manager: ManagerOptions) -> None:
+def say(step: str) -> None:
+    """One line of what `herd up` is doing, for the user (stdout)."""
+    print(step, flush=True)
+
+
+async def up(options: ServeOptions, manager: ManagerOptions, *, echo: bool = True) -> None:
     # The management kubeconfig exists only while the plane serves the Cluster API kinds and their webhooks, so a
     # script that waits for the file can apply a Cluster at once: it is published once they are, and removed at
     # start (a stale one) and at stop. The API server child writes the kubeconfig this process uses next to the keys.
     published = options.management_kubeconfig
     with contextlib.suppress(FileNotFoundError):
         published.unlink()
-    server = await APIServerProcess.start(replace(options, kubeconfig=options.data_dir / "pki" / "up.kubeconfig"))
+    write_file_atomic(options.pid_file, f"{os.getpid()}\n".encode(), mode=0o644)
+    log.info("herd up (pid %d) starting in %s", os.getpid(), options.data_dir)
+    server = None
+    try:
+        server = await APIServerProcess.start(replace(options, kubeconfig=options.data_dir / "pki" / "up.kubeconfig"),
+                                              echo=echo)
+        say(f"API server listening on {server.url}")
+        await manage(server, options, manager)
+    except SetupError as exc:
+        raise CLIError(str(exc)) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            published.unlink()
+        if server is not None:
+            await server.stop()
+        with contextlib.suppress(FileNotFoundError):
+            options.pid_file.unlink()
+
+
+async def manage(server: APIServerProcess, options: ServeOptions, manager: ManagerOptions) -> None:
+    """Run the controllers against the API server until a signal or the server's exit; publish the kubeconfig
+    once they are ready."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            say("stopping")
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    client = None
+        loop.add_signal_handler(sig, on_signal)
     server_exit = asyncio.ensure_future(server.wait())
     server_exit.add_done_callback(lambda _: stop.set())  # without its API server the manager has nothing to do
+    pki = ensure_server_pki(options.data_dir, [])
+    ca = CertificateAuthority.load(pki.ca_cert, pki.ca_key)
+    client = Client.from_kubeconfig(server.kubeconfig)
     try:
-        print(f"herd API server listening on {server.url} (port {server.port})", flush=True)
-        pki = ensure_server_pki(options.data_dir, [])
-        ca = CertificateAuthority.load(pki.ca_cert, pki.ca_key)
-        client = Client.from_kubeconfig(server.kubeconfig)
         ready = asyncio.Event()
         management = asyncio.ensure_future(
-            run_management(client, ca, options.data_dir / "pki", manager, stop, ready))
+            run_management(client, ca, options.data_dir / "pki", manager, stop, ready, announce=say))
         waiter = asyncio.ensure_future(ready.wait())
         await asyncio.wait({management, waiter}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
         if ready.is_set():
-            write_file_atomic(published, server.kubeconfig.read_bytes(), mode=0o600)
-            print(f"export KUBECONFIG={published}", flush=True)
+            write_file_atomic(options.management_kubeconfig, server.kubeconfig.read_bytes(), mode=0o600)
+            say(f"{READY}{options.management_kubeconfig}")
         await management
         if server_exit.done():
-            raise CLIError(f"the API server exited unexpectedly (code {server_exit.result()})")
-    except SetupError as exc:
-        raise CLIError(str(exc)) from None
+            raise CLIError(f"the API server exited unexpectedly (code {server_exit.result()}); its last words are "
+                           f"in {options.log_file}")
     finally:
-        print("herd stopping", file=sys.stderr, flush=True)
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await client.close()
-        with contextlib.suppress(FileNotFoundError):
-            published.unlink()
-        await server.stop()
         server_exit.cancel()
+        with contextlib.suppress(Exception):
+            await client.close()
