@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
-from fleet import apply, cpu_seconds, peak_rss_mib, start_herd, wait_for
+from fleet import apply, cpu_seconds, peak_rss_mib, start_herd, stop_herd, wait_for
 
 from herd.api.cluster import MACHINE, MACHINE_DEPLOYMENT
 from herd.runtime import Client, Kind
@@ -113,12 +111,7 @@ async def one_run(timeout: float) -> dict[str, float]:
         figures["herd_peak_rss_mib"] = peak_rss_mib(process.pid)
     finally:
         await client.close()
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(base, ignore_errors=True)
+        stop_herd(process, base)
     return figures
 
 

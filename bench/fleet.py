@@ -45,6 +45,16 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "cluster-with-wo
 POLL = 0.5  # seconds between checks (the Machines' phases come by watch; the deployment is read each time)
 
 
+def stop_herd(process: subprocess.Popen[str], base: Path) -> None:
+    """Stop `herd up` (SIGTERM, then SIGKILL after 30 s) and remove its data directory."""
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    shutil.rmtree(base, ignore_errors=True)
+
+
 def start_herd(data_dir: Path) -> tuple[subprocess.Popen[str], Path]:
     """`herd up` in a subprocess; returns once the manager is running (its output is then drained)."""
     process = subprocess.Popen(
@@ -260,12 +270,7 @@ async def bench(workers: int, rollout_workers: int, max_surge: int, timeout: flo
         print(f"herd_peak_rss_mib: {peak_rss_mib(process.pid):.0f}")
     finally:
         await client.close()
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(base, ignore_errors=True)
+        stop_herd(process, base)
 
 
 def main() -> None:
