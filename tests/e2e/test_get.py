@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -75,6 +76,27 @@ def test_the_printed_kubeconfig_lists_the_workload_nodes(plane: HerdUp, printed:
     assert sorted(names) == sorted(n for n in names if re.fullmatch(rf"{CLUSTER}-(control-plane-0|md-0-\S+)", n))
     assert sum(name.startswith(f"{CLUSTER}-md-0-") for name in names) == WORKERS
     assert yaml.safe_load(printed.read_text())["kind"] == "Config"
+
+
+def single_kubectl() -> str | None:
+    """A kubectl that reads --kubeconfig once. This machine's /usr/bin/kubectl is a dispatcher that reads the
+    kubeconfig to pick a kubectl of the server's minor version and then runs it, which reads the file again: a pipe
+    is empty the second time. The versioned binaries beside it read it once, as kubectl itself does."""
+    real = Path(shutil.which("kubectl") or "/usr/bin/kubectl").resolve()
+    versions = sorted(real.parent.glob("kubectl.1.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
+    return str(versions[-1]) if versions else None
+
+
+def test_the_printed_kubeconfig_piped_into_kubectl_lists_the_nodes(plane: HerdUp, printed: Path) -> None:
+    kubectl = single_kubectl()
+    if kubectl is None:
+        pytest.skip("only a kubectl dispatcher that reads the kubeconfig twice is installed")
+    piped = subprocess.run(
+        f"{sys.executable} -m herd.cli.main get kubeconfig {CLUSTER} | {kubectl} --kubeconfig /dev/stdin get nodes "
+        "--no-headers", shell=True, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "KUBECONFIG": str(plane.kubeconfig)}, check=False)
+    assert piped.returncode == 0, piped.stderr
+    assert len(piped.stdout.splitlines()) == 1 + WORKERS, piped.stdout
 
 
 def test_the_file_form_is_private_and_the_same_kubeconfig(plane: HerdUp, printed: Path, tmp_path: Path) -> None:
