@@ -120,12 +120,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_server(options: ServeOptions) -> tuple[APIServer, Path]:
-    """An API server for the data dir (PKI created on first use) and the kubeconfig path it writes."""
+def check_numbers(options: ServeOptions) -> None:
+    """CLIError for a port or compaction window out of range (checked before anything is written)."""
     if not 0 <= options.port <= 65535:
         raise CLIError(f"--port must be between 0 and 65535, got {options.port}")
     if options.compaction_window < 1:
         raise CLIError(f"--compaction-window must be at least 1, got {options.compaction_window}")
+
+
+def build_server(options: ServeOptions) -> tuple[APIServer, Path]:
+    """An API server for the data dir (PKI created on first use) and the kubeconfig path it writes."""
+    check_numbers(options)
     token_file = None  # checked before anything is written to the data dir
     if options.token_auth_file is not None:
         try:

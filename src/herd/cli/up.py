@@ -25,7 +25,7 @@ from herd.runtime.logsetup import LogTarget
 
 from .apiserver_process import APIServerProcess
 from .management import ManagerOptions, SetupError, run_management
-from .serve import CLIError, ServeOptions, add_server_arguments, install_uvloop
+from .serve import CLIError, ServeOptions, add_server_arguments, check_numbers, install_uvloop
 
 log = logging.getLogger("herd.cli")
 READY = "ready: export KUBECONFIG="  # what a script waits for (or for the file itself)
@@ -99,6 +99,7 @@ def log_target(options: ServeOptions, json_format: bool, verbose: bool) -> LogTa
 
 def run(args: argparse.Namespace) -> int:
     options = ServeOptions.from_args(args)
+    check_numbers(options)  # a mistyped flag leaves nothing behind, not even a log
     manager = manager_options(args)
     target = log_target(options, args.log_format == "json", args.verbose)
     try:
@@ -110,15 +111,18 @@ def run(args: argparse.Namespace) -> int:
     os.environ.update(target.environment())  # the API server and workload host children log there too
     install_uvloop()
     try:
-        asyncio.run(up(options, manager, echo=target.echo))
+        asyncio.run(up(options, manager, target))
     except (CLIError, KeyboardInterrupt):
         raise
     except Exception as exc:  # a bug: the traceback goes to the log, the user gets one line
         log.exception("herd up stopped on an unexpected error")
-        where = f"in {options.log_file}" if target.file else "above"
-        raise CLIError(f"stopped on an unexpected error ({type(exc).__name__}: {exc}); the details are {where}"
-                       ) from None
+        raise CLIError(f"stopped on an unexpected error ({type(exc).__name__}: {exc}); the details are "
+                       f"{where_logged(target)}") from None
     return 0
+
+
+def where_logged(target: LogTarget) -> str:
+    return f"in {target.file}" if target.file else "in the log above"
 
 
 def say(step: str) -> None:
@@ -126,7 +130,7 @@ def say(step: str) -> None:
     print(step, flush=True)
 
 
-async def up(options: ServeOptions, manager: ManagerOptions, *, echo: bool = True) -> None:
+async def up(options: ServeOptions, manager: ManagerOptions, target: LogTarget) -> None:
     # The management kubeconfig exists only while the plane serves the Cluster API kinds and their webhooks, so a
     # script that waits for the file can apply a Cluster at once: it is published once they are, and removed at
     # start (a stale one) and at stop. The API server child writes the kubeconfig this process uses next to the keys.
@@ -138,9 +142,9 @@ async def up(options: ServeOptions, manager: ManagerOptions, *, echo: bool = Tru
     server = None
     try:
         server = await APIServerProcess.start(replace(options, kubeconfig=options.data_dir / "pki" / "up.kubeconfig"),
-                                              echo=echo)
+                                              echo=target.echo)
         say(f"API server listening on {server.url}")
-        await manage(server, options, manager)
+        await manage(server, options, manager, target)
     except SetupError as exc:
         raise CLIError(str(exc)) from None
     finally:
@@ -152,7 +156,7 @@ async def up(options: ServeOptions, manager: ManagerOptions, *, echo: bool = Tru
             options.pid_file.unlink()
 
 
-async def manage(server: APIServerProcess, options: ServeOptions, manager: ManagerOptions) -> None:
+async def manage(server: APIServerProcess, options: ServeOptions, manager: ManagerOptions, target: LogTarget) -> None:
     """Run the controllers against the API server until a signal or the server's exit; publish the kubeconfig
     once they are ready."""
     stop = asyncio.Event()
@@ -183,7 +187,7 @@ async def manage(server: APIServerProcess, options: ServeOptions, manager: Manag
         await management
         if server_exit.done():
             raise CLIError(f"the API server exited unexpectedly (code {server_exit.result()}); its last words are "
-                           f"in {options.log_file}")
+                           f"{where_logged(target)}")
     finally:
         server_exit.cancel()
         with contextlib.suppress(Exception):
