@@ -129,8 +129,13 @@ def test_the_cluster_moves_and_runs_in_the_target(planes: Planes, tmp_path: Path
                    "process that provisioned the cluster: the source's keeps serving the endpoint, so the target's "
                    "cannot bind it and reports the control-plane machine's API server failed")
 def test_the_control_plane_machine_stays_ready_in_the_target(planes: Planes) -> None:
-    planes.target.kubectl("wait", "--for=condition=Ready", "devmachine/fleet-control-plane-0", "-n", "moved",
-                          "--timeout=15s")
+    def reconciled_in_target() -> dict[str, dict[str, str]]:
+        devmachine = planes.target.get("devmachine", "fleet-control-plane-0", "moved")
+        conditions = {c["type"]: c for c in devmachine["status"]["conditions"]}
+        assert conditions["Paused"]["status"] == "False"  # the target's controller has reconciled it
+        return conditions
+    conditions = eventually(reconciled_in_target, "the target's Dev provider reconciling the control-plane machine")
+    assert conditions["Ready"]["status"] == "True", conditions["Ready"].get("message")
 
 
 def test_block_move_holds_the_move_until_removed(planes: Planes) -> None:
@@ -176,6 +181,9 @@ def test_a_killed_move_finishes_when_run_again(planes: Planes, namespace: str, c
     assert objects(planes.source, namespace) == []
     assert objects(planes.target, namespace) == sorted(plan)
     assert not paused(planes.target, namespace) and not journal.exists()
+    marked = json.loads(planes.target.kubectl("get", ",".join(KINDS), "-n", namespace, "-o", "json").stdout)["items"]
+    # the mark that let the second run adopt what the first created is gone
+    assert not [o for o in marked if "herd.dev/moved-from-uid" in o["metadata"].get("annotations", {})]
 
 
 def test_a_target_without_cluster_api_is_one_line(planes: Planes, tmp_path: Path) -> None:

@@ -267,6 +267,10 @@ class Mover:
         roots = [node for node in nodes if node.kind.kind in ("Cluster", "ClusterClass")
                  and node.name not in paused_before]
         say(f"resuming {count(sum(n.kind.kind == 'Cluster' for n in roots), 'Cluster')} in the target")
+        for node in nodes:  # the adoption mark has served its purpose: the target's copies are the only ones now
+            with contextlib.suppress(NotFound):
+                await self.target.patch(node.kind, node.name, {"metadata": {"annotations": {
+                    MOVED_FROM_ANNOTATION: None}}}, namespace=self.namespace)
         target = MoveSource(self.target)
         for node in roots:
             await target.set_paused(node, paused=False)

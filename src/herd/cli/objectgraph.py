@@ -22,7 +22,8 @@ MOVE_LABEL = "clusterctl.cluster.x-k8s.io/move"
 MOVE_HIERARCHY_LABEL = "clusterctl.cluster.x-k8s.io/move-hierarchy"
 BLOCK_MOVE_ANNOTATION = "clusterctl.cluster.x-k8s.io/block-move"
 DELETE_FOR_MOVE_ANNOTATION = "clusterctl.cluster.x-k8s.io/delete-for-move"
-MOVED_FROM_ANNOTATION = "herd.dev/moved-from-uid"  # the source UID a target object was created from (adoption)
+# the source UID a target object was made from, so that a run after a crash adopts it; removed once the move ends
+MOVED_FROM_ANNOTATION = "herd.dev/moved-from-uid"
 CLUSTER_GROUP = "cluster.x-k8s.io"
 ROOT_KINDS = frozenset({(CLUSTER_GROUP, "Cluster"), (CLUSTER_GROUP, "ClusterClass")})
 CLUSTER_SECRET_SUFFIXES = ("kubeconfig", "ca", "etcd", "proxy", "sa")
@@ -170,9 +171,10 @@ def order_groups(nodes: list[MoveNode]) -> list[list[MoveNode]]:
 
 
 def rewrite_owner_references(references_: list[dict[str, Any]], new_uids: dict[str, str]) -> list[dict[str, Any]]:
-    """ownerReferences for the target: owners that moved get their new UID; others are dropped (an owner the
-    target does not have would make its garbage collector delete the object)."""
-    return [{**ref, "uid": new_uids[ref["uid"]]} for ref in references_ if ref.get("uid") in new_uids]
+    """ownerReferences for the target: owners that moved get their new UID; others (and owners that vanished
+    before they could be copied, mapped to "") are dropped: an owner the target does not have would make its
+    garbage collector delete the object."""
+    return [{**ref, "uid": new_uids[ref["uid"]]} for ref in references_ if new_uids.get(ref.get("uid", ""))]
 
 
 def target_object(source: Object, new_uids: dict[str, str]) -> Object:

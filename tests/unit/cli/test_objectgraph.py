@@ -105,10 +105,11 @@ def test_owners_come_first(nodes: list[MoveNode], expected: list[list[str]]) -> 
     assert [[n.name for n in group] for group in order_groups(nodes)] == expected
 
 
-def test_owner_references_get_the_new_uids_and_unmoved_owners_are_dropped() -> None:
+def test_owner_references_get_the_new_uids_and_owners_not_in_the_target_are_dropped() -> None:
     refs = [{"apiVersion": "v1", "kind": "A", "name": "a", "uid": "old-a", "controller": True},
-            {"apiVersion": "v1", "kind": "B", "name": "b", "uid": "not-moved"}]
-    assert rewrite_owner_references(refs, {"old-a": "new-a"}) == [
+            {"apiVersion": "v1", "kind": "B", "name": "b", "uid": "not-moved"},
+            {"apiVersion": "v1", "kind": "C", "name": "c", "uid": "vanished-before-its-copy"}]
+    assert rewrite_owner_references(refs, {"old-a": "new-a", "vanished-before-its-copy": ""}) == [
         {"apiVersion": "v1", "kind": "A", "name": "a", "uid": "new-a", "controller": True}]
 
 
