@@ -93,7 +93,7 @@ def status_line(data_dir: Path) -> tuple[bool, str]:
     pid = running_pid(options.pid_file)
     process = f" (pid {pid})" if pid is not None else ""
     if not kubeconfig.is_file():
-        starting = "; `herd up` is starting or stuck: see its log" if pid is not None else ""
+        starting = f"; `herd up` is starting or stuck: see {options.log_file}" if pid is not None else ""
         return False, f"not up in {data_dir}: no {kubeconfig.name}{process}{starting}"
     try:
         endpoint = endpoint_of(kubeconfig)

@@ -38,7 +38,8 @@ def add_manager_arguments(parser: argparse.ArgumentParser) -> None:
                         help="port of the manager's /healthz, /readyz and /metrics (default: a free port)")
     parser.add_argument("--webhook-port", type=int, default=0,
                         help="port of the admission webhook server (default: a free port)")
-    parser.add_argument("--log-format", choices=("text", "json"), default="text", help="log format")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="log format (herd up: text to <data-dir>/logs/herd.log, json lines to stderr)")
     parser.add_argument("--feature-gates", default="", metavar="GATE=BOOL[,…]",
                         help="Cluster API feature gates, e.g. ClusterTopology=true (CLUSTER_TOPOLOGY=true in the "
                              "environment turns that one on too, as with clusterctl)")

@@ -59,6 +59,14 @@ def test_nothing_in_the_data_dir_is_not_up(tmp_path: Path) -> None:
         1, f"not up in {tmp_path / 'none'}: no management.kubeconfig\n", "")
 
 
+def test_a_herd_up_still_starting_is_not_up_and_says_where_to_look(tmp_path: Path) -> None:
+    (tmp_path / "herd.pid").write_text(f"{os.getpid()}\n")
+    result = herd("status", "--data-dir", str(tmp_path))
+    assert (result.returncode, result.stdout) == (1, f"not up in {tmp_path}: no management.kubeconfig (pid "
+                                                     f"{os.getpid()}); `herd up` is starting or stuck: see "
+                                                     f"{tmp_path / 'logs' / 'herd.log'}\n")
+
+
 def test_a_server_that_answers_readyz_is_up_with_the_pid_of_herd_up(
         tmp_path: Path, readyz: http.server.HTTPServer) -> None:
     url = f"http://127.0.0.1:{readyz.server_port}"
