@@ -1,7 +1,8 @@
 """`herd move` between two `herd up` planes, as a user runs it: the Cluster of examples/cluster-with-workers.yaml
 moves, is Available and scales in the target, is gone from the source, and its workload cluster still answers;
-a move killed at three different points (`HERD_MOVE_CRASH_AFTER`, move.py's test hook: exit 137 as a kill -9)
-finishes when the same command runs again, with one copy of each object across both planes and nothing paused.
+a move killed at three different points (`HERD_MOVE_CRASH_AFTER`, move.py's test hook: exit 137 as a kill -9),
+or by real SIGKILLs mid-create and mid-delete, finishes when the same command runs again, with one copy of each
+object across both planes and nothing paused, and never two unpaused copies in between.
 
 Two `herd up` serve the module; each test moves the cluster of a namespace of its own, all applied at the start
 so that they provision together.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -25,7 +27,7 @@ from support.waiting import eventually_sync
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cluster-with-workers.yaml"
 CLUSTER, WORKERS = "fleet", 3
-NAMESPACES = ("moved", "crash-pause", "crash-create", "crash-delete", "blocked")
+NAMESPACES = ("moved", "crash-pause", "crash-create", "crash-delete", "blocked", "killed")
 KINDS = ("clusters", "devclusters", "devmachines", "devmachinetemplates", "kubeadmconfigs", "kubeadmconfigtemplates",
          "machines", "machinesets", "machinedeployments", "machinehealthchecks", "secrets", "configmaps")
 
@@ -61,6 +63,16 @@ def objects(plane: HerdUp, namespace: str) -> list[str]:
 
 def paused(plane: HerdUp, namespace: str) -> bool:
     return bool(plane.get("cluster", CLUSTER, namespace)["spec"].get("paused"))
+
+
+def never_two_running(planes: Planes, namespace: str) -> None:
+    """After a kill: the source's Cluster (if left) is paused, and the target's runs only once the source holds
+    nothing of it any more."""
+    left = objects(planes.source, namespace)
+    if f"Cluster/{CLUSTER}" in left:
+        assert paused(planes.source, namespace)
+    if f"Cluster/{CLUSTER}" in objects(planes.target, namespace) and not paused(planes.target, namespace):
+        assert left == []
 
 
 def planned(planes: Planes, namespace: str) -> list[str]:
@@ -167,9 +179,8 @@ def test_a_killed_move_finishes_when_run_again(planes: Planes, namespace: str, c
     assert crashed.returncode == 137, crashed.stderr
     journal = planes.source.data_dir / f"move-{namespace}.journal"
     assert journal.stat().st_mode & 0o777 == 0o600
+    never_two_running(planes, namespace)
     for plane in (planes.source, planes.target):
-        if f"Cluster/{CLUSTER}" in objects(plane, namespace):
-            assert paused(plane, namespace)  # whichever copies exist, none reconciles
         if f"Secret/{CLUSTER}-ca" in objects(plane, namespace):  # the journal names objects, never their data
             ca_key = plane.get("secret", f"{CLUSTER}-ca", namespace)["data"]["tls.key"]
             assert ca_key not in journal.read_text()
@@ -184,6 +195,24 @@ def test_a_killed_move_finishes_when_run_again(planes: Planes, namespace: str, c
     marked = json.loads(planes.target.kubectl("get", ",".join(KINDS), "-n", namespace, "-o", "json").stdout)["items"]
     # the mark that let the second run adopt what the first created is gone
     assert not [o for o in marked if "herd.dev/moved-from-uid" in o["metadata"].get("annotations", {})]
+
+
+def test_real_kills_mid_create_and_mid_delete(planes: Planes) -> None:
+    plan = planned(planes, "killed")
+    args = ("move", "--to-kubeconfig", str(planes.target.kubeconfig), "-n", "killed",
+            "--kubeconfig", str(planes.source.kubeconfig))
+    for line, delay in (("^creating ", 0.2), ("^deleting ", 0.02)):
+        running = Process(*args)
+        try:
+            running.wait_for(line)
+            time.sleep(delay)
+        finally:
+            assert running.stop(signal.SIGKILL) == -signal.SIGKILL, "".join(running.lines)
+        never_two_running(planes, "killed")
+    again = move(planes, "killed")
+    assert again.returncode == 0 and again.stdout.splitlines()[-1] == "moved", again.stderr
+    assert objects(planes.source, "killed") == [] and objects(planes.target, "killed") == sorted(plan)
+    assert not paused(planes.target, "killed")
 
 
 def test_a_target_without_cluster_api_is_one_line(planes: Planes, tmp_path: Path) -> None:

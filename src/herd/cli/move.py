@@ -45,6 +45,10 @@ CRASH_ENV = "HERD_MOVE_CRASH_AFTER"  # test hook, see the module's docstring
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "move", help="move a namespace's Clusters and everything they own to another management plane",
+        description="Pause the namespace's Clusters, copy them and everything that belongs to them to the target, "
+                    "delete them from the source, and resume them in the target. Each step is recorded in "
+                    "move-<namespace>.journal next to the source's kubeconfig: if the command is interrupted, run "
+                    "it again to finish the move.",
         epilog="example: herd move --to-kubeconfig ~/other/management.kubeconfig -n default")
     parser.add_argument("--to-kubeconfig", type=Path, required=True, metavar="FILE",
                         help="kubeconfig of the target management plane")
