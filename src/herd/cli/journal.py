@@ -4,7 +4,8 @@ It names objects by kind, name and UID only, never their data (Secrets move too)
 replaying it says where the same command resumes. Records, in the order a move writes them:
 
     {"step": "plan", "namespace", "source", "target", "nodes": [...], "paused_before": [...]}
-    {"step": "paused"}                       every Cluster paused, its objects report it, nothing blocks the move
+    {"step": "paused", "nodes": [...]}       every Cluster paused, its objects report it, nothing blocks the
+                                             move; the nodes found then replace the plan's
     {"step": "creating"}                     the point of no return: from here the source is never resumed
     {"step": "created", "uid", "new_uid"}    one per object, in the plan's order
     {"step": "created-all"}
@@ -80,6 +81,8 @@ def replay(lines: list[str]) -> JournalState:
             state.plan = record
         elif step == "paused":
             state.paused = True
+            if state.plan is not None and "nodes" in record:  # what moves, as found once everything was paused
+                state.plan = {**state.plan, "nodes": record["nodes"]}
         elif step == "creating":
             state.creating = True
         elif step == "created":

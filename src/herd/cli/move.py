@@ -187,26 +187,39 @@ class Mover:
                                "it there, or move another namespace")
 
     async def finish(self, state: JournalState) -> None:
-        nodes = state.nodes
         paused_before = set((state.plan or {}).get("paused_before") or ())
-        if state.next_step == "pause":
-            await self.pause(nodes, state)
-        if state.next_step in ("pause", "create"):
+        if not state.paused:
+            await self.pause(state)
+        nodes = state.nodes
+        if not state.created_all:
             await self.create(nodes, state)
-        if state.next_step in ("pause", "create", "delete"):
+        if not state.deleted_all:
             await self.delete(nodes, state)
-        if state.next_step != "finish":
+        if not state.resumed:
             await self.resume(nodes, paused_before)
         self.journal.remove()
         say("moved")
 
-    async def pause(self, nodes: list[MoveNode], state: JournalState) -> None:
+    async def pause(self, state: JournalState) -> None:
+        """Pause the Clusters, wait until nothing holds the move, and record what moves as it is now: with every
+        controller paused, nothing can appear that the plan made before pausing would miss."""
+        nodes = state.nodes
         roots = [node for node in nodes if node.kind.kind in ("Cluster", "ClusterClass")]
         say(f"pausing {count(sum(n.kind.kind == 'Cluster' for n in roots), 'Cluster')}")
         for node in roots:
             await self.source.set_paused(node, paused=True)
         try:
             await self.source.wait_ready_for_move(nodes)
+            while True:
+                now, _ = await self.source.move_plan(self.namespace)
+                if {n.uid for n in now} == {n.uid for n in nodes}:
+                    break
+                for node in now:  # something appeared or went before the controllers paused: that set it is
+                    if node.kind.kind in ("Cluster", "ClusterClass") and node not in roots:
+                        roots.append(node)
+                        await self.source.set_paused(node, paused=True)
+                nodes = now
+                await self.source.wait_ready_for_move(nodes)
         except TimeoutError as exc:
             if state.may_abandon:  # nothing exists in the target yet: give the source its Clusters back
                 paused_before = set((state.plan or {}).get("paused_before") or ())
@@ -216,7 +229,9 @@ class Mover:
                 self.journal.remove()
                 raise CLIError(f"{exc}; nothing was moved and the Clusters run again in the source") from None
             raise CLIError(f"{exc}; run the same command again to finish the move") from None
-        self.journal.record("paused")
+        records = [node.to_record() for node in nodes]
+        self.journal.record("paused", nodes=records)
+        state.paused, (state.plan or {})["nodes"] = True, records
         crash_point("pause")
 
     async def create(self, nodes: list[MoveNode], state: JournalState) -> None:

@@ -44,6 +44,13 @@ def test_progress_is_kept_per_object() -> None:
     assert state.created == {"a": "A", "b": "B"} and state.deleted == {"a"}
 
 
+def test_the_nodes_found_once_paused_replace_the_plans() -> None:
+    paused = json.dumps({"step": "paused", "nodes": [{"apiVersion": "v1", "kind": "Secret", "plural": "secrets",
+                                                      "namespaced": True, "status": False, "namespace": "ns",
+                                                      "name": "late", "uid": "u9", "owners": []}]})
+    assert [node.name for node in replay([PLAN, paused]).nodes] == ["late"]
+
+
 def test_records_without_a_plan_decide_nothing() -> None:
     assert replay([PAUSED, CREATED_A]).next_step == "pause"
 

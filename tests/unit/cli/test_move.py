@@ -37,8 +37,29 @@ def test_a_move_held_before_anything_was_created_gives_the_source_its_clusters_b
     source = HeldSource()
     mover = Mover(source, None, "ns", journal)  # type: ignore[arg-type]
     with pytest.raises(CLIError) as raised:
-        asyncio.run(mover.pause(NODES, journal.read()))
+        asyncio.run(mover.pause(journal.read()))
     assert str(raised.value) == ("DevMachine/m still carries clusterctl.cluster.x-k8s.io/block-move after 120 s; "
                                  "nothing was moved and the Clusters run again in the source")
     assert source.paused == {"fleet": False, "kept-paused": True}  # the one paused before the move stays paused
     assert not journal.exists()
+
+
+class LateSource(HeldSource):
+    """A source where a second Cluster and a Machine appeared between the plan and the pause."""
+
+    async def wait_ready_for_move(self, nodes: list[MoveNode]) -> None:
+        self.waited_for = [node.name for node in nodes]
+
+    async def move_plan(self, namespace: str) -> tuple[list[MoveNode], list[object]]:
+        return [*NODES, MoveNode(CLUSTER, "ns", "late", "u4"), MoveNode(MACHINE, "ns", "late-m", "u5", ("u4",))], []
+
+
+def test_what_moves_is_found_again_once_everything_is_paused(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "move-ns.journal")
+    journal.start(namespace="ns", nodes=[n.to_record() for n in NODES], paused_before=["kept-paused"])
+    source = LateSource()
+    asyncio.run(Mover(source, None, "ns", journal).pause(journal.read()))  # type: ignore[arg-type]
+    assert source.paused == {"fleet": True, "kept-paused": True, "late": True}
+    assert source.waited_for == ["fleet", "kept-paused", "m", "late", "late-m"]
+    state = journal.read()
+    assert state.next_step == "create" and [n.name for n in state.nodes] == source.waited_for
