@@ -4,6 +4,7 @@ echoed with -v or as JSON lines with --log-format json; `herd status` tells whet
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import stat
@@ -39,9 +40,9 @@ class Up:
     stderr: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # a process group of its own, as a shell gives a command it runs
             [sys.executable, "-m", "herd.cli.main", "up", "--data-dir", str(self.data_dir), "--port", "0",
-             *self.flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             *self.flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         for stream, lines in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr)):
             threading.Thread(target=lambda s=stream, kept=lines: kept.extend(line.rstrip("\n") for line in s),
                              daemon=True).start()
@@ -74,6 +75,11 @@ def expected_steps(up: Up) -> list[str]:
     assert port is not None
     return [f"API server listening on https://127.0.0.1:{port.group(1)}", "installing Cluster API CRDs (13)",
             "starting webhooks and controllers", f"ready: export KUBECONFIG={up.kubeconfig}"]
+
+
+def after_ready(up: Up) -> set[str]:
+    """What `herd up` printed after its steps, but for the address of the manager's metrics."""
+    return {line for line in up.stdout[len(up.steps()):] if not line.startswith("manager metrics and probes on ")}
 
 
 def eventually(check: object, what: str, timeout: float = 60) -> None:
@@ -133,11 +139,24 @@ def test_a_taken_port_is_one_line_that_says_what_to_do(plane: Up, tmp_path: Path
 
 def test_once_stopped_the_plane_is_not_up_and_leaves_no_kubeconfig(plane: Up) -> None:
     assert plane.stop() == 0
-    assert plane.stdout[-1] == "stopping" and plane.stderr == []
+    assert after_ready(plane) == {"stopping"} and plane.stderr == []
     assert not plane.kubeconfig.exists() and not (plane.data_dir / "herd.pid").exists()
     assert "herd API server stopping" in plane.log_file.read_text()
     result = herd("status", "--data-dir", str(plane.data_dir))
     assert (result.returncode, result.stdout) == (1, f"not up in {plane.data_dir}: no management.kubeconfig\n")
+
+
+def test_ctrl_c_stops_the_plane_quietly(tmp_path: Path) -> None:
+    up = Up(tmp_path / "data")
+    try:
+        up.wait_ready()
+        os.killpg(up.proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole group, children included
+        assert up.proc.wait(timeout=30) == 0
+    finally:
+        up.stop()
+    time.sleep(0.2)  # the reader threads take the last lines
+    assert after_ready(up) == {"stopping"} and up.stderr == []
+    assert not up.kubeconfig.exists()
 
 
 def test_verbose_echoes_the_log_to_stderr(tmp_path: Path) -> None:

@@ -1,10 +1,12 @@
 """`herd up`'s API server as a child process (`herd serve`): the API server and the controllers each get a core.
 
 The child is tied to its parent: if `herd up` dies, even by SIGKILL, the kernel kills the API server too
-(PR_SET_PDEATHSIG), so a restart finds the port and the data dir free. The two lines `herd serve` prints once
-it listens are read to learn the URL and the kubeconfig it wrote. It logs where `herd up` told it to through
-the environment (herd.runtime.logsetup.LogTarget); anything else it prints (its logs when they are echoed, or
-the last words of a crash) is relayed: to stderr when `herd up` echoes its logs, else into `herd up`'s log.
+(PR_SET_PDEATHSIG), so a restart finds the port and the data dir free. It runs in a session of its own, so a
+Ctrl-C reaches only `herd up`, which stops its controllers before the API server. The two lines `herd serve`
+prints once it listens are read to learn the URL and the kubeconfig it wrote. It logs where `herd up` told it
+to through the environment (herd.runtime.logsetup.LogTarget); anything else it prints (its logs when they are
+echoed, or the last words of a crash) is relayed: to stderr when `herd up` echoes its logs, else into
+`herd up`'s log.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ class APIServerProcess:
         parent = os.getpid()
         process = await asyncio.create_subprocess_exec(
             *serve_arguments(options), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, preexec_fn=lambda: die_with_parent(parent))
+            stderr=asyncio.subprocess.STDOUT, preexec_fn=lambda: die_with_parent(parent),
+            start_new_session=True)  # a Ctrl-C is for `herd up`: it stops its controllers, then the API server
         assert process.stdout is not None
         url, port, kubeconfig, last = "", 0, None, ""
         try:

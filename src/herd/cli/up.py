@@ -163,9 +163,13 @@ async def manage(server: APIServerProcess, options: ServeOptions, manager: Manag
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
+    signalled = False
+
     def on_signal() -> None:
-        if not stop.is_set():
+        nonlocal signalled
+        if not signalled:
             say("stopping")
+        signalled = True
         stop.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -186,7 +190,7 @@ async def manage(server: APIServerProcess, options: ServeOptions, manager: Manag
             write_file_atomic(options.management_kubeconfig, server.kubeconfig.read_bytes(), mode=0o600)
             say(f"{READY}{options.management_kubeconfig}")
         await management
-        if server_exit.done():
+        if server_exit.done() and not signalled:  # a signal to the whole process group stops the server too
             raise CLIError(f"the API server exited unexpectedly (code {server_exit.result()}); its last words are "
                            f"{where_logged(target)}")
     finally:

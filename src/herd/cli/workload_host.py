@@ -86,7 +86,8 @@ class WorkloadHostProcess:
             parent = os.getpid()
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "herd.cli.workload_host", stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, limit=_LINE_LIMIT, preexec_fn=lambda: die_with_parent(parent))
+                stdout=asyncio.subprocess.PIPE, limit=_LINE_LIMIT, preexec_fn=lambda: die_with_parent(parent),
+                start_new_session=True)  # out of reach of a Ctrl-C even while it starts: the parent stops it
             self._reader = asyncio.ensure_future(self._read_answers(self._process))
 
     async def close(self) -> None:
