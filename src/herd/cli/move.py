@@ -24,7 +24,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-from herd.runtime import CRD, NAMESPACE, AlreadyExists, ApiError, Client, NotFound, Unreachable
+from herd.runtime import CRD, NAMESPACE, AlreadyExists, ApiError, Client, NotFound, Object, Unreachable
 
 from .get import (
     REQUEST_TIMEOUT_SECONDS,
@@ -35,7 +35,7 @@ from .get import (
     unreachable_reason,
 )
 from .journal import Journal, JournalState
-from .move_source import MoveSource, count, plane_identity
+from .move_source import MoveSource, NotReadyToMove, count, plane_identity
 from .objectgraph import MOVED_FROM_ANNOTATION, MoveNode, order_groups, still_provisioning, target_object
 from .serve import CLIError
 
@@ -150,10 +150,10 @@ class Mover:
         if not any(node.kind.kind == "Cluster" for node in nodes):
             raise CLIError(f"no Cluster in namespace {self.namespace} of the source: nothing to move (pick one "
                            "with -n)")
-        provisioning = still_provisioning(objects)
-        if provisioning:
-            raise CLIError(f"{', '.join(provisioning[:3])} still provisioning: move once the Clusters are "
-                           "provisioned and every Machine has its Node")
+        try:
+            check_provisioned(objects)
+        except NotReadyToMove as exc:
+            raise CLIError(str(exc)) from None
         self.check_target_serves(nodes, served)
         await self.check_target_free(nodes)
         return nodes
@@ -211,7 +211,7 @@ class Mover:
         try:
             await self.source.wait_ready_for_move(nodes)
             while True:
-                now, _ = await self.source.move_plan(self.namespace)
+                now, objects = await self.source.move_plan(self.namespace)
                 if {n.uid for n in now} == {n.uid for n in nodes}:
                     break
                 for node in now:  # something appeared or went before the controllers paused: that set it is
@@ -220,7 +220,8 @@ class Mover:
                         await self.source.set_paused(node, paused=True)
                 nodes = now
                 await self.source.wait_ready_for_move(nodes)
-        except TimeoutError as exc:
+            check_provisioned(objects)  # what appeared before the pause may be half made
+        except NotReadyToMove as exc:
             if state.may_abandon:  # nothing exists in the target yet: give the source its Clusters back
                 paused_before = set((state.plan or {}).get("paused_before") or ())
                 for node in roots:
@@ -295,6 +296,13 @@ class Mover:
             await target.set_paused(node, paused=False)
         self.journal.record("resumed")
         crash_point("resume")
+
+
+def check_provisioned(objects: list[Object]) -> None:
+    provisioning = still_provisioning(objects)
+    if provisioning:
+        raise NotReadyToMove(f"{', '.join(provisioning[:3])} still provisioning: move once the Clusters are "
+                             "provisioned and every Machine has its Node")
 
 
 def print_plan(nodes: list[MoveNode]) -> None:

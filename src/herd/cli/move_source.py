@@ -56,6 +56,11 @@ def kind_of_crd(crd: Object) -> Kind | None:
                 status_subresource="status" in (version.get("subresources") or {}))
 
 
+class NotReadyToMove(Exception):
+    """The source holds the move: its controllers do not report Paused, a provider blocks it, or something is still
+    provisioning; the message says which objects."""
+
+
 async def plane_identity(client: Client) -> str:
     """What tells a management plane apart whatever URL reaches it: the UID of its kube-system namespace (as
     on any Kubernetes cluster), else its URL."""
@@ -117,7 +122,7 @@ class MoveSource:
 
     async def wait_ready_for_move(self, nodes: list[MoveNode]) -> None:
         """Until every object reporting a Paused condition has it True, and none carries block-move; raises
-        TimeoutError saying which objects held the move."""
+        NotReadyToMove saying which objects held the move."""
         start = time.monotonic()
         while True:
             objects = [obj for node in nodes if (obj := await self.current(node)) is not None]
@@ -126,10 +131,10 @@ class MoveSource:
             if not waiting and not blocking:
                 return
             if waiting and elapsed > PAUSE_TIMEOUT_SECONDS:
-                raise TimeoutError(f"{', '.join(waiting[:3])} did not report Paused=True within "
+                raise NotReadyToMove(f"{', '.join(waiting[:3])} did not report Paused=True within "
                                    f"{PAUSE_TIMEOUT_SECONDS:.0f} s: is the source's manager running?")
             if blocking and elapsed > BLOCK_MOVE_TIMEOUT_SECONDS:
-                raise TimeoutError(f"{', '.join(blocking[:3])} still carries clusterctl.cluster.x-k8s.io/block-move "
+                raise NotReadyToMove(f"{', '.join(blocking[:3])} still carries clusterctl.cluster.x-k8s.io/block-move "
                                    f"after {BLOCK_MOVE_TIMEOUT_SECONDS:.0f} s: its provider is busy with it")
             await asyncio.sleep(POLL_SECONDS)
 

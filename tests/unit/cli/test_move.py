@@ -11,6 +11,7 @@ import pytest
 from herd.api.cluster import CLUSTER, MACHINE
 from herd.cli.journal import Journal
 from herd.cli.move import Mover
+from herd.cli.move_source import NotReadyToMove
 from herd.cli.objectgraph import MoveNode
 from herd.cli.serve import CLIError
 
@@ -28,7 +29,7 @@ class HeldSource:
         self.paused[node.name] = paused
 
     async def wait_ready_for_move(self, nodes: list[MoveNode]) -> None:
-        raise TimeoutError("DevMachine/m still carries clusterctl.cluster.x-k8s.io/block-move after 120 s")
+        raise NotReadyToMove("DevMachine/m still carries clusterctl.cluster.x-k8s.io/block-move after 120 s")
 
 
 def test_a_move_held_before_anything_was_created_gives_the_source_its_clusters_back(tmp_path: Path) -> None:
@@ -50,8 +51,13 @@ class LateSource(HeldSource):
     async def wait_ready_for_move(self, nodes: list[MoveNode]) -> None:
         self.waited_for = [node.name for node in nodes]
 
-    async def move_plan(self, namespace: str) -> tuple[list[MoveNode], list[object]]:
-        return [*NODES, MoveNode(CLUSTER, "ns", "late", "u4"), MoveNode(MACHINE, "ns", "late-m", "u5", ("u4",))], []
+    machine_status: dict[str, object] = {"nodeRef": {"name": "late-m"}}
+
+    async def move_plan(self, namespace: str) -> tuple[list[MoveNode], list[dict[str, object]]]:
+        machine = {"apiVersion": MACHINE.api_version, "kind": "Machine", "metadata": {"name": "late-m"},
+                   "status": self.machine_status}
+        return [*NODES, MoveNode(CLUSTER, "ns", "late", "u4"), MoveNode(MACHINE, "ns", "late-m", "u5", ("u4",))], \
+            [machine]
 
 
 def test_what_moves_is_found_again_once_everything_is_paused(tmp_path: Path) -> None:
@@ -63,3 +69,16 @@ def test_what_moves_is_found_again_once_everything_is_paused(tmp_path: Path) -> 
     assert source.waited_for == ["fleet", "kept-paused", "m", "late", "late-m"]
     state = journal.read()
     assert state.next_step == "create" and [n.name for n in state.nodes] == source.waited_for
+
+
+def test_a_machine_that_appeared_before_the_pause_must_be_provisioned_too(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "move-ns.journal")
+    journal.start(namespace="ns", nodes=[n.to_record() for n in NODES], paused_before=["kept-paused"])
+    source = LateSource()
+    source.machine_status = {"phase": "Provisioning"}
+    with pytest.raises(CLIError) as raised:
+        asyncio.run(Mover(source, None, "ns", journal).pause(journal.read()))  # type: ignore[arg-type]
+    assert str(raised.value) == ("Machine/late-m still provisioning: move once the Clusters are provisioned and "
+                                 "every Machine has its Node; nothing was moved and the Clusters run again in the "
+                                 "source")
+    assert source.paused == {"fleet": False, "kept-paused": True, "late": False} and not journal.exists()
