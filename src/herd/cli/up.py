@@ -162,7 +162,6 @@ async def manage(server: APIServerProcess, options: ServeOptions, manager: Manag
     once they are ready."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-
     signalled = False
 
     def on_signal() -> None:
@@ -190,7 +189,7 @@ async def manage(server: APIServerProcess, options: ServeOptions, manager: Manag
             write_file_atomic(options.management_kubeconfig, server.kubeconfig.read_bytes(), mode=0o600)
             say(f"{READY}{options.management_kubeconfig}")
         await management
-        if server_exit.done() and not signalled:  # a signal to the whole process group stops the server too
+        if server_exit.done() and not signalled:  # stopping, the server may go first (a signal to each process)
             raise CLIError(f"the API server exited unexpectedly (code {server_exit.result()}); its last words are "
                            f"{where_logged(target)}")
     finally:
