@@ -14,7 +14,8 @@ from herd.api.registry import all_crds
 
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("crds", help="print the CustomResourceDefinitions herd serves")
+    parser = commands.add_parser("crds", help="print the CustomResourceDefinitions herd serves",
+                                 epilog="example: herd crds | kubectl apply --server-side -f -")
     parser.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml",
                         help="yaml: a multi-document stream (default); json: one List object")
     parser.set_defaults(run=run)

@@ -32,7 +32,8 @@ from .wait import get_cluster
 
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("delete", help="delete a Cluster (and, with --wait, follow it down)")
+    parser = commands.add_parser("delete", help="delete a Cluster (and, with --wait, follow it down)",
+                                 epilog="example: herd delete cluster ha --wait --timeout 5m")
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     cluster = kinds.add_parser("cluster", help="delete a Cluster: its workers, control plane and infrastructure go "
                                "first", epilog="example: herd delete cluster fleet --wait --timeout 5m")

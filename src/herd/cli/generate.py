@@ -43,7 +43,9 @@ CLUSTER_SCOPED_KINDS = frozenset({
 
 
 def add_parser(commands: Any) -> None:
-    generate = commands.add_parser("generate", help="generate the manifests of a workload cluster")
+    generate = commands.add_parser("generate", help="generate the manifests of a workload cluster",
+                                   epilog="example: herd generate cluster c1 --kubernetes-version v1.33.0 "
+                                          "| kubectl apply -f -")
     kinds = generate.add_subparsers(dest="kind", required=True, metavar="KIND")
     cluster = kinds.add_parser(
         "cluster", help="print a workload cluster's manifests from a cluster template, as clusterctl does",

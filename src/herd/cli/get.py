@@ -31,7 +31,8 @@ T = TypeVar("T")
 
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("get", help="print a workload cluster's kubeconfig, or list the clusters")
+    parser = commands.add_parser("get", help="print a workload cluster's kubeconfig, or list the clusters",
+                                 epilog="example: herd get kubeconfig ha -o ha.kubeconfig")
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     kubeconfig = kinds.add_parser("kubeconfig", help="print a workload cluster's admin kubeconfig",
                                   epilog="example: herd get kubeconfig fleet -o fleet.kubeconfig")

@@ -19,7 +19,8 @@ from .up import add_manager_arguments, manager_options
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser("init", help="install the Cluster API CRDs into an existing API server and run "
-                                 "the controllers against it")
+                                 "the controllers against it",
+                                 epilog="example: herd init --kubeconfig ~/.kube/config")
     parser.add_argument("--kubeconfig", type=Path, required=True, help="kubeconfig of the management cluster")
     parser.add_argument("--context", default=None, help="kubeconfig context (default: the current one)")
     parser.add_argument("--data-dir", type=Path, default=Path.home() / ".herd" / "init",

@@ -35,7 +35,8 @@ UPDATE_ATTEMPTS = 5  # an undo replaces the template; a controller writing the o
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser("rollout", help="restart, pause, resume, undo or follow the rollout of a "
-                                 "MachineDeployment or KubeadmControlPlane")
+                                 "MachineDeployment or KubeadmControlPlane",
+                                 epilog="example: herd rollout restart kubeadmcontrolplane/ha-control-plane")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, run, help_text, example in (
             ("restart", restart, "replace every Machine (sets spec.rollout.after to now)", "md/fleet-md-0"),

@@ -28,7 +28,8 @@ AVAILABLE, DELETED = "available", "deleted"
 
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("wait", help="wait until a Cluster is available or deleted")
+    parser = commands.add_parser("wait", help="wait until a Cluster is available or deleted",
+                                 epilog="example: herd wait cluster ha --for available --timeout 10m")
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     cluster = kinds.add_parser("cluster", help="wait until the Cluster is Available, or gone",
                                epilog="example: herd wait cluster fleet --for available --timeout 5m")
