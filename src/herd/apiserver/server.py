@@ -31,6 +31,7 @@ from .handlers import ResourceHandlers
 from .objects import Objects, WriteOptions
 from .portforward import PodDialer, PortForwarding
 from .registry import Registry
+from .reviews import REVIEW_TYPES, is_review, serve_review
 from .routing import GroupPath, ResourcePath, parse_path
 from .storage.base import StorageError
 from .storage.store import Store
@@ -65,7 +66,7 @@ class APIServer:
         authenticator.add_token_lookup(bootstrap_token_lookup(store))  # kube's --enable-bootstrap-token-auth
         self.host = host
         self.port = port
-        self.registry = Registry(BUILTIN_TYPES)
+        self.registry = Registry((*BUILTIN_TYPES, *REVIEW_TYPES))
         self.background: list[BackgroundTask] = []
         if admission is None:
             webhooks = WebhookAdmission(store)
@@ -191,6 +192,8 @@ class APIServer:
         rtype = self.registry.get(path.group, path.version, path.resource)
         if rtype is None:
             raise errors.StatusError(404, "NotFound", "the server could not find the requested resource")
+        if is_review(rtype):  # answered from the caller's identity, never stored
+            return await serve_review(request, rtype, path.name, path.subresource, user)
         return await self.handlers.handle(request, path, rtype, user)
 
     # ---- discovery and OpenAPI, cached until the served set changes -------------------------------
