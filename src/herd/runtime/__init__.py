@@ -28,6 +28,7 @@ from .errors import (
     Unauthorized,
     Unreachable,
 )
+from .events import EventRecorder, recorder_for
 from .handlers import GENERATION_CHANGED, NOT_ONLY_STATUS_CHANGED, Predicate, PredicateFuncs, lasting_metadata
 from .informer import EventHandler, FuncHandler, Informer
 from .labels import Selector
@@ -77,6 +78,7 @@ __all__ = [
     "ConnectionPool",
     "Controller",
     "EventHandler",
+    "EventRecorder",
     "Expired",
     "Forbidden",
     "FuncHandler",
@@ -120,5 +122,6 @@ __all__ = [
     "open_stream",
     "owner_reference",
     "patch_helper",
+    "recorder_for",
     "setup_logging",
 ]
