@@ -21,13 +21,15 @@ from herd.api.cluster.labels import (
 )
 from herd.api.objects import parse_time, rfc3339
 from herd.contract.indexes import by_cluster
-from herd.runtime import ClientError, Kind, NotFound, Object, ObjectKey, Result
+from herd.runtime import ClientError, Kind, NotFound, Object, ObjectKey, Result, recorder_for
+from herd.runtime.conditions import get_condition
 from herd.runtime.finalizers import remove_finalizer
 
 from .drain import drain_node
 from .scope import MachineScope
 
 log = logging.getLogger("herd.controllers.machine")
+EVENT_SOURCE = "machine-controller"  # upstream's recorder name, shown by kubectl describe as From
 
 
 def _hooks(scope: MachineScope, prefix: str) -> list[str]:
@@ -102,6 +104,9 @@ async def reconcile_delete(scope: MachineScope) -> Result:
             return Result()  # removing the annotation is an update that wakes us
         excluded = EXCLUDE_NODE_DRAINING_ANNOTATION in (scope.meta.get("annotations") or {})
         if not excluded and not _drain_timed_out(scope):
+            # this reconcile started the drain, or the last one was waiting for it: so a done drain is news
+            draining = "nodeDrainStartTime" not in (scope.status.get("deletion") or {}) or (
+                get_condition(scope.machine, api.DELETING) or {}).get("reason") == api.DELETING_DRAINING_NODE_REASON
             started = _deletion_status(scope, "nodeDrainStartTime")
             try:
                 drained = await drain_node(io.cluster_cache, scope.cluster_key, scope.node_ref_name, scope.now)
@@ -113,6 +118,9 @@ async def reconcile_delete(scope: MachineScope) -> Result:
                 _wait(scope, api.DELETING_DRAINING_NODE_REASON,
                       f"Drain not completed yet (started at {rfc3339(started)}):\n{drained.message()}")
                 return Result(requeue_after=io.drain_requeue_after)
+            if draining:
+                await recorder_for(io.client, EVENT_SOURCE).normal(
+                    scope.machine, "SuccessfulDrainNode", f'success draining Machine\'s node "{scope.node_ref_name}"')
 
     hooks = _hooks(scope, PRE_TERMINATE_DELETE_HOOK_ANNOTATION_PREFIX)
     if hooks:
@@ -136,6 +144,8 @@ async def reconcile_delete(scope: MachineScope) -> Result:
         try:
             await io.cluster_cache.delete_node(scope.cluster_key, scope.node_ref_name)
         except ClientError as exc:
+            await recorder_for(io.client, EVENT_SOURCE).warning(scope.machine, "FailedDeleteNode",
+                                                                f"error deleting Machine's node: {exc}")
             timeout = (scope.spec.get("deletion") or {}).get("nodeDeletionTimeoutSeconds")
             timeout = api.DEFAULT_NODE_DELETION_TIMEOUT_SECONDS if timeout is None else timeout
             since = parse_time(scope.meta.get("deletionTimestamp")) or scope.now

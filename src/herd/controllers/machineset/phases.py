@@ -21,7 +21,7 @@ from herd.api.objects import nested
 from herd.contract import conditions as cond
 from herd.contract.indexes import controlled_by, latest_in_cache, orphans
 from herd.contract.templates import clone_from_template, reference_to
-from herd.runtime import NotFound, Object, ObjectKey, Result, controller_owner, owner_reference
+from herd.runtime import NotFound, Object, ObjectKey, Result, controller_owner, owner_reference, recorder_for
 from herd.runtime.conditions import FALSE, get_condition
 from herd.runtime.labels import Selector
 from herd.runtime.patch import patch_status_conditions
@@ -34,6 +34,7 @@ from .status import OWNER_REMEDIATED, machine_up_to_date_condition
 CREATE_CONCURRENCY = 10  # Machines created at once on a scale-up (each is three requests in a row)
 SYNC_CONCURRENCY = 10  # existing Machines written at once (labels, in-place fields, UpToDate)
 log = logging.getLogger("herd.controllers.machineset")
+EVENT_SOURCE = "machineset-controller"  # upstream's recorder name, shown by kubectl describe as From
 
 
 async def reconcile_owner_and_labels(scope: MachineSetScope) -> Result | None:
@@ -225,11 +226,17 @@ async def _scale_up(scope: MachineSetScope, count: int) -> Result | None:
         return Result(requeue_after=scope.io.template_wait)
     created: list[ObjectKey] = []
     slots = asyncio.Semaphore(CREATE_CONCURRENCY)
+    events = recorder_for(scope.io.client, EVENT_SOURCE)
 
     async def create_one() -> None:
-        async with slots:
-            machine = await _create_machine(scope)
+        try:
+            async with slots:
+                machine = await _create_machine(scope)
+        except Exception as exc:
+            await events.warning(scope.machine_set, "FailedCreate", f"Failed to create machine: {exc}")
+            raise
         created.append(ObjectKey.of(machine))
+        await events.normal(scope.machine_set, "SuccessfulCreate", f'Created machine "{machine["metadata"]["name"]}"')
         log.info("machineset %s: created Machine %s (scale up, %d of %d)", scope.key, machine["metadata"]["name"],
                  len(created), count)
 
@@ -277,10 +284,17 @@ async def _create_machine(scope: MachineSetScope) -> Object:
 async def _scale_down(scope: MachineSetScope, surplus: int) -> None:
     order = nested(scope.machine_set, "spec", "deletion", "order")
     chosen = machines_to_delete(scope.machines, surplus, order, scope.now)
+    events = recorder_for(scope.io.client, EVENT_SOURCE)
     for number, machine in enumerate(chosen, start=1):
-        if await delete_machine(scope, machine):
-            log.info("machineset %s: deleting Machine %s (scale down, %d of %d)", scope.key,
-                     machine["metadata"]["name"], number, surplus)
+        name = machine["metadata"]["name"]
+        try:
+            deleted = await delete_machine(scope, machine)
+        except Exception as exc:
+            await events.warning(scope.machine_set, "FailedDelete", f'Failed to delete machine "{name}": {exc}')
+            raise
+        if deleted:
+            await events.normal(scope.machine_set, "SuccessfulDelete", f'Deleted machine "{name}"')
+            log.info("machineset %s: deleting Machine %s (scale down, %d of %d)", scope.key, name, number, surplus)
     keys = [ObjectKey.of(m) for m in chosen]
 
     def deleting() -> bool:

@@ -20,7 +20,7 @@ from herd.api.controlplane.kubeadmcontrolplane import (
 from herd.api.objects import nested
 from herd.contract.references import fetch_reference
 from herd.contract.templates import clone_from_template, reference_to
-from herd.runtime import NotFound, Object, Result
+from herd.runtime import NotFound, Object, Result, recorder_for
 
 from . import health, machines
 from .etcd import EtcdError
@@ -28,6 +28,7 @@ from .scope import ControlPlaneScope
 from .workload import COREDNS, DAEMON_SET, DEPLOYMENT, KUBE_PROXY
 
 log = logging.getLogger("herd.controlplane.kubeadm")
+EVENT_SOURCE = "kubeadmcontrolplane-controller"  # upstream's recorder name, shown by kubectl describe as From
 
 Step = Literal["init", "scale-up", "scale-down", "none"]
 
@@ -87,7 +88,7 @@ async def reconcile_replicas(scope: ControlPlaneScope) -> Result | None:
     outdated = [m for m in scope.live_machines if m["metadata"]["name"] in scope.outdated]
     step = plan(scope.replicas, current, len(outdated), scope.max_surge, scope.initialized)
     if step.step == "init":
-        await create_machine(scope, init=True)
+        await _create_or_record(scope, init=True)
         return Result(requeue_after=scope.io.poll)
     if step.step == "scale-up":
         if not scope.initialized:
@@ -98,7 +99,7 @@ async def reconcile_replicas(scope: ControlPlaneScope) -> Result | None:
             return Result(requeue_after=scope.io.poll)
         if step.rolling_out:
             await apply_upgrade_side_effects(scope)
-        await create_machine(scope, init=False)
+        await _create_or_record(scope, init=False)
         return Result(requeue_after=scope.io.poll)
     if step.step == "scale-down":
         candidates = outdated if step.rolling_out else scope.live_machines
@@ -110,9 +111,27 @@ async def reconcile_replicas(scope: ControlPlaneScope) -> Result | None:
         scope.scale_down_blockers = preflight(scope, excluding=victim["metadata"]["name"])
         if scope.scale_down_blockers:
             return Result(requeue_after=scope.io.poll)
-        await delete_machine(scope, victim, why="rollout" if step.rolling_out else "scale down")
+        try:
+            await delete_machine(scope, victim, why="rollout" if step.rolling_out else "scale down")
+        except Exception as exc:
+            await recorder_for(scope.io.client, EVENT_SOURCE).warning(
+                scope.kcp, "FailedScaleDown", f"Failed to delete control plane Machine {victim['metadata']['name']} "
+                f"for cluster {scope.namespace}/{scope.cluster_name} control plane: {exc}")
+            raise
         return Result(requeue_after=scope.io.poll)
     return None
+
+
+async def _create_or_record(scope: ControlPlaneScope, *, init: bool) -> None:
+    """Create the next Machine; a failure is also told as a Warning Event on the KubeadmControlPlane, as upstream."""
+    try:
+        await create_machine(scope, init=init)
+    except Exception as exc:
+        reason, which = ("FailedInitialization", "initial") if init else ("FailedScaleUp", "additional")
+        await recorder_for(scope.io.client, EVENT_SOURCE).warning(
+            scope.kcp, reason, f"Failed to create {which} control plane Machine for cluster "
+            f"{scope.namespace}/{scope.cluster_name} control plane: {exc}")
+        raise
 
 
 async def create_machine(scope: ControlPlaneScope, *, init: bool) -> Object:
