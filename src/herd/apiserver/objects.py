@@ -290,7 +290,7 @@ class Objects:
         # after mutating admission, so a webhook's change to the spec counts too
         if has_generation(rtype) and spec_changed(rtype, old, new):
             meta["generation"] = int(old_meta.get("generation") or 0) + 1
-        causes += self._validate(rtype, new, name)
+        causes += self._validate(rtype, new, name, old)
         if causes:
             raise errors.invalid(rtype.group, rtype.kind, name, causes)
         if rtype is CRDS:
@@ -355,7 +355,8 @@ class Objects:
                                                                                       strict=True)])
         warnings.extend(messages)
 
-    def _validate(self, rtype: ResourceType, obj: dict[str, Any], name: str) -> list[Cause]:
+    def _validate(self, rtype: ResourceType, obj: dict[str, Any], name: str,
+                  old: dict[str, Any] | None = None) -> list[Cause]:
         meta = obj["metadata"]
         causes = []
         problem = name_problem(name, dns_label=rtype is NAMESPACES)
@@ -367,7 +368,7 @@ class Objects:
         if rtype is CRDS:
             causes += validate_crd(obj)
         elif not rtype.builtin and rtype.schema:
-            causes += validate(obj, rtype.schema)
+            causes += validate(obj, rtype.schema, old)
         return causes
 
     async def _mutate(self, attrs: AdmissionAttributes, opts: WriteOptions,

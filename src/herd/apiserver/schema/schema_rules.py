@@ -13,6 +13,7 @@ from typing import Any
 
 from herd.apiserver.errors import Cause
 from herd.apiserver.schema import messages as m
+from herd.apiserver.schema.cel import compile_error
 from herd.apiserver.schema.structural import props_of, subschemas, type_of
 
 _TYPES = ["array", "boolean", "integer", "number", "object", "string"]
@@ -275,6 +276,8 @@ def _validation_rules(s: dict[str, Any], path: str, out: list[Cause]) -> None:
         message = _text(rule.get("message"))
         if not text.strip():
             out.append(m.required(f"{base}.rule", "rule is not specified"))
+        elif (problem := compile_error(rule)) is not None:
+            out.append(m.invalid(f"{base}.{problem[0]}", rule.get(problem[0]), problem[1]))
         elif message and not message.strip():
             out.append(m.invalid(f"{base}.message", message, "message must be non-empty if specified"))
         elif _has_newline(message.strip()):

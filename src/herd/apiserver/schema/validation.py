@@ -17,24 +17,37 @@ from typing import Any
 
 from herd.apiserver.errors import Cause
 from herd.apiserver.schema import messages as m
+from herd.apiserver.schema.cel_validation import cel_errors, has_rules
 from herd.apiserver.schema.embedded import embedded_errors
 from herd.apiserver.schema.listtype import list_errors
 from herd.apiserver.schema.node import Node, compiled
 
+_BLOCKING_REASONS = frozenset((m.TYPE_INVALID, m.REQUIRED))
+_RULES_SKIPPED = (
+    "some validation rules were not checked because the object was invalid; "
+    "correct the existing errors to complete validation"
+)
 _META_FIELDS = frozenset(("apiVersion", "kind", "metadata"))
 _JSON_KIND = {str: "string", dict: "object", list: "array", bool: "boolean", int: "integer", float: "number"}
 
 
-def validate(obj: dict[str, Any], schema: dict[str, Any]) -> list[Cause]:
+def validate(obj: dict[str, Any], schema: dict[str, Any], old: dict[str, Any] | None = None) -> list[Cause]:
     """Validate a whole custom resource against its version's openAPIV3Schema.
 
     The root apiVersion, kind and metadata are not validated here (the API server checks them
-    as ObjectMeta/TypeMeta). Returns no causes when `obj` is valid.
+    as ObjectMeta/TypeMeta). Returns no causes when `obj` is valid. The CEL rules run last,
+    and (as in kube-apiserver) only when no type or required error would make them misleading;
+    `old` is the stored object on updates (for transition rules and ratcheting).
     """
     root = compiled(schema)
     sink = Sink()
     sink.check(root, obj, "", root_object=True)
-    return sink.errors + sink.meta_errors + list_errors(obj, root)
+    causes = sink.errors + sink.meta_errors + list_errors(obj, root)
+    if not has_rules(schema):
+        return causes
+    if any(c.reason in _BLOCKING_REASONS for c in causes):
+        return [*causes, m.invalid("", None, _RULES_SKIPPED)]
+    return causes + cel_errors(obj, schema, old)
 
 
 def validate_value(value: Any, schema: dict[str, Any] | Node, field_prefix: str) -> list[Cause]:

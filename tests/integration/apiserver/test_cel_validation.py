@@ -1,0 +1,108 @@
+"""CEL `x-kubernetes-validations` through the in-process API server: refused writes are 422 Invalid with causes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from support.inprocess import admin_session, running_server
+
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+GADGETS = "/apis/example.com/v1/namespaces/default/gadgets"
+
+
+def crd(spec_schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget", "listKind": "GadgetList"},
+            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                "type": "object", "properties": {"spec": spec_schema}}}}],
+        },
+    }
+
+
+SPEC = {
+    "type": "object",
+    "properties": {
+        "args": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "string"}}},
+            "x-kubernetes-validations": [{"rule": "self.all(x, self.exists_one(y, x.name == y.name))",
+                                          "message": "extraArgs name must be unique"}],
+        },
+        "size": {"type": "integer", "x-kubernetes-validations": [
+            {"rule": "self >= oldSelf", "message": "size may not shrink", "reason": "FieldValueForbidden"}]},
+    },
+}
+
+
+def gadget(name: str, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": name}, "spec": spec}
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with running_server() as server, admin_session(server) as http:
+        yield http
+
+
+async def create_crd(http: aiohttp.ClientSession, spec_schema: dict[str, Any]) -> tuple[int, Any]:
+    async with http.post(CRDS, json=crd(spec_schema)) as response:
+        return response.status, await response.json()
+
+
+async def served(http: aiohttp.ClientSession) -> None:
+    async with asyncio.timeout(10):
+        while True:
+            async with http.get(GADGETS) as response:
+                if response.status == 200:
+                    return
+            await asyncio.sleep(0.02)
+
+
+async def test_duplicate_names_are_refused_with_the_rules_message_and_field(session: aiohttp.ClientSession) -> None:
+    assert (await create_crd(session, SPEC))[0] == 201
+    await served(session)
+    bad = gadget("g1", args=[{"name": "v", "value": "1"}, {"name": "v", "value": "2"}])
+    async with session.post(GADGETS, json=bad) as response:
+        assert response.status == 422
+        body = await response.json()
+    assert body["reason"] == "Invalid"
+    assert body["details"]["causes"] == [{"reason": "FieldValueInvalid", "field": "spec.args",
+                                          "message": 'Invalid value: "array": extraArgs name must be unique'}]
+    good = gadget("g1", args=[{"name": "v", "value": "1"}, {"name": "w", "value": "2"}])
+    async with session.post(GADGETS, json=good) as response:
+        assert response.status == 201
+
+
+async def test_a_transition_rule_refuses_an_illegal_update_and_allows_a_legal_one(
+        session: aiohttp.ClientSession) -> None:
+    assert (await create_crd(session, SPEC))[0] == 201
+    await served(session)
+    async with session.post(GADGETS, json=gadget("g2", size=3)) as response:
+        assert response.status == 201
+    patch = {"headers": {"Content-Type": "application/merge-patch+json"}}
+    async with session.patch(f"{GADGETS}/g2", json={"spec": {"size": 2}}, **patch) as response:
+        assert response.status == 422
+        causes = (await response.json())["details"]["causes"]
+    assert causes == [{"reason": "FieldValueForbidden", "field": "spec.size",
+                       "message": "Forbidden: size may not shrink"}]
+    async with session.patch(f"{GADGETS}/g2", json={"spec": {"size": 5}}, **patch) as response:
+        assert response.status == 200
+
+
+async def test_a_crd_whose_rule_does_not_compile_is_refused(session: aiohttp.ClientSession) -> None:
+    broken = {"type": "object", "x-kubernetes-validations": [{"rule": "self.size() >"}]}
+    status, body = await create_crd(session, broken)
+    assert status == 422
+    [cause] = body["details"]["causes"]
+    assert cause["field"] == "spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule"
+    assert "compilation failed" in cause["message"] and "self.size() >" in cause["message"]
