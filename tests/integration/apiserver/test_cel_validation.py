@@ -10,6 +10,8 @@ import aiohttp
 import pytest
 from support.inprocess import admin_session, running_server
 
+from herd.api.registry import all_crds
+
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 GADGETS = "/apis/example.com/v1/namespaces/default/gadgets"
 
@@ -59,10 +61,10 @@ async def create_crd(http: aiohttp.ClientSession, spec_schema: dict[str, Any]) -
         return response.status, await response.json()
 
 
-async def served(http: aiohttp.ClientSession) -> None:
+async def served(http: aiohttp.ClientSession, path: str = GADGETS) -> None:
     async with asyncio.timeout(10):
         while True:
-            async with http.get(GADGETS) as response:
+            async with http.get(path) as response:
                 if response.status == 200:
                     return
             await asyncio.sleep(0.02)
@@ -106,3 +108,24 @@ async def test_a_crd_whose_rule_does_not_compile_is_refused(session: aiohttp.Cli
     [cause] = body["details"]["causes"]
     assert cause["field"] == "spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule"
     assert "compilation failed" in cause["message"] and "self.size() >" in cause["message"]
+
+
+async def test_herds_kubeadmconfig_refuses_repeated_extra_args_with_upstreams_message(
+        session: aiohttp.ClientSession) -> None:
+    [kubeadm_configs] = [c for c in all_crds() if c["metadata"]["name"] == "kubeadmconfigs.bootstrap.cluster.x-k8s.io"]
+    async with session.post(CRDS, json=kubeadm_configs) as response:
+        assert response.status == 201
+    path = "/apis/bootstrap.cluster.x-k8s.io/v1beta2/namespaces/default/kubeadmconfigs"
+    await served(session, path)
+    extra_args = [{"name": "v", "value": "2"}, {"name": "audit-log-path", "value": "-"}, {"name": "v", "value": "4"}]
+    config = {"apiVersion": "bootstrap.cluster.x-k8s.io/v1beta2", "kind": "KubeadmConfig", "metadata": {"name": "k"},
+              "spec": {"clusterConfiguration": {"apiServer": {"extraArgs": extra_args}}}}
+    async with session.post(path, json=config) as response:
+        assert response.status == 422
+        body = await response.json()
+    assert body["message"] == ('KubeadmConfig.bootstrap.cluster.x-k8s.io "k" is invalid: '
+                               'spec.clusterConfiguration.apiServer.extraArgs: '
+                               'Invalid value: "array": extraArgs name must be unique')
+    assert body["details"]["causes"] == [{"reason": "FieldValueInvalid",
+                                          "field": "spec.clusterConfiguration.apiServer.extraArgs",
+                                          "message": 'Invalid value: "array": extraArgs name must be unique'}]
