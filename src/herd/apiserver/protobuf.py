@@ -104,6 +104,17 @@ _KINDS: dict[tuple[str, str], dict[int, _Field]] = {
         3: _Field("imagePullSecrets", "message", repeated=True, schema={1: _s("name")}),
         4: _Field("automountServiceAccountToken", "bool", keep_zero=True),
     },
+    # kubectl auth whoami and can-i; field numbers from k8s.io/api/{authentication,authorization}/v1
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): {1: _METADATA},
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): {
+        1: _METADATA,
+        2: _Field("spec", "message", schema={
+            1: _Field("resourceAttributes", "message", schema={
+                1: _s("namespace"), 2: _s("verb"), 3: _s("group"), 4: _s("version"), 5: _s("resource"),
+                6: _s("subresource"), 7: _s("name")}),
+            2: _Field("nonResourceAttributes", "message", schema={1: _s("path"), 2: _s("verb")}),
+        }),
+    },
 }
 
 SUPPORTED_KINDS: frozenset[tuple[str, str]] = frozenset(_KINDS)
@@ -271,7 +282,8 @@ def _fields_v1(raw: bytes) -> Any:
 def decode_object(body: bytes) -> dict[str, Any]:
     """Decode a `application/vnd.kubernetes.protobuf` request body into the object's JSON-shaped dict.
 
-    Supports core/v1 Namespace, ConfigMap, Secret and ServiceAccount (what kubectl creates with protobuf).
+    Supports core/v1 Namespace, ConfigMap, Secret and ServiceAccount (what kubectl creates with protobuf), and
+    the SelfSubjectReview and SelfSubjectAccessReview `kubectl auth whoami` and `can-i` send.
     Bytes fields (Secret `data`, ConfigMap `binaryData`) come out base64-encoded as in JSON, and unset
     fields are omitted as JSON's `omitempty` would. A body that is not a protobuf envelope, or is
     malformed, is 400 BadRequest; a kind this decoder has no schema for is 415 UnsupportedMediaType.
