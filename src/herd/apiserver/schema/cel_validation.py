@@ -58,7 +58,7 @@ def has_rules(schema: dict[str, Any]) -> bool:
     """Whether any node of the schema declares `x-kubernetes-validations` (cached per schema dict)."""
     cached = _HAS_RULES_CACHE.get(id(schema))
     if cached is None or cached[0] is not schema:
-        if len(_HAS_RULES_CACHE) > 1000:
+        if len(_HAS_RULES_CACHE) > 100_000:
             _HAS_RULES_CACHE.clear()
         cached = _HAS_RULES_CACHE[id(schema)] = (schema, _declares_rules(schema))
     return cached[1]
@@ -84,10 +84,10 @@ class _Walker:
 
     def visit(self, schema: dict[str, Any], value: Any, old: Any, path: str) -> None:
         has_old = old is not _NO_OLD
+        if not has_rules(schema) or self.remaining <= 0:
+            return  # no rule below this node: nothing to walk
         if has_old and value == old:
             return  # ratcheting: unchanged values keep passing, whatever their rules now say
-        if self.remaining <= 0:
-            return
         for rule in _rules(schema):
             if rule.applies(has_old):
                 self._run(rule, schema, value, old if has_old else None, has_old, path)
@@ -159,8 +159,6 @@ def _cause(reason: str, field: str, type_name: str, detail: str) -> Cause:
 
 def cel_errors(obj: dict[str, Any], schema: dict[str, Any], old: dict[str, Any] | None = None) -> list[Cause]:
     """The causes of every rule `obj` fails; `old` is the stored object on updates."""
-    if not has_rules(schema):
-        return []
     walker = _Walker()
     walker.visit(schema, obj, old if old is not None else _NO_OLD, "")
     return walker.causes
