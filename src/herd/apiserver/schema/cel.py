@@ -192,8 +192,8 @@ def evaluate(rule: Rule, value: Any, old: Any, has_old: bool) -> Outcome:
         result = rule.program.execute(context)
     except KeyError as err:
         return Outcome(("FieldValueInvalid", f"{rule.source.strip()}: no such key: {err.args[0]}"))
-    except (RuntimeError, TypeError, ValueError, OverflowError, IndexError) as err:
-        return Outcome(("FieldValueInvalid", f"{rule.source.strip()}: {err}"))
+    except Exception as err:  # any evaluation error (division by zero, bad regex, ...) is the object's fault
+        return Outcome(("FieldValueInvalid", f"{rule.source.strip()}: {' '.join(str(err).split())}"))
     if result is True:
         return Outcome(None)
     if result is not False:

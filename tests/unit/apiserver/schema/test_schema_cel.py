@@ -222,6 +222,14 @@ def test_a_rule_that_fails_to_evaluate_is_a_cause_naming_the_rule() -> None:
     assert cause.message == 'Invalid value: "object": self.absent == 1: no such key: absent'
 
 
+@pytest.mark.parametrize("rule", ["self / 0 == 1", "string(self).matches('(')", "self[0] == 1", "self"])
+def test_any_evaluation_error_is_a_single_line_cause_not_a_server_error(rule: str) -> None:
+    [cause] = validate(spec(n=5), schema_of({"n": with_rules("integer", {"rule": rule})}))
+    assert cause.reason == "FieldValueInvalid"
+    assert cause.message.startswith(f'Invalid value: "integer": {rule}: ')
+    assert "\n" not in cause.message
+
+
 def test_a_rule_too_expensive_for_its_input_is_refused_before_it_runs() -> None:
     schema = schema_of({"xs": with_rules("array", {"rule": "self.all(x, self.exists_one(y, x == y))"},
                                          items={"type": "integer"})})
