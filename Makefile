@@ -1,7 +1,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint unit clean
+.PHONY: run test lint unit clean real-k8s
 
 $(BIN)/herd: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -19,6 +19,10 @@ lint: $(BIN)/herd
 
 test: lint
 	$(BIN)/pytest -q tests
+
+# kube-apiserver and etcd built from their Go modules into .cache/real-k8s/bin/ (Go caches reused)
+real-k8s:
+	hack/real-k8s.sh
 
 clean:
 	rm -rf $(VENV)
