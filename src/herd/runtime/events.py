@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from .client import Client
-from .errors import NotFound
+from .errors import ApiError, NotFound
 from .objects import EVENT, Object
 
 log = logging.getLogger(__name__)
@@ -196,6 +196,12 @@ class EventRecorder:
             "source": source, "count": 1, "firstTimestamp": stamp, "lastTimestamp": stamp,
             "reportingComponent": self.component, "reportingInstance": self.host,
         }
+
+
+def error_text(exc: BaseException) -> str:
+    """What an Event says of an error: the server's message for an API error (not its code and reason), else the
+    exception's text."""
+    return exc.message if isinstance(exc, ApiError) and exc.message else str(exc) or type(exc).__name__
 
 
 _RECORDERS: weakref.WeakKeyDictionary[Client, dict[str, EventRecorder]] = weakref.WeakKeyDictionary()

@@ -23,6 +23,7 @@ from herd.api.objects import parse_time, rfc3339
 from herd.contract.indexes import by_cluster
 from herd.runtime import ClientError, Kind, NotFound, Object, ObjectKey, Result, recorder_for
 from herd.runtime.conditions import get_condition
+from herd.runtime.events import error_text
 from herd.runtime.finalizers import remove_finalizer
 
 from .drain import drain_node
@@ -145,7 +146,7 @@ async def reconcile_delete(scope: MachineScope) -> Result:
             await io.cluster_cache.delete_node(scope.cluster_key, scope.node_ref_name)
         except ClientError as exc:
             await recorder_for(io.client, EVENT_SOURCE).warning(scope.machine, "FailedDeleteNode",
-                                                                f"error deleting Machine's node: {exc}")
+                                                                f"error deleting Machine's node: {error_text(exc)}")
             timeout = (scope.spec.get("deletion") or {}).get("nodeDeletionTimeoutSeconds")
             timeout = api.DEFAULT_NODE_DELETION_TIMEOUT_SECONDS if timeout is None else timeout
             since = parse_time(scope.meta.get("deletionTimestamp")) or scope.now

@@ -23,6 +23,7 @@ from herd.contract.indexes import controlled_by, latest_in_cache, orphans
 from herd.contract.templates import clone_from_template, reference_to
 from herd.runtime import NotFound, Object, ObjectKey, Result, controller_owner, owner_reference, recorder_for
 from herd.runtime.conditions import FALSE, get_condition
+from herd.runtime.events import error_text
 from herd.runtime.labels import Selector
 from herd.runtime.patch import patch_status_conditions
 
@@ -233,7 +234,7 @@ async def _scale_up(scope: MachineSetScope, count: int) -> Result | None:
             async with slots:
                 machine = await _create_machine(scope)
         except Exception as exc:
-            await events.warning(scope.machine_set, "FailedCreate", f"Failed to create machine: {exc}")
+            await events.warning(scope.machine_set, "FailedCreate", f"Failed to create machine: {error_text(exc)}")
             raise
         created.append(ObjectKey.of(machine))
         await events.normal(scope.machine_set, "SuccessfulCreate", f'Created machine "{machine["metadata"]["name"]}"')
@@ -290,7 +291,8 @@ async def _scale_down(scope: MachineSetScope, surplus: int) -> None:
         try:
             deleted = await delete_machine(scope, machine)
         except Exception as exc:
-            await events.warning(scope.machine_set, "FailedDelete", f'Failed to delete machine "{name}": {exc}')
+            await events.warning(scope.machine_set, "FailedDelete",
+                                 f'Failed to delete machine "{name}": {error_text(exc)}')
             raise
         if deleted:
             await events.normal(scope.machine_set, "SuccessfulDelete", f'Deleted machine "{name}"')

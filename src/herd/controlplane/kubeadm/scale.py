@@ -21,6 +21,7 @@ from herd.api.objects import nested
 from herd.contract.references import fetch_reference
 from herd.contract.templates import clone_from_template, reference_to
 from herd.runtime import NotFound, Object, Result, recorder_for
+from herd.runtime.events import error_text
 
 from . import health, machines
 from .etcd import EtcdError
@@ -116,7 +117,7 @@ async def reconcile_replicas(scope: ControlPlaneScope) -> Result | None:
         except Exception as exc:
             await recorder_for(scope.io.client, EVENT_SOURCE).warning(
                 scope.kcp, "FailedScaleDown", f"Failed to delete control plane Machine {victim['metadata']['name']} "
-                f"for cluster {scope.namespace}/{scope.cluster_name} control plane: {exc}")
+                f"for cluster {scope.namespace}/{scope.cluster_name} control plane: {error_text(exc)}")
             raise
         return Result(requeue_after=scope.io.poll)
     return None
@@ -130,7 +131,7 @@ async def _create_or_record(scope: ControlPlaneScope, *, init: bool) -> None:
         reason, which = ("FailedInitialization", "initial") if init else ("FailedScaleUp", "additional")
         await recorder_for(scope.io.client, EVENT_SOURCE).warning(
             scope.kcp, reason, f"Failed to create {which} control plane Machine for cluster "
-            f"{scope.namespace}/{scope.cluster_name} control plane: {exc}")
+            f"{scope.namespace}/{scope.cluster_name} control plane: {error_text(exc)}")
         raise
 
 
