@@ -1,6 +1,6 @@
 """With real kubectl against `herd up`: `kubectl auth whoami` names the admin, `kubectl auth can-i` answers yes, and
 after examples/cluster-with-workers.yaml is applied and its MachineDeployment scaled up, `kubectl describe machineset`
-lists the MachineSet controller's SuccessfulCreate Event for each new Machine."""
+lists the MachineSet controller's SuccessfulCreate Event for each new Machine, as does `kubectl events --for`."""
 
 from __future__ import annotations
 
@@ -62,3 +62,5 @@ def test_describe_machineset_shows_successful_create_after_a_scale_up(plane: Her
     created = [line.split() for line in events.splitlines() if "SuccessfulCreate" in line]
     assert len(created) == 4
     assert all(fields[0] == "Normal" and "machineset-controller" in fields for fields in created)
+    listed = plane.kubectl("events", "-n", "default", "--for", f"machineset/{machine_set}").stdout
+    assert f'Created machine "{added}"' in listed
