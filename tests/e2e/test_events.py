@@ -64,3 +64,6 @@ def test_describe_machineset_shows_successful_create_after_a_scale_up(plane: Her
     assert all(fields[0] == "Normal" and "machineset-controller" in fields for fields in created)
     listed = plane.kubectl("events", "-n", "default", "--for", f"machineset/{machine_set}").stdout
     assert f'Created machine "{added}"' in listed
+    # the cost: one Event write per Machine created, and nothing else recorded along the way
+    everything = [(e["involvedObject"]["kind"], e["reason"], e["count"]) for e in plane.items("events", "default")]
+    assert everything == [("MachineSet", "SuccessfulCreate", 1)] * 4
