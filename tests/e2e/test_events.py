@@ -1,6 +1,7 @@
-"""With real kubectl against `herd up`: `kubectl auth whoami` names the admin, `kubectl auth can-i` answers yes, and
-after examples/cluster-with-workers.yaml is applied and its MachineDeployment scaled up, `kubectl describe machineset`
-lists the MachineSet controller's SuccessfulCreate Event for each new Machine, as does `kubectl events --for`."""
+"""With real kubectl against `herd up`: `kubectl auth whoami` names the admin, `kubectl auth can-i` answers yes
+(and `--list` everything), and after examples/cluster-with-workers.yaml is applied and its MachineDeployment scaled
+up, `kubectl describe machineset` lists the MachineSet controller's SuccessfulCreate Event for each new Machine, as
+does `kubectl events --for`."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ def test_kubectl_auth_whoami_prints_the_admin_user(plane: HerdUp) -> None:
 
 def test_kubectl_auth_can_i_answers_yes(plane: HerdUp) -> None:
     assert plane.kubectl("auth", "can-i", "create", "machines.cluster.x-k8s.io").stdout.strip() == "yes"
+    rules = [line.split() for line in plane.kubectl("auth", "can-i", "--list").stdout.splitlines()]
+    assert ["*.*", "[]", "[]", "[*]"] in rules
 
 
 def test_describe_machineset_shows_successful_create_after_a_scale_up(plane: HerdUp) -> None:

@@ -115,6 +115,8 @@ _KINDS: dict[tuple[str, str], dict[int, _Field]] = {
             2: _Field("nonResourceAttributes", "message", schema={1: _s("path"), 2: _s("verb")}),
         }),
     },
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): {
+        1: _METADATA, 2: _Field("spec", "message", schema={1: _s("namespace")})},
 }
 
 SUPPORTED_KINDS: frozenset[tuple[str, str]] = frozenset(_KINDS)

@@ -1,8 +1,9 @@
-"""The review APIs: `SelfSubjectReview` (`kubectl auth whoami`) and `SelfSubjectAccessReview` (`kubectl auth can-i`).
+"""The review APIs: `SelfSubjectReview` (`kubectl auth whoami`), `SelfSubjectAccessReview` (`kubectl auth can-i`) and
+`SelfSubjectRulesReview` (`kubectl auth can-i --list`).
 
-Both are create-only and never stored: a POST answers with the object sent, its `status` filled in from the
+All three are create-only and never stored: a POST answers with the object sent, its `status` filled in from the
 caller's identity, as kube-apiserver does. herd has no authorizer yet, so an access review allows whatever an
-authenticated user asks about and says why in `status.reason`.
+authenticated user asks about and says why in `status.reason`; a rules review lists every verb on everything.
 """
 
 from __future__ import annotations
@@ -25,7 +26,16 @@ SELF_SUBJECT_REVIEWS = ResourceType(
 SELF_SUBJECT_ACCESS_REVIEWS = ResourceType(
     group="authorization.k8s.io", version="v1", kind="SelfSubjectAccessReview", plural="selfsubjectaccessreviews",
     singular="selfsubjectaccessreview", namespaced=False, verbs=("create",), storage_version="v1")
-REVIEW_TYPES: tuple[ResourceType, ...] = (SELF_SUBJECT_REVIEWS, SELF_SUBJECT_ACCESS_REVIEWS)
+SELF_SUBJECT_RULES_REVIEWS = ResourceType(
+    group="authorization.k8s.io", version="v1", kind="SelfSubjectRulesReview", plural="selfsubjectrulesreviews",
+    singular="selfsubjectrulesreview", namespaced=False, verbs=("create",), storage_version="v1")
+REVIEW_TYPES: tuple[ResourceType, ...] = (SELF_SUBJECT_REVIEWS, SELF_SUBJECT_ACCESS_REVIEWS, SELF_SUBJECT_RULES_REVIEWS)
+# What a rules review lists while there is no authorizer: every verb on everything.
+EVERYTHING_RULES = {
+    "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+    "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+    "incomplete": False,
+}
 
 
 def is_review(rtype: ResourceType) -> bool:
@@ -65,6 +75,10 @@ async def serve_review(request: web.BaseRequest, rtype: ResourceType, name: str,
     }
     if rtype is SELF_SUBJECT_REVIEWS:
         answer["status"] = {"userInfo": user_info(user)}
+    elif rtype is SELF_SUBJECT_RULES_REVIEWS:
+        spec = body.get("spec")
+        answer["spec"] = spec if isinstance(spec, dict) else {}
+        answer["status"] = {**EVERYTHING_RULES, "evaluationError": NO_AUTHORIZER_REASON}
     else:
         spec = body.get("spec")
         attributes = ("resourceAttributes", "nonResourceAttributes")

@@ -94,6 +94,16 @@ async def test_an_access_review_allows_and_says_there_is_no_authorizer(served: t
     assert (status, body["reason"]) == (422, "Invalid")
 
 
+async def test_a_rules_review_lists_everything(served: tuple[APIServer, ServerPKI]) -> None:
+    server, pki = served
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview", "spec": {"namespace": "x"}}
+    status, body = await post(server, tls(pki, client_cert=True),
+                              "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", review)
+    assert status == 201
+    assert body["status"]["resourceRules"] == [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}]
+    assert body["status"]["nonResourceRules"] == [{"verbs": ["*"], "nonResourceURLs": ["*"]}]
+
+
 async def test_discovery_lists_the_reviews_as_create_only(served: tuple[APIServer, ServerPKI]) -> None:
     server, pki = served
     async with aiohttp.ClientSession(server.url) as http, \
