@@ -164,8 +164,9 @@ def _apiserver_args(directory: Path, port: int, etcd: str) -> list[str]:
     ]
 
 
-def start_real_kubernetes(directory: Path, timeout: float = 180) -> RealKubernetes:
-    """etcd and kube-apiserver serving from `directory`, ready (/readyz answered 200), with `directory`/admin.conf."""
+def start_real_kubernetes(directory: Path, *extra_args: str, timeout: float = 180) -> RealKubernetes:
+    """etcd and kube-apiserver (with `extra_args`, e.g. audit flags) serving from `directory`, ready (/readyz answered
+    200), with `directory`/admin.conf."""
     directory.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     ca = _write_pki(directory)
@@ -180,7 +181,7 @@ def start_real_kubernetes(directory: Path, timeout: float = 180) -> RealKubernet
         etcd, etcd_url = _start_etcd(directory)
         real.processes.append(etcd)
         log = directory / "kube-apiserver.log"
-        apiserver = _spawn(_apiserver_args(directory, port, etcd_url), log)
+        apiserver = _spawn([*_apiserver_args(directory, port, etcd_url), *extra_args], log)
         real.processes.append(apiserver)
         context = ssl.create_default_context(cafile=str(real.ca_cert))
         _wait_until_ok(f"{server}/readyz", apiserver, log, timeout, context=context, token=token)
@@ -193,9 +194,9 @@ def start_real_kubernetes(directory: Path, timeout: float = 180) -> RealKubernet
 
 
 @contextlib.contextmanager
-def real_kubernetes(directory: Path) -> Iterator[RealKubernetes]:
+def real_kubernetes(directory: Path, *extra_args: str) -> Iterator[RealKubernetes]:
     """A started etcd and kube-apiserver while the block runs."""
-    real = start_real_kubernetes(directory)
+    real = start_real_kubernetes(directory, *extra_args)
     try:
         yield real
     finally:
