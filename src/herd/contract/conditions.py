@@ -16,10 +16,11 @@ from typing import Any
 
 from herd.api.cluster.labels import MACHINE_CONTROL_PLANE_LABEL, PAUSED_ANNOTATION
 from herd.api.objects import is_paused
-from herd.runtime import Object
+from herd.runtime import Client, Kind, Object
 from herd.runtime.conditions import FALSE, TRUE, UNKNOWN, get_condition, set_condition
 from herd.runtime.conditions import Condition as Condition  # re-exported: the type every function here returns
 from herd.runtime.conditions import Status as Status  # re-exported for callers building conditions
+from herd.runtime.patch import patch_status_conditions
 
 NOT_YET_REPORTED_REASON = "NotYetReported"
 PAUSED = "Paused"
@@ -239,3 +240,20 @@ def conditions_equal(a: Condition | None, b: Condition | None) -> bool:
     def key(c: Condition | None) -> tuple[Any, ...]:
         return (None,) if c is None else (c.get("status"), c.get("reason"), c.get("message", ""))
     return key(a) == key(b)
+
+
+async def write_conditions(client: Client, kind: Kind, obj: Object, wanted: Sequence[Condition], *,
+                           now: str | None = None) -> Object:
+    """Write the conditions of `wanted` that differ from the object's (others' conditions stay as they are on the
+    server; a condition keeps its lastTransitionTime while its status holds); returns the object as written, or
+    `obj` when nothing differed. For the conditions one controller sets on objects another one owns."""
+    changed: Object = {"status": {"conditions": [dict(c) for c in (obj.get("status") or {}).get("conditions") or []]}}
+    changes: dict[str, Condition | None] = {}
+    for wanted_condition in wanted:
+        if conditions_equal(get_condition(obj, wanted_condition["type"]), wanted_condition):
+            continue
+        apply(changed, wanted_condition, now=now)
+        changes[wanted_condition["type"]] = get_condition(changed, wanted_condition["type"])
+    if not changes:
+        return obj
+    return await patch_status_conditions(client, kind, obj, {}, changes)

@@ -25,7 +25,6 @@ from herd.runtime import NotFound, Object, ObjectKey, Result, controller_owner, 
 from herd.runtime.conditions import FALSE, get_condition
 from herd.runtime.events import error_text
 from herd.runtime.labels import Selector
-from herd.runtime.patch import patch_status_conditions
 
 from . import clone
 from .deletion import delete_machine, machines_to_delete
@@ -157,10 +156,7 @@ async def _set_owner_remediated(scope: MachineSetScope, machine: Object, reason:
 
 async def _set_condition(scope: MachineSetScope, machine: Object, wanted: cond.Condition) -> Object:
     """Write one condition of the Machine, leaving the others' conditions as they are on the server."""
-    changed: Object = {"status": {"conditions": [dict(c) for c in nested(machine, "status", "conditions") or []]}}
-    cond.apply(changed, wanted)
-    new = get_condition(changed, wanted["type"])
-    return await patch_status_conditions(scope.io.client, MACHINE, machine, {}, {str(wanted["type"]): new})
+    return await cond.write_conditions(scope.io.client, MACHINE, machine, [wanted])
 
 
 async def sync_machines(scope: MachineSetScope) -> Result | None:

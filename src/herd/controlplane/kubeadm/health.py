@@ -7,7 +7,7 @@ from herd.api.controlplane import kubeadmcontrolplane as api
 from herd.api.objects import nested
 from herd.contract import conditions as cond
 from herd.runtime import Object
-from herd.runtime.conditions import Condition
+from herd.runtime.conditions import Condition, get_condition
 
 from .workload import WorkloadView
 
@@ -65,7 +65,7 @@ def pod_condition(type_: str, pod: Object | None) -> Condition:
         return cond.condition(type_, "False", api.KUBEADM_CONTROL_PLANE_MACHINE_POD_DOES_NOT_EXIST_REASON,
                               "Pod does not exist")
     phase = nested(pod, "status", "phase")
-    ready = next((c for c in nested(pod, "status", "conditions") or [] if c.get("type") == "Ready"), None)
+    ready = get_condition(pod, "Ready")
     if phase == "Running" and ready is not None and ready.get("status") == "True":
         return cond.condition(type_, "True", api.KUBEADM_CONTROL_PLANE_MACHINE_POD_RUNNING_REASON)
     if phase in (None, "Pending"):

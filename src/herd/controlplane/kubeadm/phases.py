@@ -36,8 +36,7 @@ from herd.contract.kubeconfig import (
 )
 from herd.contract.references import fetch_reference, valid_endpoint
 from herd.runtime import SECRET, ClientError, Kind, NotFound, Object, ObjectKey, owner_reference
-from herd.runtime.conditions import Condition
-from herd.runtime.patch import patch_status_conditions
+from herd.runtime.conditions import Condition, get_condition
 
 from . import health, machines
 from .etcd import EtcdError
@@ -259,20 +258,7 @@ async def inspect_workload(scope: ControlPlaneScope) -> None:
 
 async def write_conditions(scope: ControlPlaneScope, machine: Object, wanted: list[Condition]) -> Object:
     """Write the conditions of a Machine that differ from `wanted` (others' conditions stay); returns it."""
-    changed: Object = {"status": {"conditions": [dict(c) for c in nested(machine, "status", "conditions") or []]}}
-    changes: dict[str, Condition | None] = {}
-    for condition in wanted:
-        if cond.conditions_equal(_condition(machine, condition["type"]), condition):
-            continue
-        cond.apply(changed, condition, now=rfc3339(scope.now))
-        changes[condition["type"]] = _condition(changed, condition["type"])
-    if not changes:
-        return machine
-    return await patch_status_conditions(scope.io.client, MACHINE, machine, {}, changes)
-
-
-def _condition(obj: Object, type_: str) -> dict[str, Any] | None:
-    return next((c for c in nested(obj, "status", "conditions") or [] if c.get("type") == type_), None)
+    return await cond.write_conditions(scope.io.client, MACHINE, machine, wanted, now=rfc3339(scope.now))
 
 
 def _up_to_date_condition(scope: ControlPlaneScope, machine: Object) -> dict[str, Any]:
@@ -329,7 +315,7 @@ async def reconcile_pre_terminate_hooks(scope: ControlPlaneScope) -> None:
         annotations = machine["metadata"].get("annotations") or {}
         if PRE_TERMINATE_HOOK_CLEANUP_ANNOTATION not in annotations:
             continue
-        deleting = _condition(machine, "Deleting")
+        deleting = get_condition(machine, "Deleting")
         if (deleting or {}).get("reason") != WAITING_FOR_MACHINE_DELETION and not scope.deleting:
             continue
         node = scope.node_name(machine)

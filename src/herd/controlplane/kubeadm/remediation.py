@@ -14,6 +14,7 @@ from herd.api.controlplane import kubeadmcontrolplane as api
 from herd.api.objects import nested, parse_time, rfc3339
 from herd.contract import conditions as cond
 from herd.runtime import Object, Result
+from herd.runtime.conditions import is_false
 
 from . import health
 from .phases import write_conditions
@@ -27,13 +28,8 @@ OWNER_REMEDIATED = "OwnerRemediated"
 DEFAULT_MIN_HEALTHY_PERIOD = timedelta(seconds=api.DEFAULT_MIN_HEALTHY_PERIOD_SECONDS)
 
 
-def _status(machine: Object, type_: str) -> str | None:
-    found = next((c for c in nested(machine, "status", "conditions") or [] if c.get("type") == type_), None)
-    return str(found.get("status")) if found else None
-
-
 def needs_remediation(machine: Object) -> bool:
-    return _status(machine, HEALTH_CHECK_SUCCEEDED) == "False" and _status(machine, OWNER_REMEDIATED) == "False"
+    return is_false(machine, HEALTH_CHECK_SUCCEEDED) and is_false(machine, OWNER_REMEDIATED)
 
 
 def _priority(scope: ControlPlaneScope, machine: Object) -> tuple[int, str, str]:
@@ -198,11 +194,9 @@ async def _leave_etcd_now(scope: ControlPlaneScope, target: Object) -> None:
 
 async def _set_owner_remediated(scope: ControlPlaneScope, machine: Object, reason: str, message: str) -> None:
     wanted = cond.condition(OWNER_REMEDIATED, "False", reason, message)
-    current = next((c for c in nested(machine, "status", "conditions") or [] if c.get("type") == OWNER_REMEDIATED),
-                   None)
-    if cond.conditions_equal(current, wanted):
-        return
     updated = await write_conditions(scope, machine, [wanted])
+    if updated is machine:
+        return
     for index, candidate in enumerate(scope.machines):
         if candidate["metadata"]["name"] == machine["metadata"]["name"]:
             scope.machines[index] = updated

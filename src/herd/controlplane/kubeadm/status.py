@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from herd.api.controlplane import kubeadmcontrolplane as api
 from herd.contract import conditions as cond
-from herd.runtime.conditions import Condition, is_true
+from herd.runtime.conditions import Condition, get_condition, is_true
 
 from . import health
 from .scope import ControlPlaneScope
@@ -184,8 +184,7 @@ def remediating_condition(scope: ControlPlaneScope) -> Condition:
     details = []
     for machine in scope.machines:
         if machine["metadata"]["name"] in scope.remediating:
-            owner: dict[str, object] = next((c for c in (machine.get("status") or {}).get("conditions") or []
-                          if c.get("type") == "OwnerRemediated"), {})
+            owner = get_condition(machine, "OwnerRemediated") or {}
             details.append(f"* Machine {machine['metadata']['name']}: {owner.get('message') or 'Remediation pending'}")
     return cond.condition(type_, "True", A.KUBEADM_CONTROL_PLANE_REMEDIATING_REASON, "\n".join(details))
 
