@@ -40,6 +40,7 @@ from herd.runtime.conditions import Condition, get_condition
 
 from . import health, machines
 from .etcd import EtcdError
+from .membership import leave_etcd
 from .scope import ControlPlaneScope
 from .workload import Workload, WorkloadView
 
@@ -321,31 +322,11 @@ async def reconcile_pre_terminate_hooks(scope: ControlPlaneScope) -> None:
         node = scope.node_name(machine)
         others = [m for m in scope.machines if m is not machine and scope.node_name(m)]
         if not scope.deleting and node and others:
-            await _leave_etcd(scope, machine, node)
+            await leave_etcd(scope, node)
         await scope.io.client.patch(MACHINE, machine["metadata"]["name"], {"metadata": {
             "annotations": {PRE_TERMINATE_HOOK_CLEANUP_ANNOTATION: None}}}, namespace=scope.namespace)
         log.info("kubeadmcontrolplane %s: Machine %s may go (pre-terminate hook removed)", scope.key,
                  machine["metadata"]["name"])
-
-
-async def _leave_etcd(scope: ControlPlaneScope, machine: Object, node: str) -> None:
-    workload, view = scope.workload, scope.view
-    if workload is None or view is None or view.etcd is None:
-        raise EtcdError(f"cannot remove the etcd member of Machine {machine['metadata']['name']}: etcd was not "
-                        f"inspected")
-    etcd = view.etcd
-    if etcd.member(node) is None:
-        return
-    if len(etcd.members) <= 1:
-        return  # never the last member
-    healthy = [n for m in scope.live_machines if (n := scope.node_name(m)) and n != node and etcd.healthy(n)]
-    if etcd.leader_name() == node:
-        if not healthy:
-            raise EtcdError(f"cannot move etcd leadership off {node}: no other healthy member")
-        await workload.move_leader(etcd, healthy[0])
-        log.info("kubeadmcontrolplane %s: moved etcd leadership from %s to %s", scope.key, node, healthy[0])
-    await workload.remove_member(etcd, node, via=healthy or [n for n in etcd.statuses if n != node])
-    log.info("kubeadmcontrolplane %s: removed the etcd member of %s", scope.key, node)
 
 
 async def remove_stray_etcd_members(scope: ControlPlaneScope) -> None:

@@ -17,6 +17,7 @@ from herd.runtime import Object, Result
 from herd.runtime.conditions import is_false
 
 from . import health
+from .membership import leave_etcd
 from .phases import write_conditions
 from .scale import delete_machine
 from .scope import ControlPlaneScope
@@ -158,7 +159,9 @@ async def reconcile_unhealthy_machines(scope: ControlPlaneScope) -> Result | Non
     previous = _remediation_record((target["metadata"].get("annotations") or {}).get(api.REMEDIATION_FOR_ANNOTATION))
     retries = int(previous.get("retryCount") or 0) + 1 if previous and _within_min_healthy(scope, previous) else 0
     origin = str(previous.get("machine")) if previous and retries else target["metadata"]["name"]
-    await _leave_etcd_now(scope, target)
+    node = scope.node_name(target)
+    if node and scope.view is not None and scope.view.etcd is not None:
+        await leave_etcd(scope, node)  # at once: a remediated Machine may never drain
     await delete_machine(scope, target, why="remediation")
     await _set_owner_remediated(scope, target, api.KUBEADM_CONTROL_PLANE_MACHINE_REMEDIATION_MACHINE_DELETING_REASON,
                                 "Machine is deleting")
@@ -177,19 +180,6 @@ def _within_min_healthy(scope: ControlPlaneScope, previous: dict[str, Any]) -> b
     min_healthy = timedelta(seconds=int(spec.get("minHealthyPeriodSeconds") or DEFAULT_MIN_HEALTHY_PERIOD.seconds))
     last = parse_time(previous.get("timestamp"))
     return last is None or scope.now - last <= min_healthy
-
-
-async def _leave_etcd_now(scope: ControlPlaneScope, target: Object) -> None:
-    """A remediated Machine's member goes at once (its Machine may never drain)."""
-    node = scope.node_name(target)
-    view, workload = scope.view, scope.workload
-    if not node or view is None or view.etcd is None or workload is None or view.etcd.member(node) is None:
-        return
-    healthy = [n for m in scope.live_machines if (n := scope.node_name(m)) and n != node and view.etcd.healthy(n)]
-    if view.etcd.leader_name() == node and healthy:
-        await workload.move_leader(view.etcd, healthy[0])
-    await workload.remove_member(view.etcd, node, via=healthy)
-    log.info("kubeadmcontrolplane %s: removed the etcd member of %s before remediation", scope.key, node)
 
 
 async def _set_owner_remediated(scope: ControlPlaneScope, machine: Object, reason: str, message: str) -> None:

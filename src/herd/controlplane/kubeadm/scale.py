@@ -24,7 +24,7 @@ from herd.runtime import NotFound, Object, Result, recorder_for
 from herd.runtime.events import error_text
 
 from . import health, machines
-from .etcd import EtcdError
+from .membership import move_leadership_off
 from .scope import ControlPlaneScope
 from .workload import COREDNS, DAEMON_SET, DEPLOYMENT, KUBE_PROXY
 
@@ -182,19 +182,8 @@ async def delete_machine(scope: ControlPlaneScope, machine: Object, *, why: str)
     """Move etcd leadership off the Machine's member, then delete the Machine (its member goes in the
     pre-terminate hook, once the Machine has drained)."""
     node = scope.node_name(machine)
-    view = scope.view
-    if node and scope.workload is not None and view is not None and view.etcd is not None and \
-            view.etcd.leader_name() == node:
-        # the newest up-to-date member is the one least likely to be the next to go
-        newest_first = list(reversed(scope.live_machines))
-        others = [n for m in newest_first if (n := scope.node_name(m)) and n != node and view.etcd.healthy(n)]
-        fresh = [n for m in newest_first if (n := scope.node_name(m)) in others
-                 and m["metadata"]["name"] not in scope.outdated]
-        choices = fresh or others
-        if not choices:
-            raise EtcdError(f"cannot move etcd leadership off {node}: no other healthy member")
-        await scope.workload.move_leader(view.etcd, choices[0])
-        log.info("kubeadmcontrolplane %s: moved etcd leadership from %s to %s", scope.key, node, choices[0])
+    if node:
+        await move_leadership_off(scope, node)
     try:
         await scope.io.client.delete(MACHINE, machine["metadata"]["name"], scope.namespace)
     except NotFound:
