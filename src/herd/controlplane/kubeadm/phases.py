@@ -66,6 +66,7 @@ async def reconcile_certificates(scope: ControlPlaneScope) -> None:
         return
     await _adopt_secrets(scope, [certs.secret_name(scope.cluster_name, p) for p in certs.CONTROL_PLANE_PURPOSES])
     scope.certificates_error = ""
+    scope.certificates = pairs
     await ensure_kubeconfig_secret(io.client, scope.cluster, pairs[certs.CLUSTER_CA], owner=scope.kcp,
                                    algorithm=str(algorithm) if algorithm else None)
     await _renew_kubeconfig(scope, pairs[certs.CLUSTER_CA], str(algorithm) if algorithm else None)
@@ -236,14 +237,7 @@ async def inspect_workload(scope: ControlPlaneScope) -> None:
     if scope.machines:  # before init too: the first Machine's API server answering is what initializes
         try:
             client = await io.cluster_cache.get_client(ObjectKey(scope.namespace, scope.cluster_name))
-            etcd_ca = None
-            try:
-                secret = await io.client.get(SECRET, certs.secret_name(scope.cluster_name, certs.ETCD_CA),
-                                             scope.namespace)
-                etcd_ca = certs.keypair_from_secret(secret)
-            except (NotFound, certs.CertificatesError):
-                pass
-            scope.workload = Workload(client, etcd_ca, timeout=io.etcd_timeout)
+            scope.workload = Workload(client, scope.certificates.get(certs.ETCD_CA), timeout=io.etcd_timeout)
             nodes = [n for m in scope.machines if (n := scope.node_name(m))]
             scope.view = await scope.workload.inspect(nodes)
         except (ClientError, OSError) as exc:
@@ -281,12 +275,8 @@ async def mark_initialized(scope: ControlPlaneScope) -> None:
 
 async def record_certificate_expiries(scope: ControlPlaneScope) -> None:
     """Each Machine's API server serving certificate expiry, in its KubeadmConfig's annotation (read once)."""
-    if scope.workload is None or scope.view is None or not scope.view.reachable:
-        return
-    try:
-        ca = certs.keypair_from_secret(await scope.io.client.get(
-            SECRET, certs.secret_name(scope.cluster_name, certs.CLUSTER_CA), scope.namespace))
-    except (NotFound, certs.CertificatesError):
+    ca = scope.certificates.get(certs.CLUSTER_CA)
+    if scope.workload is None or scope.view is None or not scope.view.reachable or ca is None:
         return
     for index, machine in enumerate(scope.machines):
         node = scope.node_name(machine)

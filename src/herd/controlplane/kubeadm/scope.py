@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from herd.api.objects import nested
+from herd.contract.certificates import KeyPair, Purpose
 from herd.contract.scope import ClusterServices, ObjectScope
 from herd.runtime import Object
 from herd.runtime.conditions import Condition
@@ -36,6 +37,7 @@ class ControlPlaneScope(ObjectScope[Services]):
     infra: dict[str, Object | None] = field(default_factory=dict)  # by Machine name
     failure_domains: list[str] = field(default_factory=list)  # the Cluster's control plane failure domains
     certificates_error: str | None = None  # None: not looked at yet; "": all available
+    certificates: dict[Purpose, KeyPair] = field(default_factory=dict)  # by purpose, once all are available
     workload: Workload | None = None
     view: WorkloadView | None = None
     outdated: dict[str, list[str]] = field(default_factory=dict)  # Machine name -> why it must be replaced
