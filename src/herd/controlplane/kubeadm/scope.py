@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from herd.api.cluster.labels import CLUSTER_NAME_LABEL
 from herd.api.objects import nested
 from herd.contract.certificates import KeyPair, Purpose
 from herd.contract.scope import ClusterServices, ObjectScope
@@ -55,7 +56,7 @@ class ControlPlaneScope(ObjectScope[Services]):
         labels = self.meta.get("labels") or {}
         if self.cluster is not None:
             return str(self.cluster["metadata"]["name"])
-        return str(labels.get("cluster.x-k8s.io/cluster-name") or "")
+        return str(labels.get(CLUSTER_NAME_LABEL) or "")
 
     @property
     def replicas(self) -> int:
