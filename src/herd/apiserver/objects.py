@@ -66,7 +66,11 @@ def has_generation(rtype: ResourceType) -> bool:
 
 
 def served(rtype: ResourceType, value: dict[str, Any]) -> dict[str, Any]:
-    """The stored object as the requested version shows it (conversion strategy None)."""
+    """The stored object as the requested version shows it (conversion strategy None, or the type's own
+    `extra["from_storage"]`: events.k8s.io/v1 Events are core/v1 ones converted)."""
+    from_storage = rtype.extra.get("from_storage")
+    if from_storage is not None:
+        return dict(from_storage(value))
     if value.get("apiVersion") == rtype.api_version:
         return value
     shown = dict(value)
@@ -397,6 +401,8 @@ class Objects:
                 "because it is being terminated")
 
     def _storage_api_version(self, rtype: ResourceType) -> str:
+        if "storage_api_version" in rtype.extra:  # stored as another group's kind (events.k8s.io → core)
+            return str(rtype.extra["storage_api_version"])
         if rtype.storage_version and rtype.storage_version != rtype.version:
             return f"{rtype.group}/{rtype.storage_version}" if rtype.group else rtype.storage_version
         return rtype.api_version
