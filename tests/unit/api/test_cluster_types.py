@@ -416,10 +416,11 @@ def test_every_field_has_a_description(spec: CRDSpec) -> None:
 
 def test_crd_envelopes_follow_upstream() -> None:
     by_kind = {spec.kind: generate_crd(spec) for spec in CRDS}
-    assert set(by_kind) == {"Cluster", "Machine", "MachineSet", "MachineDeployment", "MachineHealthCheck"}
+    assert set(by_kind) == {"Cluster", "ClusterClass", "Machine", "MachineSet", "MachineDeployment",
+                            "MachineHealthCheck"}
     short = {kind: crd["spec"]["names"].get("shortNames") for kind, crd in by_kind.items()}
-    assert short == {"Cluster": ["cl"], "Machine": ["ma"], "MachineSet": ["ms"], "MachineDeployment": ["md"],
-                     "MachineHealthCheck": ["mhc", "mhcs"]}
+    assert short == {"Cluster": ["cl"], "ClusterClass": ["cc"], "Machine": ["ma"], "MachineSet": ["ms"],
+                     "MachineDeployment": ["md"], "MachineHealthCheck": ["mhc", "mhcs"]}
     for kind, crd in by_kind.items():
         assert crd["spec"]["group"] == "cluster.x-k8s.io"
         assert crd["spec"]["names"]["categories"] == ["cluster-api"]

@@ -55,8 +55,9 @@ def test_is_paused_by_the_cluster_or_the_annotation() -> None:
 
 
 def test_every_group_exports_a_kind_per_crd() -> None:
-    exported = [cluster.CLUSTER, cluster.MACHINE, cluster.MACHINE_SET, cluster.MACHINE_DEPLOYMENT,
-                cluster.MACHINE_HEALTH_CHECK, bootstrap.KUBEADM_CONFIG, bootstrap.KUBEADM_CONFIG_TEMPLATE,
+    exported = [cluster.CLUSTER, cluster.CLUSTER_CLASS, cluster.MACHINE, cluster.MACHINE_SET,
+                cluster.MACHINE_DEPLOYMENT, cluster.MACHINE_HEALTH_CHECK, bootstrap.KUBEADM_CONFIG,
+                bootstrap.KUBEADM_CONFIG_TEMPLATE,
                 controlplane.KUBEADM_CONTROL_PLANE, controlplane.KUBEADM_CONTROL_PLANE_TEMPLATE,
                 infrastructure.DEV_CLUSTER, infrastructure.DEV_CLUSTER_TEMPLATE, infrastructure.DEV_MACHINE,
                 infrastructure.DEV_MACHINE_TEMPLATE]

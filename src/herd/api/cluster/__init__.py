@@ -1,4 +1,5 @@
-"""The cluster.x-k8s.io/v1beta2 kinds: Cluster, Machine, MachineSet, MachineDeployment, MachineHealthCheck.
+"""The cluster.x-k8s.io/v1beta2 kinds: Cluster, ClusterClass, Machine, MachineSet, MachineDeployment,
+MachineHealthCheck.
 
 Each kind's module holds its model, its CRD envelope and its condition types and reasons; `topology` holds the
 Cluster's managed topology; `labels` holds the well-known labels, annotations and finalizers; `shared` holds the
@@ -13,6 +14,7 @@ from __future__ import annotations
 from herd.api.crdgen import CRDSpec, kind_of
 
 from .cluster import CLUSTER_CRD, Cluster, ClusterSpec, ClusterStatus
+from .clusterclass import CLUSTER_CLASS_CRD, ClusterClass, ClusterClassSpec, ClusterClassStatus
 from .machine import MACHINE_CRD, Machine, MachineStatus
 from .machinedeployment import (
     MACHINE_DEPLOYMENT_CRD,
@@ -30,10 +32,12 @@ from .machineset import MACHINE_SET_CRD, MachineSet, MachineSetSpec, MachineSetS
 from .shared import API_VERSION, GROUP, VERSION, Bootstrap, LabelSelector, MachineSpec, MachineTemplateSpec
 
 # The CustomResourceDefinitions of this group, in the order they can be installed.
-CRDS: list[CRDSpec] = [CLUSTER_CRD, MACHINE_CRD, MACHINE_SET_CRD, MACHINE_DEPLOYMENT_CRD, MACHINE_HEALTH_CHECK_CRD]
+CRDS: list[CRDSpec] = [CLUSTER_CRD, CLUSTER_CLASS_CRD, MACHINE_CRD, MACHINE_SET_CRD, MACHINE_DEPLOYMENT_CRD,
+                       MACHINE_HEALTH_CHECK_CRD]
 
 # The kinds as the runtime addresses them.
 CLUSTER = kind_of(CLUSTER_CRD)
+CLUSTER_CLASS = kind_of(CLUSTER_CLASS_CRD)
 MACHINE = kind_of(MACHINE_CRD)
 MACHINE_SET = kind_of(MACHINE_SET_CRD)
 MACHINE_DEPLOYMENT = kind_of(MACHINE_DEPLOYMENT_CRD)
@@ -42,6 +46,8 @@ MACHINE_HEALTH_CHECK = kind_of(MACHINE_HEALTH_CHECK_CRD)
 __all__ = [
     "API_VERSION",
     "CLUSTER",
+    "CLUSTER_CLASS",
+    "CLUSTER_CLASS_CRD",
     "CLUSTER_CRD",
     "CRDS",
     "GROUP",
@@ -56,6 +62,9 @@ __all__ = [
     "VERSION",
     "Bootstrap",
     "Cluster",
+    "ClusterClass",
+    "ClusterClassSpec",
+    "ClusterClassStatus",
     "ClusterSpec",
     "ClusterStatus",
     "LabelSelector",
