@@ -41,11 +41,9 @@ MANAGER_RULES: list[dict[str, Any]] = [
     # every Cluster API kind and its status/finalizers subresources ("*" covers subresources too)
     {"apiGroups": CLUSTER_API_GROUPS, "resources": ["*"], "verbs": _WRITE},
     {"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": _WRITE},
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch", "update"]},
-    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
+    {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
     {"apiGroups": [""], "resources": ["namespaces"], "verbs": _READ},
-    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create", "get", "list", "watch",
-                                                                             "update", "patch"]},
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": _WRITE},
     {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": _READ},
 ]
 
