@@ -6,7 +6,9 @@
   mode with `synchronous=FULL` (the settings herd's storage uses). An API server that commits each create on
   its own can go no faster; herd's group commit may go faster under concurrency.
 - **A bare aiohttp TLS server's GET rate**: the same TLS (a fresh ECDSA P-256 certificate), the same `wrk`
-  settings and a ~1 KiB JSON answer, with no routing, authentication, authorization or storage at all.
+  settings and a ~1 KiB JSON answer, with no authentication, authorization or storage at all: the conventional
+  aiohttp application (one route, one handler, uvloop as herd has it) is the anchor; the figure of aiohttp's
+  low-level server (no router, no application: what herd itself is built on) is printed beside it as a bound.
 
 This VM is noisy, so the API server's figures are judged against anchors measured in the same run.
 """
@@ -50,10 +52,17 @@ async def handle(request: web.BaseRequest) -> web.StreamResponse:
 async def main() -> None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(sys.argv[1], sys.argv[2])
-    server = web.Server(handle)
-    loop = asyncio.get_running_loop()
-    listener = await loop.create_server(server, "127.0.0.1", 0, ssl=context)
-    print(listener.sockets[0].getsockname()[1], flush=True)
+    if sys.argv[3] == "low-level":
+        listener = await asyncio.get_running_loop().create_server(web.Server(handle), "127.0.0.1", 0, ssl=context)
+        print(listener.sockets[0].getsockname()[1], flush=True)
+    else:
+        app = web.Application()
+        app.router.add_get("/api/v1/namespaces/{namespace}/things/{name}", handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+        await site.start()
+        print(runner.addresses[0][1], flush=True)
     await asyncio.Event().wait()
 
 try:
@@ -103,11 +112,14 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def bare_tls_get_rate(seconds: float, connections: int) -> float:
-    """GETs per second `wrk` gets from a bare aiohttp TLS server answering ~1 KiB of JSON."""
+def bare_tls_get_rate(seconds: float, connections: int, flavour: str = "application") -> float:
+    """GETs per second `wrk` gets from a bare aiohttp TLS server answering ~1 KiB of JSON.
+
+    `flavour` is "application" (web.Application with a router) or "low-level" (web.Server).
+    """
     with tempfile.TemporaryDirectory(prefix="herd-anchor-") as tmp:
         cert, key = _self_signed(Path(tmp))
-        server = subprocess.Popen([sys.executable, "-c", _BARE_SERVER, str(cert), str(key)],
+        server = subprocess.Popen([sys.executable, "-c", _BARE_SERVER, str(cert), str(key), flavour],
                                   stdout=subprocess.PIPE, text=True)
         try:
             assert server.stdout is not None
@@ -131,6 +143,8 @@ def main() -> int:
     args = parser.parse_args()
     print(f"anchor_sqlite_commits_per_second {sqlite_commit_rate(args.seconds):.0f}")
     print(f"anchor_bare_tls_gets_per_second {bare_tls_get_rate(args.seconds, args.connections):.0f}")
+    low_level = bare_tls_get_rate(args.seconds, args.connections, "low-level")
+    print(f"bound_low_level_tls_gets_per_second {low_level:.0f}")
     return 0
 
 
