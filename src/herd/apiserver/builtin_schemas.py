@@ -429,6 +429,10 @@ _KINDS: dict[tuple[str, str, str], Schema] = {
         "regarding": ref(OBJECT_REFERENCE, "The object the event is about."),
         "related": ref(OBJECT_REFERENCE, "A second object involved."),
         "note": _s("Human-readable description."), "type": _s("Normal or Warning."),
+        "deprecatedSource": _obj("core/v1's source.", {"component": _s("Component."), "host": _s("Host.")}),
+        "deprecatedFirstTimestamp": ref(TIME, "core/v1's firstTimestamp."),
+        "deprecatedLastTimestamp": ref(TIME, "core/v1's lastTimestamp."),
+        "deprecatedCount": _i("core/v1's count."),
     }, ("eventTime",)),
     ("", "v1", "Node"): _kind("A machine that runs pods.", {
         "spec": _obj("Desired state.", {

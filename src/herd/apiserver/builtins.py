@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import dataclass
 from typing import Any
 
+from . import event_conversion as ev
 from .errors import Cause
 from .resources import ResourceType, ScaleSubresource
 from .workloads import default_daemonset, default_deployment, selector_causes
@@ -28,6 +30,24 @@ NAMESPACES = _core("Namespace", "namespaces", namespaced=False, short_names=("ns
 SECRETS = _core("Secret", "secrets", field_selectors=("type",))
 CONFIGMAPS = _core("ConfigMap", "configmaps", short_names=("cm",))
 EVENTS = _core("Event", "events", short_names=("ev",), field_selectors=_EVENT_FIELDS)
+
+
+@dataclass(frozen=True)
+class _StoredAs(ResourceType):
+    """A kind served in one group and stored as another group's kind (under that kind's keys)."""
+
+    stored_as: ResourceType | None = None
+
+    @property
+    def storage_prefix(self) -> str:
+        return self.stored_as.storage_prefix if self.stored_as is not None else super().storage_prefix
+
+
+# The same objects as EVENTS, converted both ways (event_conversion); core's type stays the storage one.
+EVENTS_V1 = _StoredAs(group="events.k8s.io", version="v1", kind="Event", plural="events", singular="event",
+                      namespaced=True, list_kind="EventList", short_names=("ev",), stored_as=EVENTS,
+                      field_selectors=ev.EVENTS_V1_FIELD_LABELS,
+                      extra={"from_storage": ev.to_events_v1, "storage_api_version": ev.CORE_V1})
 SERVICEACCOUNTS = _core("ServiceAccount", "serviceaccounts", short_names=("sa",))
 NODES = _core("Node", "nodes", namespaced=False, short_names=("no",), status_subresource=True,
               field_selectors=("spec.unschedulable", "spec.providerID"))
@@ -60,7 +80,7 @@ DAEMONSETS = ResourceType(group="apps", version="v1", kind="DaemonSet", plural="
 _WORKLOAD_DEFAULTS = {DEPLOYMENTS.plural: default_deployment, DAEMONSETS.plural: default_daemonset}
 
 BUILTIN_TYPES: tuple[ResourceType, ...] = (
-    NAMESPACES, SECRETS, CONFIGMAPS, EVENTS, SERVICEACCOUNTS, NODES, PODS, LEASES, CRDS,
+    NAMESPACES, SECRETS, CONFIGMAPS, EVENTS, EVENTS_V1, SERVICEACCOUNTS, NODES, PODS, LEASES, CRDS,
     MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS, PDBS, DEPLOYMENTS, DAEMONSETS,
 )
 
@@ -71,6 +91,11 @@ INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 
 def prepare_builtin_create(rtype: ResourceType, obj: dict[str, Any]) -> list[Cause]:
     """Kind-specific normalisation on create; returns causes when the object is invalid."""
+    if rtype is EVENTS_V1:
+        ev.to_core(obj)
+        return ev.legacy_causes(obj) + ev.strict_create_causes(obj)
+    if rtype is EVENTS:
+        return ev.legacy_causes(obj)
     if rtype is SECRETS:
         return _fold_string_data(obj) + _data_causes(obj, ("data",))
     if rtype is CONFIGMAPS:
@@ -96,6 +121,13 @@ def prepare_builtin_create(rtype: ResourceType, obj: dict[str, Any]) -> list[Cau
 
 def prepare_builtin_update(rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any]) -> list[Cause]:
     """Kind-specific normalisation on update."""
+    if rtype is EVENTS_V1:
+        ev.to_core(obj)
+        previous = dict(old)
+        ev.to_core(previous)
+        return ev.legacy_causes(obj) + ev.strict_update_causes(obj, previous)
+    if rtype is EVENTS:
+        return ev.legacy_causes(obj)
     if rtype is SECRETS:
         causes = _fold_string_data(obj) + _data_causes(obj, ("data",))
         if old.get("immutable") and (obj.get("data") != old.get("data") or obj.get("type") != old.get("type")):

@@ -265,6 +265,12 @@ class LabelSelector:
 # Field selector names that do not name the JSON path they read: Events select `source` on the
 # reporting component.
 FIELD_PATH_ALIASES: dict[str, str] = {"source": "source.component"}
+# events.k8s.io/v1 selects on its own names over the core/v1 Events the store holds.
+_STORED_EVENT_ALIASES: dict[str, str] = {
+    **{f"regarding.{part}": f"involvedObject.{part}"
+       for part in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")},
+    "reportingController": "reportingComponent",
+}
 
 _ALWAYS_ALLOWED = frozenset({"metadata.name", "metadata.namespace"})
 
@@ -390,9 +396,13 @@ def object_fields(obj: dict[str, Any], namespaced: bool, extra: tuple[str, ...] 
     fields = {"metadata.name": _as_field_string(meta.get("name"))}
     if namespaced:
         fields["metadata.namespace"] = _as_field_string(meta.get("namespace"))
+    stored_event = obj.get("kind") == "Event" and obj.get("apiVersion") == "v1"
     for name in extra:
+        path = _STORED_EVENT_ALIASES.get(name, name) if stored_event else name
+        if name == "source" and stored_event and not (obj.get("source") or {}).get("component"):
+            path = "reportingComponent"  # as kube: an Event with no source is selected by its reporter
         value: object = obj
-        for part in FIELD_PATH_ALIASES.get(name, name).split("."):
+        for part in FIELD_PATH_ALIASES.get(path, path).split("."):
             value = value.get(part) if isinstance(value, dict) else None
         fields[name] = _as_field_string(value)
     return fields

@@ -14,6 +14,7 @@ from typing import Any
 from herd.apiserver.auth import Authenticator, TokenFile
 from herd.apiserver.clientcerts import request_client_certificates
 from herd.apiserver.connections import raise_open_file_limit
+from herd.apiserver.controllers.event_ttl import DEFAULT_EVENT_TTL, EventExpiry
 from herd.apiserver.kubeconfig import build_kubeconfig, write_kubeconfig
 from herd.apiserver.pki import ensure_server_pki, server_ssl_context
 from herd.apiserver.server import APIServer
@@ -38,11 +39,13 @@ class ServeOptions:
     storage: str
     compaction_window: int
     kubeconfig: Path | None = None  # where the admin kubeconfig is written (default <data-dir>/management.kubeconfig)
+    event_ttl: float = DEFAULT_EVENT_TTL  # seconds an Event is kept after its last write
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ServeOptions:
         return cls(args.data_dir.expanduser(), args.port, args.bind, args.token_auth_file, args.storage,
-                   args.compaction_window, getattr(args, "kubeconfig", None))
+                   args.compaction_window, getattr(args, "kubeconfig", None),
+                   getattr(args, "event_ttl", DEFAULT_EVENT_TTL))
 
     @property
     def management_kubeconfig(self) -> Path:
@@ -72,6 +75,8 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
                         help="storage backend (default sqlite)")
     parser.add_argument("--compaction-window", type=int, default=10_000,
                         help="revisions kept for watch resumption (default 10000)")
+    parser.add_argument("--event-ttl", type=float, default=DEFAULT_EVENT_TTL,
+                        help="seconds an Event is kept after it was last written (default 3600)")
 
 
 def add_parser(commands: Any) -> None:
@@ -126,6 +131,8 @@ def check_numbers(options: ServeOptions) -> None:
         raise CLIError(f"--port must be between 0 and 65535, got {options.port}")
     if options.compaction_window < 1:
         raise CLIError(f"--compaction-window must be at least 1, got {options.compaction_window}")
+    if not options.event_ttl > 0:
+        raise CLIError(f"--event-ttl must be positive, got {options.event_ttl}")
 
 
 def build_server(options: ServeOptions) -> tuple[APIServer, Path]:
@@ -158,6 +165,7 @@ def build_server(options: ServeOptions) -> tuple[APIServer, Path]:
     server = APIServer(store, ssl_context=context,
                        authenticator=Authenticator(token_file, client_certificates=client_certificates),
                        host=options.bind, port=options.port)
+    server.background.append(EventExpiry(store, options.event_ttl).run)
     return server, options.kubeconfig or options.management_kubeconfig
 
 
