@@ -16,7 +16,7 @@ from herd.api.registry import all_crd_specs, all_crds
 from herd.api.webhookutil import DEFAULT_GATES, FeatureGates
 from herd.apiserver.pki import CertificateAuthority, write_file_atomic
 from herd.bootstrap.kubeadm import new_controller as new_kubeadm_config_controller
-from herd.controllers import cluster, machine, machinedeployment, machinehealthcheck, machineset
+from herd.controllers import cluster, machine, machinedeployment, machinehealthcheck, machineset, topology
 from herd.controlplane import kubeadm as kubeadm_control_plane
 from herd.providers.dev import DevProvider, WorkloadAPIServers
 from herd.runtime import CRD, Client, Manager, NotFound, ObjectKey
@@ -135,6 +135,8 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
     await servers.spawn()
     cluster_cache = ClusterCache(client)
     add_controllers(manager, client, servers, cluster_cache)
+    if options.gates.cluster_topology:  # upstream runs the topology controller only behind this gate
+        manager.add(topology.new_controller(client, manager.cache))
     task = asyncio.ensure_future(manager.run())
     try:
         if ready is not None:
