@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from herd.bootstrap.kubeadm import new_controller as new_kubeadm_config_controll
 from herd.controllers import cluster, machine, machinedeployment, machinehealthcheck, machineset, topology
 from herd.controlplane import kubeadm as kubeadm_control_plane
 from herd.providers.dev import DevProvider, WorkloadAPIServers
+from herd.providersdk import InfrastructureProvider
 from herd.runtime import CRD, Client, Manager, NotFound, ObjectKey
 from herd.runtime.clustercache import ClusterCache
 from herd.runtime.objects import Kind
@@ -47,6 +48,7 @@ class ManagerOptions:
     webhook_port: int = 0
     webhook_host: str = "127.0.0.1"
     gates: FeatureGates = DEFAULT_GATES
+    providers: tuple[InfrastructureProvider, ...] = ()  # SDK providers (`--provider`, `herd.providers` entry points)
 
 
 APPLIED_HASH = "herd.dev/applied-hash"
@@ -76,10 +78,10 @@ async def create_or_update(client: Client, kind: Kind, desired: dict[str, Any]) 
     return "updated"
 
 
-async def install_crds(client: Client) -> dict[str, str]:
-    """Install or update every Cluster API CRD and wait until each is Established."""
+async def install_crds(client: Client, providers: Sequence[InfrastructureProvider] = ()) -> dict[str, str]:
+    """Install or update every Cluster API CRD (and the kinds of `providers`) and wait until each is Established."""
     results = {}
-    for crd in all_crds():
+    for crd in [*all_crds(), *(crd for provider in providers for crd in provider.crds())]:
         results[crd["metadata"]["name"]] = await create_or_update(client, CRD, crd)
     async with asyncio.timeout(ESTABLISH_TIMEOUT_SECONDS):
         for name in results:
@@ -117,7 +119,7 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
     each step as it begins (`herd up` prints them)."""
     announce(f"installing Cluster API CRDs ({len(all_crd_specs())})")
     try:
-        installed = await install_crds(client)
+        installed = await install_crds(client, options.providers)
     except TimeoutError:
         raise SetupError("the Cluster API CRDs did not become Established within "
                          f"{ESTABLISH_TIMEOUT_SECONDS:.0f}s") from None
@@ -135,6 +137,8 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
     await servers.spawn()
     cluster_cache = ClusterCache(client)
     add_controllers(manager, client, servers, cluster_cache)
+    for provider in options.providers:
+        provider.add_to(manager, cluster_cache=cluster_cache)
     if options.gates.cluster_topology:  # upstream runs the topology controller only behind this gate
         manager.add(topology.new_controller(client, manager.cache))
     task = asyncio.ensure_future(manager.run())

@@ -20,6 +20,7 @@ from typing import Any
 
 from herd.api.webhookutil import DEFAULT_GATES, FeatureGates
 from herd.apiserver.pki import CertificateAuthority, ensure_server_pki, write_file_atomic
+from herd.providersdk import ProviderLoadError, providers_from
 from herd.runtime import Client, setup_logging
 from herd.runtime.logsetup import LogTarget
 
@@ -43,6 +44,10 @@ def add_manager_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feature-gates", default="", metavar="GATE=BOOL[,…]",
                         help="Cluster API feature gates, e.g. ClusterTopology=true (CLUSTER_TOPOLOGY=true in the "
                              "environment turns that one on too, as with clusterctl)")
+    parser.add_argument("--provider", action="append", default=[], metavar="MODULE:ATTR",
+                        help="also run this infrastructure provider written on herd's provider SDK, e.g. "
+                             "herd.providers.example:provider (repeatable; installed packages' `herd.providers` "
+                             "entry points are always run)")
 
 
 def add_parser(commands: Any) -> None:
@@ -64,8 +69,12 @@ def manager_options(args: argparse.Namespace) -> ManagerOptions:
         gates = parse_feature_gates(args.feature_gates, os.environ)
     except ValueError as exc:
         raise CLIError(f"--feature-gates: {exc}") from None
+    try:
+        providers = tuple(providers_from(args.provider))
+    except ProviderLoadError as exc:
+        raise CLIError(str(exc)) from None
     return ManagerOptions(leader_elect=args.leader_elect, health_port=args.health_port,
-                          webhook_port=args.webhook_port, gates=gates)
+                          webhook_port=args.webhook_port, gates=gates, providers=providers)
 
 
 GATE_FIELDS = {"ClusterTopology": "cluster_topology",

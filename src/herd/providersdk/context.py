@@ -18,7 +18,8 @@ from herd.api.base import APIModel
 from herd.api.cluster.labels import CLUSTER_NAME_LABEL
 from herd.api.objects import nested
 from herd.contract.objects import is_control_plane_machine
-from herd.runtime import SECRET, Cache, Client, EventRecorder, Kind, NotFound, Object, conditions
+from herd.runtime import SECRET, Cache, Client, EventRecorder, Kind, NotFound, Object, ObjectKey, conditions
+from herd.runtime.clustercache import ClusterCache
 
 SpecT = TypeVar("SpecT", bound=APIModel)
 StatusT = TypeVar("StatusT", bound=APIModel)
@@ -45,6 +46,7 @@ class ObjectContext(Generic[SpecT, StatusT]):
     events: EventRecorder
     services: Any = None  # what the provider was given at construction (e.g. its cloud's client factory)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("herd.providers"))
+    cluster_cache: ClusterCache | None = None
 
     @property
     def name(self) -> str:
@@ -64,6 +66,13 @@ class ObjectContext(Generic[SpecT, StatusT]):
     @property
     def deleting(self) -> bool:
         return bool(nested(self.object, "metadata", "deletionTimestamp"))
+
+    async def workload_client(self) -> Client:
+        """A client to the workload cluster, from its `<cluster>-kubeconfig` Secret (shared, cached; do not close it).
+        Raises `herd.runtime.clustercache.ClusterNotConnected` while there is no usable kubeconfig."""
+        if self.cluster_cache is None:
+            raise RuntimeError("this context has no cluster cache")
+        return await self.cluster_cache.get_client(ObjectKey(self.namespace, self.cluster_name))
 
     def set_condition(self, condition_type: str, status: bool | str, reason: str, message: str = "") -> None:
         """Set one of the provider's own conditions (e.g. VpcReady); `Ready` summarizes them with `Provisioned`.

@@ -33,6 +33,7 @@ from herd.runtime import (
     Result,
     recorder_for,
 )
+from herd.runtime.clustercache import ClusterCache
 from herd.runtime.events import error_text
 from herd.runtime.finalizers import remove_finalizer
 
@@ -90,7 +91,7 @@ class _InfraReconciler(ObjectReconciler[Services, _Run[CtxT]]):
     observed_generation = False
 
     def __init__(self, provider: InfrastructureProvider, services: Services, extra: Any,
-                 decl: Any, kind: Kind) -> None:
+                 decl: Any, kind: Kind, cluster_cache: ClusterCache) -> None:
         super().__init__(services)
         self.provider = provider
         self.decl = decl
@@ -98,6 +99,7 @@ class _InfraReconciler(ObjectReconciler[Services, _Run[CtxT]]):
         self.finalizer = provider.finalizer_of(decl)  # type: ignore[misc]
         self.log = logging.getLogger(f"herd.providers.{provider.name}")  # type: ignore[misc]
         self.extra = extra
+        self.cluster_cache = cluster_cache
         self.events = recorder_for(services.client, f"{provider.name}-{decl.kind.lower()}-controller")
         self.failures = _Failures(provider.backoff)
 
@@ -117,7 +119,7 @@ class _InfraReconciler(ObjectReconciler[Services, _Run[CtxT]]):
         spec, status, invalid = self._parse(obj)
         return {"object": obj, "spec": spec, "status": status, "cluster": cluster, "kind": self.kind,
                 "client": self.services.client, "cache": self.services.cache, "events": self.events,
-                "services": self.extra, "log": self.log}, invalid
+                "services": self.extra, "log": self.log, "cluster_cache": self.cluster_cache}, invalid
 
     async def _call(self, run: _Run[CtxT], deleting: bool) -> Result:
         """Run the provider's function; turn its outcome or error into conditions, Events and when to look again."""
@@ -263,7 +265,8 @@ def _refers_to(obj: Object, kind: Kind) -> list[ObjectKey]:
     return [ObjectKey(str(nested(obj, "metadata", "namespace") or ""), str(ref["name"]))]
 
 
-def cluster_controller(provider: InfrastructureProvider, client: Client, cache: Cache, extra: Any) -> Controller:
+def cluster_controller(provider: InfrastructureProvider, client: Client, cache: Cache, extra: Any,
+                       cluster_cache: ClusterCache) -> Controller:
     """The controller of the provider's cluster kind: its objects, their Clusters, and its machines going away."""
     kind, machine_kind = provider.cluster_kind, provider.machine_kind
 
@@ -276,7 +279,7 @@ def cluster_controller(provider: InfrastructureProvider, client: Client, cache: 
         cluster = cache.get(CLUSTER, namespace, cluster_name, copy=False) if cluster_name else None
         return _refers_to(cluster, kind) if cluster is not None else []
 
-    reconciler = ClusterReconciler(provider, Services(client, cache), extra, provider.cluster, kind)
+    reconciler = ClusterReconciler(provider, Services(client, cache), extra, provider.cluster, kind, cluster_cache)
     return (Controller.builder(f"{provider.name}-{kind.kind.lower()}")
             .for_(kind, NOT_ONLY_STATUS_CHANGED)
             .watches(CLUSTER, for_cluster, CLUSTER_STATE_CHANGED)
@@ -285,7 +288,8 @@ def cluster_controller(provider: InfrastructureProvider, client: Client, cache: 
             .build(reconciler))
 
 
-def machine_controller(provider: InfrastructureProvider, client: Client, cache: Cache, extra: Any) -> Controller:
+def machine_controller(provider: InfrastructureProvider, client: Client, cache: Cache, extra: Any,
+                       cluster_cache: ClusterCache) -> Controller:
     """The controller of the provider's machine kind: its objects, their Machines (bootstrap data appears), and
     their Clusters (infrastructure provisioned, control plane initialized, paused)."""
     kind = provider.machine_kind
@@ -300,7 +304,7 @@ def machine_controller(provider: InfrastructureProvider, client: Client, cache: 
                 for m in cache.list(kind, namespace=namespace, copy=False)
                 if (nested(m, "metadata", "labels") or {}).get(CLUSTER_NAME_LABEL) == name]
 
-    reconciler = MachineReconciler(provider, Services(client, cache), extra, provider.machine, kind)
+    reconciler = MachineReconciler(provider, Services(client, cache), extra, provider.machine, kind, cluster_cache)
     return (Controller.builder(f"{provider.name}-{kind.kind.lower()}")
             .for_(kind, NOT_ONLY_STATUS_CHANGED)
             .watches(MACHINE, for_machine, NOT_ONLY_STATUS_CHANGED)

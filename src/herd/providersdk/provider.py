@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +20,7 @@ from typing import Any, Generic
 
 from herd.api.crdgen import CRDSpec, generate_crd, kind_of
 from herd.runtime import Cache, Client, Controller, Kind, Manager
+from herd.runtime.clustercache import ClusterCache
 
 from .context import ClusterContext, MachineContext, SpecT, StatusT
 from .controllers import cluster_controller, machine_controller
@@ -122,11 +125,27 @@ class InfrastructureProvider:
     def finalizer_of(self, decl: ClusterKind[Any, Any] | MachineKind[Any, Any]) -> str:
         return decl.finalizer or f"{decl.kind.lower()}.{self.group}"
 
-    def controllers(self, client: Client, cache: Cache, *, services: Any = None) -> list[Controller]:
-        """The cluster and machine controllers; `services` is handed to every context as `ctx.services`."""
-        return [cluster_controller(self, client, cache, services), machine_controller(self, client, cache, services)]
+    def controllers(self, client: Client, cache: Cache, *, services: Any = None,
+                    cluster_cache: ClusterCache | None = None) -> list[Controller]:
+        """The cluster and machine controllers; `services` is handed to every context as `ctx.services`, and
+        `cluster_cache` (one is made when None) gives `ctx.workload_client()`."""
+        cluster_cache = cluster_cache or ClusterCache(client)
+        return [cluster_controller(self, client, cache, services, cluster_cache),
+                machine_controller(self, client, cache, services, cluster_cache)]
 
-    def add_to(self, manager: Manager, *, services: Any = None) -> None:
-        """Run the provider's controllers on `manager`."""
-        for controller in self.controllers(manager.client, manager.cache, services=services):
+    def add_to(self, manager: Manager, *, services: Any = None, cluster_cache: ClusterCache | None = None) -> None:
+        """Run the provider's controllers on `manager` (a cluster cache made here closes with the manager)."""
+        own = cluster_cache is None
+        cluster_cache = cluster_cache or ClusterCache(manager.client)
+        for controller in self.controllers(manager.client, manager.cache, services=services,
+                                           cluster_cache=cluster_cache):
             manager.add(controller)
+        if own:
+            manager.add_runnable(functools.partial(_close_when_cancelled, cluster_cache))
+
+
+async def _close_when_cancelled(cluster_cache: ClusterCache) -> None:
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await cluster_cache.close()
