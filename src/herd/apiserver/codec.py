@@ -77,7 +77,7 @@ def wants_table(accept: str | None) -> bool:
     return False
 
 
-def write_options(query: Mapping[str, str], user: Any) -> WriteOptions:
+def write_options(query: Mapping[str, str], user: Any, user_agent: str | None = None) -> WriteOptions:
     dry_run = query.get("dryRun", "")
     if dry_run and dry_run != "All":
         raise errors.bad_request(f'dryRun: Unsupported value: "{dry_run}": supported values: "All"')
@@ -88,7 +88,8 @@ def write_options(query: Mapping[str, str], user: Any) -> WriteOptions:
     manager = query.get("fieldManager", "")
     if len(manager) > 128:
         raise errors.bad_request("fieldManager: Too long: may not be more than 128 bytes")
-    return WriteOptions(dry_run=dry_run == "All", field_validation=validation, field_manager=manager, user=user)
+    return WriteOptions(dry_run=dry_run == "All", field_validation=validation, field_manager=manager, user=user,
+                        user_agent=user_agent)
 
 
 _TRUE = ("1", "t", "T", "TRUE", "true", "True")

@@ -7,6 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from . import errors
+from .apply.merge import merge
+from .apply.shapes import shape_for
 from .auth import UserInfo
 from .bodies import read_limited
 from .builtins import NAMESPACES
@@ -25,10 +27,11 @@ from .codec import (
     write_options,
 )
 from .deletion import delete_object, delete_options
+from .errors import Cause
 from .eviction import serve_eviction
 from .jsonutil import get_path, set_path
 from .listing import ListQuery, list_objects, validate_list_options
-from .objects import Objects, WriteOptions
+from .objects import ApplyIntent, Objects, WriteOptions
 from .patch import json_patch, merge_patch, strategic_merge_patch
 from .portforward import PortForwarding
 from .resources import ResourceType
@@ -132,7 +135,7 @@ class ResourceHandlers:
         body = decode_body(await request.read(), request.headers.get("Content-Type"))
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be an object")
-        result = await self.objects.create(rtype, namespace, body, write_options(request.query, user))
+        result = await self.objects.create(rtype, namespace, body, self._options(request, user))
         return json_response(result.obj, 201, result.warnings)
 
     async def _update(self, request: web.BaseRequest, rtype: ResourceType, namespace: str,
@@ -140,7 +143,7 @@ class ResourceHandlers:
         body = decode_body(await request.read(), request.headers.get("Content-Type"))
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be an object")
-        opts = write_options(request.query, user)
+        opts = self._options(request, user)
         if path.subresource == "scale":
             return await self._write_scale(rtype, namespace, path.name, lambda scale: body, opts)
         if rtype is NAMESPACES and path.subresource == "finalize":
@@ -154,9 +157,10 @@ class ResourceHandlers:
         content_type = request.headers.get("Content-Type")
         mtype = media_type(content_type)
         if mtype == APPLY_PATCH:
-            raise errors.StatusError(415, "UnsupportedMediaType",
-                                     "server-side apply is not supported by this server yet; use client-side "
-                                     "kubectl apply")
+            return await self._apply(request, rtype, namespace, path, user)
+        if request.query.get("force") is not None:
+            raise errors.invalid("meta.k8s.io", "PatchOptions", "", [Cause(
+                "FieldValueForbidden", "Forbidden: may not be specified for non-apply patch", "force")])
         if mtype not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH):
             raise errors.unsupported_media_type(mtype)
         if mtype == STRATEGIC_PATCH and not rtype.builtin:
@@ -164,7 +168,7 @@ class ResourceHandlers:
                                      f"strategic merge patch is not supported for {rtype.group_resource}; "
                                      "use a merge or JSON patch")
         patch = decode_body(await request.read(), content_type)
-        opts = write_options(request.query, user)
+        opts = self._options(request, user)
 
         def apply(target: dict[str, Any]) -> dict[str, Any]:
             if mtype == JSON_PATCH:
@@ -191,6 +195,51 @@ class ResourceHandlers:
         result = await self.objects.guaranteed_update(rtype, namespace, path.name, compute, opts, path.subresource,
                                                       precondition_rv=precondition, warnings=warnings)
         return json_response(result.obj, 200, result.warnings)
+
+    async def _apply(self, request: web.BaseRequest, rtype: ResourceType, namespace: str, path: ResourcePath,
+                     user: UserInfo | None) -> web.Response:
+        """Server-side apply: merge the configuration into the object (creating it when absent) and record
+        its fields as the manager's."""
+        opts = self._options(request, user)
+        force = bool(query_bool(request.query, "force"))
+        if not opts.field_manager:
+            raise errors.invalid("meta.k8s.io", "PatchOptions", "", [Cause(
+                "FieldValueRequired", "Required value: is required for apply patch", "fieldManager")])
+        if path.subresource not in ("", "status"):
+            raise errors.unsupported_media_type(f"{APPLY_PATCH} on {rtype.plural}/{path.subresource}")
+        config = decode_body(await request.read(), request.headers.get("Content-Type"))
+        if not isinstance(config, dict):
+            raise errors.bad_request("the apply configuration must be an object")
+        meta = config.get("metadata")
+        if isinstance(meta, dict) and meta.get("managedFields") is not None:
+            raise errors.bad_request("metadata.managedFields must be nil")
+        warnings: list[str] = []
+        self.objects.handle_unknown_fields(rtype, config, opts, warnings, path.subresource)
+        opts.apply = ApplyIntent(config, force)
+        root = shape_for(rtype.kind, rtype.builtin, rtype.schema)
+        precondition = str(meta.get("resourceVersion") or "") if isinstance(meta, dict) else ""
+
+        def compute(current: dict[str, Any]) -> dict[str, Any]:
+            merged: dict[str, Any] = merge(current, config, root)
+            check_patched_identity(rtype, namespace, path.name, merged)
+            return merged
+
+        try:
+            result = await self.objects.guaranteed_update(rtype, namespace, path.name, compute, opts,
+                                                          path.subresource, precondition_rv=precondition,
+                                                          warnings=warnings)
+            return json_response(result.obj, 200, result.warnings)
+        except errors.StatusError as exc:
+            if exc.code != 404 or path.subresource or self.objects.store.get(rtype.key(namespace, path.name)):
+                raise
+        created: dict[str, Any] = merge({}, config, root)
+        check_patched_identity(rtype, namespace, path.name, created)
+        result = await self.objects.create(rtype, namespace, created, opts)
+        return json_response(result.obj, 201, result.warnings)
+
+    @staticmethod
+    def _options(request: web.BaseRequest, user: UserInfo | None) -> WriteOptions:
+        return write_options(request.query, user, request.headers.get("User-Agent", ""))
 
     async def _delete(self, request: web.BaseRequest, rtype: ResourceType, namespace: str,
                       path: ResourcePath, user: UserInfo | None) -> web.Response:
@@ -226,7 +275,7 @@ class ResourceHandlers:
     @staticmethod
     def _delete_write_options(request: web.BaseRequest, options: dict[str, Any], user: UserInfo | None) -> WriteOptions:
         """Write options of a DELETE; DeleteOptions may ask for a dry run in the body (kubectl --dry-run=server)."""
-        opts = write_options(request.query, user)
+        opts = write_options(request.query, user, request.headers.get("User-Agent", ""))
         body_dry_run = options.get("dryRun") or []
         if not isinstance(body_dry_run, list) or any(value != "All" for value in body_dry_run):
             raise errors.bad_request(f'dryRun: Unsupported value: {body_dry_run!r}: supported values: "All"')

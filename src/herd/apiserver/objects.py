@@ -13,6 +13,10 @@ from typing import Any
 
 from . import errors
 from .admission.base import Admission, AdmissionAttributes, NoAdmission
+from .apply.conflicts import conflict_error
+from .apply.fieldsets import scope_for
+from .apply.managed import ApplyConflicts, Writer, manager_from_user_agent, record_apply, record_update
+from .apply.shapes import shape_for
 from .auth import UserInfo
 from .bodies import check_object_size
 from .builtins import CRDS, NAMESPACES, prepare_builtin_create, prepare_builtin_update
@@ -52,6 +56,30 @@ class WriteOptions:
     field_validation: str = "Strict"
     field_manager: str = ""
     user: UserInfo | None = None
+    # the request's User-Agent (names the field manager when fieldManager is not given); None in-process
+    user_agent: str | None = None
+    apply: ApplyIntent | None = None
+
+
+@dataclass(frozen=True)
+class ApplyIntent:
+    """A server-side apply: the configuration applied, and whether it takes fields from other managers."""
+
+    config: dict[str, Any]
+    force: bool = False
+
+
+# the manager of writes the server makes itself (garbage collection, namespace cleanup)
+INTERNAL_MANAGER = "herd-apiserver"
+
+
+def manager_of(opts: WriteOptions) -> str:
+    """The field manager a write is recorded under: `fieldManager`, else derived from the User-Agent."""
+    if opts.field_manager:
+        return opts.field_manager
+    if opts.user_agent is None:
+        return INTERNAL_MANAGER
+    return manager_from_user_agent(opts.user_agent)
 
 
 @dataclass
@@ -138,6 +166,7 @@ class Objects:
         meta["creationTimestamp"] = now_rfc3339()
         if has_generation(rtype):
             meta["generation"] = 1
+        obj = self._track_fields(rtype, None, obj, opts, "")
         if rtype is CRDS:
             obj["metadata"].setdefault("finalizers", [])
             if CLEANUP_FINALIZER not in obj["metadata"]["finalizers"]:
@@ -287,6 +316,7 @@ class Objects:
             default_crd(new)
         elif not rtype.builtin and rtype.schema:
             apply_defaults(new, rtype.schema)
+        new = self._track_fields(rtype, old, new, opts, subresource)
         attrs = AdmissionAttributes("UPDATE", rtype, namespace, name, new, old, opts.user,
                                     subresource=subresource, dry_run=opts.dry_run)
         new = await self._mutate(attrs, opts, warnings)
@@ -309,6 +339,21 @@ class Objects:
         return new
 
     # ---- shared pieces ---------------------------------------------------------------------------
+    @staticmethod
+    def _track_fields(rtype: ResourceType, old: dict[str, Any] | None, new: dict[str, Any], opts: WriteOptions,
+                      subresource: str) -> dict[str, Any]:
+        """`new` with its managedFields kept (and, for an apply, the fields the applier dropped removed)."""
+        root = shape_for(rtype.kind, rtype.builtin, rtype.schema)
+        writer = Writer(manager_of(opts), rtype.api_version, subresource, now_rfc3339())
+        scope = scope_for(subresource, rtype.status_subresource)
+        if opts.apply is None:
+            record_update(old, new, root, writer, scope)
+            return new
+        try:
+            return record_apply(old, new, opts.apply.config, root, writer, scope, opts.apply.force)
+        except ApplyConflicts as exc:
+            raise conflict_error(exc.conflicts) from None
+
     def _check_envelope(self, rtype: ResourceType, namespace: str, obj: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(obj, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
