@@ -1,12 +1,14 @@
 """With real kubectl against `herd up`: `kubectl auth whoami` names the admin, `kubectl auth can-i` answers yes
 (and `--list` everything), and after examples/cluster-with-workers.yaml is applied and its MachineDeployment scaled
 up, `kubectl describe machineset` lists the MachineSet controller's SuccessfulCreate Event for each new Machine, as
-does `kubectl events --for`."""
+does `kubectl events --for`; `kubectl describe machinedeployment` lists the MachineSet it created and the scale, and
+`kubectl get events.v1.events.k8s.io` shows the same Events in the newer group."""
 
 from __future__ import annotations
 
 import functools
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +69,25 @@ def test_describe_machineset_shows_successful_create_after_a_scale_up(plane: Her
     assert all(fields[0] == "Normal" and "machineset-controller" in fields for fields in created)
     listed = plane.kubectl("events", "-n", "default", "--for", f"machineset/{machine_set}").stdout
     assert f'Created machine "{added}"' in listed
-    # the cost: one Event write per Machine created, and nothing else recorded along the way
-    everything = [(e["involvedObject"]["kind"], e["reason"], e["count"]) for e in plane.items("events", "default")]
-    assert everything == [("MachineSet", "SuccessfulCreate", 1)] * 4
+
+    deployment = plane.kubectl("describe", "machinedeployment", DEPLOYMENT, "-n", "default").stdout
+    deployment_events = deployment[deployment.index("\nEvents:"):]
+    assert f"Created MachineSet default/{machine_set} with 3 replicas" in deployment_events
+    assert f"Scaled up MachineSet {machine_set}: 3 -> 4" in deployment_events
+    assert "machinedeployment-controller" in deployment_events
+    for_deployment = plane.kubectl("events", "-n", "default", "--for", f"machinedeployment/{DEPLOYMENT}").stdout
+    assert "SuccessfulScale" in for_deployment and "SuccessfulCreate" in for_deployment
+    # the same Events through events.k8s.io/v1, with its field names
+    newer = json.loads(plane.kubectl("get", "events.v1.events.k8s.io", "-n", "default", "-o", "json",
+                                     f"--field-selector=regarding.name={machine_set}").stdout)["items"]
+    assert len(newer) == 4 and all(e["reportingController"] == "machineset-controller" for e in newer)
+    # the cost: one Event per Machine created and per Node a Machine got (the four workers and the control plane's),
+    # and one per MachineSet change of the deployment; nothing else is recorded along the way
+    def told() -> Counter[tuple[str, str]]:
+        counted = Counter((e["involvedObject"]["kind"], e["reason"]) for e in plane.items("events", "default"))
+        assert counted[("Machine", "SuccessfulSetNodeRef")] == 5
+        return counted
+
+    assert eventually(told) == {("MachineSet", "SuccessfulCreate"): 4, ("Machine", "SuccessfulSetNodeRef"): 5,
+                                ("MachineDeployment", "SuccessfulCreate"): 1,
+                                ("MachineDeployment", "SuccessfulScale"): 1}

@@ -18,7 +18,7 @@ from support.waiting import eventually
 from herd.api.cluster import CLUSTER, MACHINE_DEPLOYMENT, MACHINE_SET
 from herd.api.cluster.labels import MACHINE_DEPLOYMENT_UNIQUE_LABEL, REVISION_ANNOTATION
 from herd.controllers import machinedeployment
-from herd.runtime import AlreadyExists, Client
+from herd.runtime import EVENT, AlreadyExists, Client
 
 NS = "md-test"
 
@@ -120,3 +120,13 @@ async def test_rolling_update_moves_machines_to_a_new_machine_set_within_surge(s
                     and md["metadata"]["annotations"].get(REVISION_ANNOTATION) == "2")
 
         await eventually(rolled_out, what="the MachineDeployment to report the rollout done")
+        # what kubectl describe shows: the MachineSets created, and each scaling step of the rollout
+        listed = await client.list(EVENT, namespace=NS, field_selector="involvedObject.kind=MachineDeployment,"
+                                   "involvedObject.name=workers")
+        told = {(e["reason"], e["message"]) for e in listed.items}
+        old_name, new_name = old["metadata"]["name"], new["metadata"]["name"]
+        assert {("SuccessfulCreate", f"Created MachineSet {NS}/{old_name} with 3 replicas"),
+                ("SuccessfulCreate", f"Created MachineSet {NS}/{new_name} with 0 replicas"),
+                ("SuccessfulScale", f"Scaled up MachineSet {new_name}: 0 -> 1"),
+                ("SuccessfulScale", f"Scaled down MachineSet {old_name}: 3 -> 2")} <= told
+        assert {e["source"]["component"] for e in listed.items} == {"machinedeployment-controller"}

@@ -20,7 +20,7 @@ from support.waiting import eventually
 
 from herd.api.cluster import CLUSTER, MACHINE, MACHINE_HEALTH_CHECK, MACHINE_SET
 from herd.controllers import machinehealthcheck
-from herd.runtime import NODE, SECRET, Client, conditions
+from herd.runtime import EVENT, NODE, SECRET, Client, conditions
 
 INFRA = {"apiGroup": "infrastructure.cluster.x-k8s.io", "kind": "DevMachine", "name": "unused"}
 FAST = 0.3
@@ -138,6 +138,9 @@ async def test_a_machine_whose_node_stays_not_ready_is_handed_to_its_owner_for_r
             assert condition(machine, "OwnerRemediated") == {}
         await eventually(has(client, MACHINE_HEALTH_CHECK, "workers", ns, lambda m: (
             m["status"].get("currentHealthy") == 2)), what="two healthy")
+        told = await client.list(EVENT, namespace=ns, field_selector="involvedObject.name=one-b")
+        assert [(e["reason"], e["message"]) for e in told.items] == [
+            ("MachineMarkedUnhealthy", f"Machine {ns}/one-b has been marked as unhealthy by {ns}/workers")]
 
 
 async def test_too_many_unhealthy_machines_stop_remediation(planes: tuple[ServedPlane, ServedPlane]) -> None:
@@ -166,3 +169,6 @@ async def test_too_many_unhealthy_machines_stop_remediation(planes: tuple[Served
         for name in names:
             machine = await client.get(MACHINE, name, ns)
             assert condition(machine, "OwnerRemediated") == {}
+        told = await client.list(EVENT, namespace=ns, field_selector="involvedObject.kind=MachineHealthCheck")
+        assert {(e["type"], e["reason"], e["message"]) for e in told.items} == {
+            ("Warning", "RemediationRestricted", refused["message"])}

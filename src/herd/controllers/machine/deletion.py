@@ -112,6 +112,9 @@ async def reconcile_delete(scope: MachineScope) -> Result:
             try:
                 drained = await drain_node(io.cluster_cache, scope.cluster_key, scope.node_ref_name, scope.now)
             except ClientError as exc:
+                await recorder_for(io.client, EVENT_SOURCE).warning(
+                    scope.machine, "FailedDrainNode",
+                    f'error draining Machine\'s node "{scope.node_ref_name}": {error_text(exc)}')
                 _wait(scope, api.DELETING_DRAINING_NODE_REASON, f"Drain not completed yet (started at "
                       f"{rfc3339(started)}):\n* {exc}")
                 return Result(requeue_after=io.drain_requeue_after)

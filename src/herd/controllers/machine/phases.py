@@ -7,8 +7,9 @@ import logging
 from herd.api.cluster.labels import MACHINE_CERTIFICATES_EXPIRY_DATE_ANNOTATION
 from herd.api.objects import nested, parse_time, rfc3339
 from herd.contract.references import ensure_owned, is_data_secret_created, is_provisioned
-from herd.runtime import ClientError, ObjectKey, Result, Unreachable
+from herd.runtime import ClientError, ObjectKey, Result, Unreachable, recorder_for
 
+from .deletion import EVENT_SOURCE
 from .node import node_info, node_patch
 from .scope import CONNECTION_DOWN, INTERNAL_ERROR, MachineScope
 
@@ -123,6 +124,7 @@ async def reconcile_node(scope: MachineScope) -> Result | None:
     name = str(node["metadata"]["name"])
     if scope.node_ref_name != name:
         log.info("machine %s: Node %s", ObjectKey.of(scope.machine), name)
+        await recorder_for(io.client, EVENT_SOURCE).normal(scope.machine, "SuccessfulSetNodeRef", name)
     scope.status["nodeRef"] = {"name": name}
     info = node_info(node)
     if info is not None:

@@ -7,7 +7,19 @@ import logging
 from herd.api.cluster import MACHINE_SET
 from herd.api.cluster.labels import DISABLE_MACHINE_CREATE_ANNOTATION, MACHINE_DEPLOYMENT_FINALIZER, REVISION_ANNOTATION
 from herd.api.objects import nested
-from herd.runtime import AlreadyExists, NotFound, Object, ObjectKey, Result, merge_patch, owner_reference
+from herd.runtime import (
+    AlreadyExists,
+    ApiError,
+    Conflict,
+    NotFound,
+    Object,
+    ObjectKey,
+    Result,
+    merge_patch,
+    owner_reference,
+    recorder_for,
+)
+from herd.runtime.events import error_text
 from herd.runtime.finalizers import remove_finalizer
 from herd.runtime.objects import deep_copy
 
@@ -15,6 +27,7 @@ from . import rollout, template
 from .scope import MachineDeploymentScope
 
 log = logging.getLogger("herd.controllers.machinedeployment")
+EVENT_SOURCE = "machinedeployment-controller"  # upstream's recorder name, shown by kubectl describe as From
 
 
 async def _write(scope: MachineDeploymentScope, before: Object, after: Object) -> Object:
@@ -46,7 +59,14 @@ async def adopt_orphans(scope: MachineDeploymentScope, orphans: list[Object]) ->
         before = deep_copy(ms)
         ms["metadata"].setdefault("ownerReferences", []).append(owner_reference(scope.md))
         log.info("machinedeployment %s: adopting MachineSet %s", ObjectKey.of(scope.md), ms["metadata"]["name"])
-        scope.machine_sets.append(await _write(scope, before, ms))
+        events = recorder_for(scope.io.client, EVENT_SOURCE)
+        try:
+            scope.machine_sets.append(await _write(scope, before, ms))
+        except ApiError as exc:
+            await events.warning(scope.md, "FailedAdopt",
+                                 f'Failed to adopt MachineSet "{ms["metadata"]["name"]}": {error_text(exc)}')
+            raise
+        await events.normal(scope.md, "SuccessfulAdopt", f'Adopted MachineSet "{ms["metadata"]["name"]}"')
     scope.machine_sets.sort(key=creation_order)
 
 
@@ -86,11 +106,18 @@ async def reconcile_machine_sets(scope: MachineDeploymentScope) -> Result | None
         first = not any(int(nested(ms, "spec", "replicas") or 0) or int(nested(ms, "status", "replicas") or 0)
                         for ms in scope.machine_sets)
         ms = template.new_machine_set(md, hash_value, replicas if first else 0, top + 1)
+        events = recorder_for(scope.io.client, EVENT_SOURCE)
+        key = f'{md["metadata"].get("namespace")}/{ms["metadata"]["name"]}'
         try:
             created = await scope.io.client.create(ms, kind=MACHINE_SET)
         except AlreadyExists:  # a name clash with a set our cache has not seen yet: look again
             log.info("machinedeployment %s: MachineSet %s exists already", ObjectKey.of(md), ms["metadata"]["name"])
             return Result(requeue=True)
+        except ApiError as exc:
+            await events.warning(md, "FailedCreate", f"Failed to create MachineSet {key}: {error_text(exc)}")
+            raise
+        await events.normal(md, "SuccessfulCreate",
+                            f"Created MachineSet {key} with {nested(created, 'spec', 'replicas') or 0} replicas")
         log.info("machinedeployment %s: created MachineSet %s (revision %d%s)", ObjectKey.of(md),
                  created["metadata"]["name"], top + 1, ", rollout.after passed" if after_passed else "")
         scope.machine_sets.append(created)
@@ -120,6 +147,7 @@ async def reconcile_rollout(scope: MachineDeploymentScope) -> Result | None:
             continue
         before = deep_copy(ms)
         name = str(ms["metadata"]["name"])
+        original = int(nested(ms, "spec", "replicas") or 0)
         if name in plan.scale:
             log.info("machinedeployment %s: MachineSet %s to %d replicas", ObjectKey.of(scope.md), name,
                      plan.scale[name])
@@ -131,10 +159,29 @@ async def reconcile_rollout(scope: MachineDeploymentScope) -> Result | None:
         else:
             annotations.pop(DISABLE_MACHINE_CREATE_ANNOTATION, None)
         template.set_replica_annotations(scope.md, ms, surge)
-        written.append(await _write(scope, before, ms))
+        written.append(await _write_recorded(scope, before, ms, original))
     scope.machine_sets = written
     scope.new_machine_set = next(ms for ms in written if ms["metadata"].get("uid") == new["metadata"].get("uid"))
     return None
+
+
+async def _write_recorded(scope: MachineDeploymentScope, before: Object, after: Object, original: int) -> Object:
+    """`_write`, telling in an Event of the MachineDeployment a failure or a change of the set's replicas."""
+    events = recorder_for(scope.io.client, EVENT_SOURCE)
+    name = str(after["metadata"]["name"])
+    try:
+        written = await _write(scope, before, after)
+    except ApiError as exc:
+        if not isinstance(exc, NotFound | Conflict):  # a set being deleted under us, or a stale read: requeued
+            await events.warning(scope.md, "FailedUpdate", f"Failed to update MachineSet "
+                                 f'{after["metadata"].get("namespace")}/{name}: {error_text(exc)}')
+        raise
+    desired = int(nested(after, "spec", "replicas") or 0)
+    if desired != original:
+        direction = "up" if desired > original else "down"
+        await events.normal(scope.md, "SuccessfulScale",
+                            f"Scaled {direction} MachineSet {name}: {original} -> {desired}")
+    return written
 
 
 async def reconcile_delete(scope: MachineDeploymentScope) -> Result | None:

@@ -9,7 +9,7 @@ from herd.api.cluster import MACHINE
 from herd.api.cluster import machine as machine_api
 from herd.contract import conditions as cond
 from herd.contract.indexes import by_cluster, latest_in_cache
-from herd.runtime import NotFound, ObjectKey, Result, Unreachable, patch_helper
+from herd.runtime import NotFound, ObjectKey, Result, Unreachable, patch_helper, recorder_for
 from herd.runtime.conditions import FALSE, TRUE, get_condition
 from herd.runtime.objects import deep_copy
 
@@ -18,6 +18,7 @@ from .status import remediation_decision, set_status
 from .targets import Target, evaluate, is_healthy, selects, skip_reason
 
 log = logging.getLogger("herd.controllers.machinehealthcheck")
+EVENT_SOURCE = "machinehealthcheck-controller"  # upstream's recorder name, shown by kubectl describe as From
 MARK_CONCURRENCY = 10  # Machines marked at once (a fleet coming up is a thousand HealthCheckSucceeded writes)
 
 
@@ -68,6 +69,9 @@ async def reconcile_health(scope: HealthCheckScope) -> Result | None:
                decision=scope.decision)
     if not scope.decision.allowed:
         log.info("machinehealthcheck %s: %s", scope.key, scope.decision.message)
+        if scope.unhealthy:  # with no unhealthy Machine there is nothing being held back
+            await recorder_for(scope.services.client, EVENT_SOURCE).warning(
+                scope.mhc, "RemediationRestricted", scope.decision.message)
     return Result(requeue_after=min(waits)) if waits else None
 
 
@@ -121,6 +125,10 @@ async def _mark(scope: HealthCheckScope, target: Target, *, owner_remediates: bo
             cond.apply(machine, cond.condition(machine_api.OWNER_REMEDIATED, FALSE,
                                                machine_api.OWNER_REMEDIATED_WAITING_FOR_REMEDIATION_REASON,
                                                "Waiting for remediation"))
+    if owner_remediates:
+        await recorder_for(scope.services.client, EVENT_SOURCE).normal(
+            target.machine, "MachineMarkedUnhealthy",
+            f"Machine {ObjectKey.of(target.machine)} has been marked as unhealthy by {scope.key}")
 
 
 PHASES = (reconcile_targets, reconcile_health, reconcile_machines)

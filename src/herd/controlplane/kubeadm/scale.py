@@ -96,7 +96,7 @@ async def reconcile_replicas(scope: ControlPlaneScope) -> Result | None:
             scope.scale_up_blockers = ["Waiting for the control plane to be initialized"]
             return Result(requeue_after=scope.io.poll)
         scope.scale_up_blockers = preflight(scope)
-        if scope.scale_up_blockers:
+        if await _preflight_failed(scope, scope.scale_up_blockers):
             return Result(requeue_after=scope.io.poll)
         if step.rolling_out:
             await apply_upgrade_side_effects(scope)
@@ -110,7 +110,7 @@ async def reconcile_replicas(scope: ControlPlaneScope) -> Result | None:
         if victim is None:
             return None
         scope.scale_down_blockers = preflight(scope, excluding=victim["metadata"]["name"])
-        if scope.scale_down_blockers:
+        if await _preflight_failed(scope, scope.scale_down_blockers):
             return Result(requeue_after=scope.io.poll)
         try:
             await delete_machine(scope, victim, why="rollout" if step.rolling_out else "scale down")
@@ -121,6 +121,16 @@ async def reconcile_replicas(scope: ControlPlaneScope) -> Result | None:
             raise
         return Result(requeue_after=scope.io.poll)
     return None
+
+
+async def _preflight_failed(scope: ControlPlaneScope, blockers: list[str]) -> bool:
+    """Whether preflight checks block the step; if so, a ControlPlaneUnhealthy Warning says why, as upstream."""
+    if blockers:
+        failures = blockers[0] if len(blockers) == 1 else "[" + ", ".join(blockers) + "]"
+        await recorder_for(scope.io.client, EVENT_SOURCE).warning(
+            scope.kcp, "ControlPlaneUnhealthy",
+            f"Waiting for control plane to pass preflight checks to continue reconciliation: {failures}")
+    return bool(blockers)
 
 
 async def _create_or_record(scope: ControlPlaneScope, *, init: bool) -> None:
