@@ -161,9 +161,9 @@ async def test_dry_run_apply_answers_the_result_and_stores_nothing(http: aiohttp
     await apply(http, f"{CONFIGMAPS}/cm", configmap({"a": "1"}), "alice")
     code, shown = await apply(http, f"{CONFIGMAPS}/cm", configmap({"a": "2"}), "alice", dryRun="All")
     assert (code, shown["data"]) == (200, {"a": "2"})
-    code, created = await apply(http, f"{CONFIGMAPS}/other", {**configmap({}), "metadata": {"name": "other"}},
+    code, dry_created = await apply(http, f"{CONFIGMAPS}/other", {**configmap({}), "metadata": {"name": "other"}},
                                 "alice", dryRun="All")
-    assert code == 201
+    assert code == 201 and dry_created["metadata"]["name"] == "other"
     _, stored = await call(http, "GET", f"{CONFIGMAPS}/cm")
     assert stored["data"] == {"a": "1"}
     code, _ = await call(http, "GET", f"{CONFIGMAPS}/other")
