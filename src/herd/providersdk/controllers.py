@@ -5,6 +5,7 @@ conditions, Events and error backoff."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -65,6 +66,7 @@ class _Run(Generic[CtxT]):
     invalid: str | None = None  # the spec or status does not parse into the provider's models
     outcome: object = None
     failed: bool = False
+    skipped: bool = False  # still backing off after a failure: the provider was not called, the status stays
 
 
 @dataclass
@@ -73,15 +75,22 @@ class _Failures:
 
     backoff: Backoff
     counts: dict[str, int] = field(default_factory=dict)
+    not_before: dict[str, float] = field(default_factory=dict)  # monotonic time of the next attempt
 
     def failed(self, uid: str, error: ProviderError | None) -> float:
         self.counts[uid] = self.counts.get(uid, 0) + 1
-        if isinstance(error, RetryableError) and error.retry_after:
-            return error.retry_after
-        return self.backoff.delay(self.counts[uid])
+        delay = error.retry_after if isinstance(error, RetryableError) and error.retry_after \
+            else self.backoff.delay(self.counts[uid])
+        self.not_before[uid] = time.monotonic() + delay
+        return delay
+
+    def wait(self, uid: str) -> float:
+        """Seconds until the next attempt may run: an event arriving during the delay does not cut it short."""
+        return max(0.0, self.not_before.get(uid, 0.0) - time.monotonic())
 
     def succeeded(self, uid: str) -> None:
         self.counts.pop(uid, None)
+        self.not_before.pop(uid, None)
 
 
 class _InfraReconciler(ObjectReconciler[Services, _Run[CtxT]]):
@@ -127,6 +136,9 @@ class _InfraReconciler(ObjectReconciler[Services, _Run[CtxT]]):
         if run.invalid is not None and not deleting:
             contract.set_not_provisioned(ctx.object, INVALID_SPEC_REASON, run.invalid)
             return Result()
+        if wait := self.failures.wait(uid):
+            run.skipped = True
+            return Result(requeue_after=wait)
         try:
             outcome = await (self.decl.delete(ctx) if deleting else self._reconcile(run))
         except Conflict:
@@ -180,6 +192,8 @@ class _InfraReconciler(ObjectReconciler[Services, _Run[CtxT]]):
 
     def update_status(self, scope: _Run[CtxT]) -> None:
         obj, typed = scope.ctx.object, scope.ctx.status
+        if scope.skipped:
+            return
         if scope.invalid is None:  # the provider's own status fields, even after a failure (IDs of what it made)
             raw = obj.setdefault("status", {})
             for key in [k for k in raw if k not in CONTRACT_STATUS_KEYS]:
