@@ -11,13 +11,15 @@ Kubernetes CEL libraries covered: the CEL standard library (macros `all`/`exists
 `contains`), the extended strings library (`charAt`, `indexOf`, `lastIndexOf`, `lowerAscii`,
 `upperAscii`, `replace`, `split`, `substring`, `trim`, `join`), the lists library (`isSorted`,
 `sum`, `min`, `max`, `indexOf`, `lastIndexOf` on lists), the regex library (`find`, `findAll`),
-sets (`sets.contains`, `sets.equivalent`, `sets.intersects`) and the math and base64 encoders.
-Not covered yet: url, quantity, ip/cidr, format, authz and optional types.
+sets (`sets.contains`, `sets.equivalent`, `sets.intersects`), the math and base64 encoders, and the
+quantity (cel_quantity), URL, IP and CIDR (cel_network) and format (cel_format) libraries.
+Not covered: authz and semver.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from typing import Any
 import cel
 from cel import stdlib
 
+from herd.apiserver.schema import cel_format, cel_network, cel_quantity
 from herd.apiserver.schema.regex import compile_pattern
 
 # kube-apiserver's limits: one rule call, and all the rules of one object together.
@@ -34,6 +37,10 @@ PER_CALL_COST_LIMIT = 1_000_000
 PER_OBJECT_COST_LIMIT = 10_000_000
 _LOOP_MACRO = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(")
 _OLD_SELF = re.compile(r"\boldSelf\b")
+# how the binding reports an exception raised by one of our functions
+_WRAPPED_ERROR = re.compile(r"Python function call failed: \w+: (.*?)\.? Check function arguments and their types\.")
+# The binding logs each failing Python function call; that failure is the object's, told in the answer instead.
+logging.getLogger("cel").setLevel(logging.ERROR)
 _REASONS = {"FieldValueForbidden", "FieldValueRequired", "FieldValueDuplicate", "FieldValueInvalid"}
 
 
@@ -81,6 +88,9 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "isSorted": _is_sorted,
     "find": _find,
     "findAll": _find_all,
+    **cel_quantity.FUNCTIONS,
+    **cel_network.FUNCTIONS,
+    **cel_format.FUNCTIONS,
 }
 
 # Last name components, to tell from a program's references whether it calls any of ours.
@@ -193,12 +203,19 @@ def evaluate(rule: Rule, value: Any, old: Any, has_old: bool) -> Outcome:
     except KeyError as err:
         return Outcome(("FieldValueInvalid", f"{rule.source.strip()}: no such key: {err.args[0]}"))
     except Exception as err:  # any evaluation error (division by zero, bad regex, ...) is the object's fault
-        return Outcome(("FieldValueInvalid", f"{rule.source.strip()}: {' '.join(str(err).split())}"))
+        return Outcome(("FieldValueInvalid", f"{rule.source.strip()}: {_error_text(err)}"))
     if result is True:
         return Outcome(None)
     if result is not False:
         return Outcome(("FieldValueInvalid", f"{rule.source.strip()}: rule must evaluate to a bool"))
     return Outcome((rule.reason, _message(rule, context)))
+
+
+def _error_text(err: Exception) -> str:
+    """The evaluation error on one line; a library function's own error without the binding's wrapping."""
+    text = " ".join(str(err).split())
+    wrapped = _WRAPPED_ERROR.search(text)
+    return wrapped.group(1) if wrapped else text
 
 
 def _message(rule: Rule, context: cel.Context) -> str:
