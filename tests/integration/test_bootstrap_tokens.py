@@ -24,6 +24,7 @@ from herd.apiserver.storage import MemoryBackend, Store
 
 TOKEN_ID, TOKEN_SECRET = "abcdef", "0123456789abcdef"
 TOKEN = f"{TOKEN_ID}.{TOKEN_SECRET}"
+KUBEADM_TOKEN_GROUP = "system:bootstrappers:kubeadm:default-node-token"
 
 
 class RecordingAdmission(NoAdmission):
@@ -64,7 +65,8 @@ async def store_token(server: APIServer, token_id: str = TOKEN_ID, secret_type: 
                       **data: str) -> None:
     """Store the Secret of a bootstrap token; `data` overrides (or, with "", drops) its keys."""
     fields = {"token-id": token_id, "token-secret": TOKEN_SECRET, "usage-bootstrap-authentication": "true",
-              "expiration": (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+              "expiration": (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "auth-extra-groups": KUBEADM_TOKEN_GROUP}  # the group RBAC lets register Nodes
     fields.update({k.replace("_", "-"): v for k, v in data.items()})
     body: dict[str, Any] = {"metadata": {"name": f"bootstrap-token-{token_id}"}, "type": secret_type,
                             "data": {k: b64(v) for k, v in fields.items() if v}}
@@ -79,7 +81,7 @@ async def create_node(http: aiohttp.ClientSession, name: str, token: str = TOKEN
 
 async def test_a_valid_token_acts_as_its_bootstrap_user(server: APIServer, http: aiohttp.ClientSession,
                                                         admission: RecordingAdmission) -> None:
-    await store_token(server, auth_extra_groups="system:bootstrappers:kubeadm:default-node-token")
+    await store_token(server)
     assert await create_node(http, "n1") == 201
     assert server.store.get(NODES.key("", "n1")) is not None
     user = admission.creators["n1"]

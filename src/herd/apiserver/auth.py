@@ -25,15 +25,16 @@ SYSTEM_AUTHENTICATED = "system:authenticated"
 
 @dataclass(frozen=True)
 class UserInfo:
-    """An authenticated identity, as Kubernetes' user.Info: name, optional uid, groups."""
+    """An authenticated identity, as Kubernetes' user.Info: name, optional uid, groups, extra fields."""
 
     name: str
     uid: str = ""
     groups: tuple[str, ...] = ()
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (key, values), keys sorted: hashable, as the cache needs
 
-    def with_groups(self, *extra: str) -> UserInfo:
-        """A copy with `extra` groups appended (duplicates dropped, order kept)."""
-        return UserInfo(self.name, self.uid, tuple(dict.fromkeys((*self.groups, *extra))))
+    def with_groups(self, *more: str) -> UserInfo:
+        """A copy with `more` groups appended (duplicates dropped, order kept)."""
+        return UserInfo(self.name, self.uid, tuple(dict.fromkeys((*self.groups, *more))), self.extra)
 
 
 TokenLookup = Callable[[str], Awaitable[UserInfo | None]]

@@ -557,6 +557,9 @@ _SUBJECT = _obj("Who gets the role.", {
 for _k in ("Role", "ClusterRole"):
     _KINDS[("rbac.authorization.k8s.io", "v1", _k)] = _kind(f"A set of permissions ({_k}).", {
         "rules": _arr("The permissions.", _POLICY_RULE)})
+_KINDS[("rbac.authorization.k8s.io", "v1", "ClusterRole")]["properties"]["aggregationRule"] = _obj(
+    "Fills the rules from other ClusterRoles; the server replaces the rules with theirs.",
+    {"clusterRoleSelectors": _arr("ClusterRoles whose labels match one of these.", ref(LABEL_SELECTOR, "One."))})
 for _k in ("RoleBinding", "ClusterRoleBinding"):
     _KINDS[("rbac.authorization.k8s.io", "v1", _k)] = _kind(f"Grants a role to subjects ({_k}).", {
         "roleRef": _ROLE_REF, "subjects": _arr("Who gets the role.", _SUBJECT)}, ("roleRef",))

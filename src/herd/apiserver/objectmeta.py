@@ -48,10 +48,16 @@ def generated_name(prefix: str) -> str:
     return prefix[: 63 - 5] + suffix
 
 
-def name_problem(name: str, dns_label: bool = False) -> str:
-    """Why `name` is not a valid object name, or "" when it is."""
+def name_problem(name: str, dns_label: bool = False, path_segment: bool = False) -> str:
+    """Why `name` is not a valid object name, or "" when it is. `path_segment` names (RBAC's, e.g.
+    `system:discovery`) need only be usable in a URL path, as kube-apiserver validates them."""
     if not name:
         return "name or generateName is required"
+    if path_segment:
+        if name in (".", ".."):
+            return f"may not be '{name}'"
+        bad = next((c for c in "/%" if c in name), "")
+        return f"may not contain '{bad}'" if bad else ""
     limit = 63 if dns_label else 253
     pattern = _DNS_LABEL if dns_label else _DNS_SUBDOMAIN
     if len(name) > limit:

@@ -408,7 +408,8 @@ class Objects:
                   old: dict[str, Any] | None = None) -> list[Cause]:
         meta = obj["metadata"]
         causes = []
-        problem = name_problem(name, dns_label=rtype is NAMESPACES)
+        problem = name_problem(name, dns_label=rtype is NAMESPACES,
+                               path_segment=rtype.group == "rbac.authorization.k8s.io")
         if problem:
             causes.append(Cause("FieldValueRequired" if not name else "FieldValueInvalid",
                                 f'Invalid value: "{name}": {problem}' if name else "Required value: " + problem,

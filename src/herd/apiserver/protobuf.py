@@ -118,6 +118,24 @@ _KINDS: dict[tuple[str, str], dict[int, _Field]] = {
     ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): {
         1: _METADATA, 2: _Field("spec", "message", schema={1: _s("namespace")})},
 }
+# kubectl create role|clusterrole|rolebinding|clusterrolebinding; field numbers from k8s.io/api/rbac/v1
+_POLICY_RULES = _Field("rules", "message", repeated=True, schema={
+    1: _Field("verbs", repeated=True), 2: _Field("apiGroups", repeated=True), 3: _Field("resources", repeated=True),
+    4: _Field("resourceNames", repeated=True), 5: _Field("nonResourceURLs", repeated=True)})
+_LABEL_SELECTOR = {1: _Field("matchLabels", "map"), 2: _Field("matchExpressions", "message", repeated=True, schema={
+    1: _s("key", True), 2: _s("operator", True), 3: _Field("values", repeated=True)})}
+_BINDING = {
+    1: _METADATA,
+    2: _Field("subjects", "message", repeated=True, schema={1: _s("kind", True), 2: _s("apiGroup"),
+                                                              3: _s("name", True), 4: _s("namespace")}),
+    3: _Field("roleRef", "message", schema={1: _s("apiGroup", True), 2: _s("kind", True), 3: _s("name", True)}),
+}
+for _rbac_kind, _rbac_schema in (
+        ("Role", {1: _METADATA, 2: _POLICY_RULES}),
+        ("ClusterRole", {1: _METADATA, 2: _POLICY_RULES, 3: _Field("aggregationRule", "message", schema={
+            1: _Field("clusterRoleSelectors", "message", repeated=True, schema=_LABEL_SELECTOR)})}),
+        ("RoleBinding", _BINDING), ("ClusterRoleBinding", _BINDING)):
+    _KINDS[("rbac.authorization.k8s.io/v1", _rbac_kind)] = _rbac_schema
 
 SUPPORTED_KINDS: frozenset[tuple[str, str]] = frozenset(_KINDS)
 """(apiVersion, kind) pairs `decode_object` understands."""

@@ -19,6 +19,13 @@ from . import discovery, errors, openapi
 from .admission.base import Admission
 from .admission.webhooks import WebhookAdmission
 from .auth import Authenticator, UserInfo
+from .authz.aggregation import ClusterRoleAggregator
+from .authz.authorizer import MASTERS, AlwaysAllow, forbidden, new_authorizer
+from .authz.escalation import RBACAdmission
+from .authz.impersonation import impersonate, wants_impersonation
+from .authz.reconcile import reconcile_default_policy
+from .authz.rules import non_resource_attributes, resource_attributes
+from .authz.types import RBAC_TYPES
 from .bootstrap_tokens import bootstrap_token_lookup, is_bootstrap_user
 from .builtins import BUILTIN_TYPES, INITIAL_NAMESPACES, NAMESPACES
 from .clientcerts import handshake_accepts_unverified
@@ -56,7 +63,8 @@ class APIServer:
 
     def __init__(self, store: Store, *, ssl_context: ssl.SSLContext | None, authenticator: Authenticator,
                  host: str = "127.0.0.1", port: int = 0, admission: Admission | None = None,
-                 max_unauthenticated_connections: int | None = None, pod_dialer: PodDialer | None = None) -> None:
+                 max_unauthenticated_connections: int | None = None, pod_dialer: PodDialer | None = None,
+                 authorization_mode: str = "RBAC") -> None:
         if handshake_accepts_unverified(ssl_context) and authenticator.client_certificates is None:
             raise ValueError("the TLS context lets unverified client certificates through, but the "
                              "authenticator has no client CAs to verify them with")
@@ -66,13 +74,18 @@ class APIServer:
         authenticator.add_token_lookup(bootstrap_token_lookup(store))  # kube's --enable-bootstrap-token-auth
         self.host = host
         self.port = port
-        self.registry = Registry((*BUILTIN_TYPES, *REVIEW_TYPES))
-        self.background: list[BackgroundTask] = []
+        self.registry = Registry((*BUILTIN_TYPES, *RBAC_TYPES, *REVIEW_TYPES))
+        self.authorizer = new_authorizer(authorization_mode, store)
+        # system:masters, or no authorization: requests skip working out what they ask for
+        self._always_allow = isinstance(self.authorizer, AlwaysAllow)
+        self.background: list[BackgroundTask] = [self.authorizer.run]
         if admission is None:
             webhooks = WebhookAdmission(store)
             self.background.append(webhooks.run)  # owns the webhook client; closes it when the server stops
             admission = webhooks
-        self.objects = Objects(store, self.registry, admission)
+        self.objects = Objects(store, self.registry, RBACAdmission(admission, self.authorizer, store))
+        self.aggregator = ClusterRoleAggregator(self.objects)
+        self.background.append(self.aggregator.run)
         self.crds = CRDLifecycle(self.objects, self.registry)
         # pods/portforward reaches pods through `pod_dialer` (this server has no kubelet); see portforward.py
         self.port_forwarding = PortForwarding(pod_dialer)
@@ -94,6 +107,8 @@ class APIServer:
         await self.store.start()
         self.crds.load_existing()
         await self._ensure_initial_namespaces()
+        await reconcile_default_policy(self.objects)
+        await self.aggregator.aggregate_once()  # admin, edit and view hold their rules before the first request
         for task in self.background:
             self._tasks.append(asyncio.ensure_future(task()))
         server = GuardedServer(self._handle, guard=self.connections, access_log=None)
@@ -147,15 +162,22 @@ class APIServer:
     async def _dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
         path = request.path
         user = await self._authenticate(request)
-        if user is None and path not in _PUBLIC_PATHS:
-            raise errors.unauthorized()
-        if path == "/version":
-            return json_response(KUBERNETES_VERSION)
-        if path in ("/healthz", "/livez", "/readyz"):
+        if path in _PUBLIC_PATHS:  # everyone's, as kube's system:public-info-viewer makes them
+            if path == "/version":
+                return json_response(KUBERNETES_VERSION)
             return web.Response(text="ok", content_type="text/plain")
+        if user is None:
+            raise errors.unauthorized()
+        if wants_impersonation(request.headers):
+            user = impersonate(request.headers, user, self.authorizer)
+        parsed = parse_path(path)
+        if not self._always_allow and MASTERS not in user.groups:
+            attrs = resource_attributes(request.method, request.query, parsed) if isinstance(parsed, ResourcePath) \
+                else non_resource_attributes(request.method, path)
+            if not self.authorizer.authorize(user, attrs):
+                raise forbidden(user, attrs)
         if path.startswith("/openapi/"):
             return self._openapi(request)
-        parsed = parse_path(path)
         if parsed is None:
             raise errors.StatusError(404, "NotFound", "the server could not find the requested resource")
         if isinstance(parsed, GroupPath):
@@ -193,7 +215,7 @@ class APIServer:
         if rtype is None:
             raise errors.StatusError(404, "NotFound", "the server could not find the requested resource")
         if is_review(rtype):  # answered from the caller's identity, never stored
-            return await serve_review(request, rtype, path.name, path.subresource, user)
+            return await serve_review(request, rtype, path.name, path.subresource, user, self.authorizer)
         return await self.handlers.handle(request, path, rtype, user)
 
     # ---- discovery and OpenAPI, cached until the served set changes -------------------------------

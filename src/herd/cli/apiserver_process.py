@@ -38,7 +38,8 @@ def serve_arguments(options: ServeOptions) -> list[str]:
     """The `herd serve` command line for these options."""
     argv = [sys.executable, "-m", "herd.cli.serve", "--data-dir", str(options.data_dir),
             "--port", str(options.port), "--bind", options.bind, "--storage", options.storage,
-            "--compaction-window", str(options.compaction_window), "--event-ttl", str(options.event_ttl)]
+            "--compaction-window", str(options.compaction_window), "--event-ttl", str(options.event_ttl),
+            "--authorization-mode", options.authorization_mode]
     if options.token_auth_file is not None:
         argv += ["--token-auth-file", str(options.token_auth_file)]
     if options.kubeconfig is not None:

@@ -13,8 +13,13 @@ ServiceAccount the manager runs as.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import yaml
+
+from herd.apiserver.kubeconfig import build_kubeconfig, write_kubeconfig
+from herd.apiserver.pki import CertificateAuthority
 from herd.runtime import Client
 from herd.runtime.objects import Kind
 
@@ -65,9 +70,43 @@ def manager_cluster_role_binding() -> dict[str, Any]:
                           "namespace": MANAGER_NAMESPACE}]}
 
 
+def user_cluster_roles() -> list[dict[str, Any]]:
+    """ClusterRoles that add the Cluster API kinds to kube's `view`, `edit` and `admin` (through their aggregation
+    labels), so binding a user to `view` in a namespace lets them read its Clusters and Machines."""
+    def role(name: str, verbs: list[str], *aggregate_to: str) -> dict[str, Any]:
+        labels = {"app.kubernetes.io/name": "herd",
+                  **{f"rbac.authorization.k8s.io/aggregate-to-{to}": "true" for to in aggregate_to}}
+        return {"apiVersion": RBAC_API_VERSION, "kind": "ClusterRole", "metadata": {"name": name, "labels": labels},
+                "rules": [{"apiGroups": CLUSTER_API_GROUPS, "resources": ["*"], "verbs": verbs}]}
+
+    return [role("herd:cluster-api-view", _READ, "view"),
+            role("herd:cluster-api-edit", ["create", "delete", "deletecollection", "patch", "update"], "edit",
+                 "admin")]
+
+
 async def install_manager_rbac(client: Client) -> None:
-    """Create or update the role and its binding (with a client allowed to, e.g. an admin's)."""
+    """Create or update the role, its binding and the user roles (with a client allowed to, e.g. an admin's)."""
     from .management import create_or_update  # management imports the controllers; only this needs it
 
     await create_or_update(client, CLUSTER_ROLES, manager_cluster_role())
     await create_or_update(client, CLUSTER_ROLE_BINDINGS, manager_cluster_role_binding())
+    for role in user_cluster_roles():
+        await create_or_update(client, CLUSTER_ROLES, role)
+
+
+CONTROLLER_KUBECONFIG = "controller-manager.kubeconfig"
+
+
+async def controller_client(admin: Client, ca: CertificateAuthority, admin_kubeconfig: Path, directory: Path
+                            ) -> Client:
+    """`herd up`'s controllers' client: installs the role and binding with `admin`, then issues a client certificate
+    for MANAGER_USER (CN) in MANAGER_GROUPS (O) from the plane's CA and writes a kubeconfig for it beside the admin
+    one (0600), for the same server."""
+    await install_manager_rbac(admin)
+    cert_pem, key_pem = ca.issue_client_cert(MANAGER_USER, list(MANAGER_GROUPS))
+    cluster = yaml.safe_load(admin_kubeconfig.read_text())["clusters"][0]["cluster"]
+    config = build_kubeconfig(server=cluster["server"], ca_pem=ca.cert_pem, cluster_name="herd",
+                              user_name=MANAGER_SERVICE_ACCOUNT, client_cert_pem=cert_pem, client_key_pem=key_pem)
+    path = directory / CONTROLLER_KUBECONFIG
+    write_kubeconfig(path, config)
+    return Client.from_kubeconfig(path)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from herd.apiserver.auth import Authenticator, TokenFile
+from herd.apiserver.authz.authorizer import MODES
 from herd.apiserver.clientcerts import request_client_certificates
 from herd.apiserver.connections import raise_open_file_limit
 from herd.apiserver.controllers.event_ttl import DEFAULT_EVENT_TTL, EventExpiry
@@ -40,12 +41,13 @@ class ServeOptions:
     compaction_window: int
     kubeconfig: Path | None = None  # where the admin kubeconfig is written (default <data-dir>/management.kubeconfig)
     event_ttl: float = DEFAULT_EVENT_TTL  # seconds an Event is kept after its last write
+    authorization_mode: str = "RBAC"
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ServeOptions:
         return cls(args.data_dir.expanduser(), args.port, args.bind, args.token_auth_file, args.storage,
                    args.compaction_window, getattr(args, "kubeconfig", None),
-                   getattr(args, "event_ttl", DEFAULT_EVENT_TTL))
+                   getattr(args, "event_ttl", DEFAULT_EVENT_TTL), getattr(args, "authorization_mode", "RBAC"))
 
     @property
     def management_kubeconfig(self) -> Path:
@@ -77,6 +79,9 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
                         help="revisions kept for watch resumption (default 10000)")
     parser.add_argument("--event-ttl", type=float, default=DEFAULT_EVENT_TTL,
                         help="seconds an Event is kept after it was last written (default 3600)")
+    parser.add_argument("--authorization-mode", choices=MODES, default="RBAC",
+                        help="RBAC (default: rbac.authorization.k8s.io roles and bindings decide; system:masters may "
+                             "do anything) or AlwaysAllow (every authenticated user may do everything)")
 
 
 def add_parser(commands: Any) -> None:
@@ -164,7 +169,7 @@ def build_server(options: ServeOptions) -> tuple[APIServer, Path]:
     client_certificates = request_client_certificates(context, [pki.ca_cert.read_bytes()])
     server = APIServer(store, ssl_context=context,
                        authenticator=Authenticator(token_file, client_certificates=client_certificates),
-                       host=options.bind, port=options.port)
+                       host=options.bind, port=options.port, authorization_mode=options.authorization_mode)
     server.background.append(EventExpiry(store, options.event_ttl).run)
     return server, options.kubeconfig or options.management_kubeconfig
 
