@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from herd.api.cluster.clusterclass_reader import CachedTopologyReader
 from herd.api.registry import all_crd_specs, all_crds
 from herd.api.webhookutil import DEFAULT_GATES, FeatureGates
 from herd.apiserver.pki import CertificateAuthority, write_file_atomic
 from herd.bootstrap.kubeadm import new_controller as new_kubeadm_config_controller
-from herd.controllers import cluster, machine, machinedeployment, machinehealthcheck, machineset, topology
+from herd.controllers import cluster, clusterclass, machine, machinedeployment, machinehealthcheck, machineset, topology
 from herd.controlplane import kubeadm as kubeadm_control_plane
 from herd.providers.dev import DevProvider, WorkloadAPIServers
 from herd.providersdk import InfrastructureProvider
@@ -128,13 +129,15 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
     announce("starting webhooks and controllers")
     cert, key = webhook_certificate(pki_dir, ca, [options.webhook_host, "localhost"])
     webhooks = WebhookServer(cert, key, host=options.webhook_host, port=options.webhook_port)
-    register_routes(webhooks, capi_webhook_routes(options.gates))
+    topology_reader = CachedTopologyReader()  # reads the manager's cache once there is one
+    register_routes(webhooks, capi_webhook_routes(options.gates, topology_reader))
     await webhooks.start()
     host = f"[{options.webhook_host}]" if ":" in options.webhook_host else options.webhook_host
     await register_webhooks(client, ca.cert_pem, f"https://{host}:{webhooks.port}")
     manager = Manager(client, leader_elect=options.leader_elect, health_port=options.health_port)
     servers = WorkloadHostProcess()  # the simulated machines' API servers: a process (and a core) of their own
     await servers.spawn()
+    topology_reader.bind(manager.cache)
     cluster_cache = ClusterCache(client)
     add_controllers(manager, client, servers, cluster_cache)
     for provider in options.providers:
@@ -167,6 +170,7 @@ def add_controllers(manager: Manager, client: Client, servers: WorkloadAPIServer
     """Every controller herd has: Cluster, Machine, MachineSet, MachineDeployment, MachineHealthCheck, kubeadm
     bootstrap, the KubeadmControlPlane and the Dev provider (inMemory backend)."""
     manager.add(cluster.new_controller(client, cluster_cache, manager.cache))
+    manager.add(clusterclass.new_controller(client, manager.cache))
     manager.add(machine.new_controller(client, cluster_cache, manager.cache))
     manager.add(machineset.new_controller(client, cluster_cache, manager.cache))
     manager.add(machinedeployment.new_controller(client, cluster_cache, manager.cache))

@@ -22,6 +22,7 @@ from typing import Any
 
 from herd.api.bootstrap import webhooks as bootstrap
 from herd.api.cluster import webhooks as core
+from herd.api.cluster.clusterclass_webhooks import TopologyReader, review_cluster_class
 from herd.api.controlplane import webhooks as controlplane
 from herd.api.webhookutil import DEFAULT_GATES, FeatureGates
 from herd.runtime.webhook import Defaulter, FieldError, Validator, WebhookDenied, WebhookServer
@@ -96,12 +97,14 @@ def _route(group: str, kind: str, handler: Defaulter | None = None, check: Valid
     return WebhookRoute(path, name, group, version, kind, resource, OPERATIONS, handler, check)
 
 
-def capi_webhook_routes(gates: FeatureGates = DEFAULT_GATES) -> list[WebhookRoute]:
-    """Every Cluster API webhook herd serves, mutating ones first."""
+def capi_webhook_routes(gates: FeatureGates = DEFAULT_GATES, reader: TopologyReader | None = None
+                        ) -> list[WebhookRoute]:
+    """Every Cluster API webhook herd serves, mutating ones first; `reader` lets the Cluster and ClusterClass
+    webhooks read ClusterClasses and the Clusters using them."""
     cluster_group, bootstrap_group, cp_group = "cluster.x-k8s.io", "bootstrap.cluster.x-k8s.io", \
         "controlplane.cluster.x-k8s.io"
     defaulters: list[tuple[str, str, DefaultFunc]] = [
-        (cluster_group, "Cluster", core.default_cluster),
+        (cluster_group, "Cluster", partial(core.default_cluster, reader=reader)),
         (cluster_group, "Machine", core.default_machine),
         (cluster_group, "MachineSet", core.default_machine_set),
         (cluster_group, "MachineDeployment", core.default_machine_deployment),
@@ -109,7 +112,7 @@ def capi_webhook_routes(gates: FeatureGates = DEFAULT_GATES) -> list[WebhookRout
         (cp_group, "KubeadmControlPlane", controlplane.default_kubeadm_control_plane),
     ]
     validators: list[tuple[str, str, Callable[[Obj, Obj | None], tuple[list[str], list[FieldError]]]]] = [
-        (cluster_group, "Cluster", partial(core.validate_cluster, gates=gates)),
+        (cluster_group, "Cluster", partial(core.validate_cluster, gates=gates, reader=reader)),
         (cluster_group, "Machine", _no_warnings(partial(core.validate_machine, gates=gates))),
         (cluster_group, "MachineSet", _no_warnings(partial(core.validate_machine_set, gates=gates))),
         (cluster_group, "MachineDeployment", _no_warnings(partial(core.validate_machine_deployment, gates=gates))),
@@ -126,7 +129,12 @@ def capi_webhook_routes(gates: FeatureGates = DEFAULT_GATES) -> list[WebhookRout
     # The template defaulter needs the request's dryRun flag, not just the objects.
     routes.append(_route(bootstrap_group, "KubeadmConfigTemplate", lambda obj, request: (
         bootstrap.default_kubeadm_config_template(obj, dry_run=request.get("dryRun") is True))))
-    return routes + [_route(group, kind, check=validator(group, kind, fn)) for group, kind, fn in validators]
+    routes += [_route(group, kind, check=validator(group, kind, fn)) for group, kind, fn in validators]
+    # Deleting a ClusterClass that Clusters use is refused, so its webhook hears of deletions too.
+    return [*routes, WebhookRoute("/validate-cluster-x-k8s-io-v1beta2-clusterclass",
+                                  "validation.clusterclass.cluster.x-k8s.io", cluster_group, "v1beta2", "ClusterClass",
+                                  "clusterclasses", (*OPERATIONS, "DELETE"),
+                                  validator=partial(review_cluster_class, gates=gates, reader=reader))]
 
 
 def register_routes(server: WebhookServer, routes: Sequence[WebhookRoute]) -> None:

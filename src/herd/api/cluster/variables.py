@@ -99,9 +99,15 @@ def _validator(schema_text: str) -> Draft4Validator:
     return Draft4Validator(json.loads(schema_text), format_checker=Draft4Validator.FORMAT_CHECKER)
 
 
-def _quote(value: Any) -> str:
+def quote_value(value: Any) -> str:
     """A value as Go's %q / %v print it in field errors: strings double-quoted, the rest as JSON."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def unsupported(field: str, value: Any, supported: Iterable[Any]) -> FieldError:
+    """apimachinery's NotSupported: `field: Unsupported value: "x": supported values: "a", "b"`."""
+    return FieldError("Unsupported value", field, f"{quote_value(value)}: supported values: "
+                      + ", ".join(quote_value(v) for v in supported))
 
 
 def child_path(path: str, key: str | int) -> str:
@@ -119,8 +125,7 @@ def _structural_error(error: ValidationError, path: str) -> FieldError:
         missing = error.message.split("'")[1] if error.message.count("'") >= 2 else ""
         return FieldError.required(child_path(where, missing) if missing else where)
     if keyword == "enum":
-        return FieldError("Unsupported value", where, f"{_quote(value)}: supported values: " + ", ".join(
-            _quote(v) for v in (bound if isinstance(bound, list) else [bound])))
+        return unsupported(where, value, bound if isinstance(bound, list) else [bound])
     detail = {
         "type": f"must be of type {' or '.join(bound) if isinstance(bound, list) else bound}",
         "minimum": f"should be greater than {'' if owner.get('exclusiveMinimum') else 'or equal to '}{bound}",
@@ -210,8 +215,8 @@ def validate_value(value: Any, schema: Obj, path: str, *, name: str = "", old: A
     unknown = unknown_fields(value, schema)
     if unknown:
         holder = path.removesuffix(".value")
-        return [FieldError.invalid(holder, value, f"{_quote(','.join(unknown))} field(s) are not specified in the "
-                                   f"variable schema of variable {_quote(name)}")]
+        return [FieldError.invalid(holder, value, f"{quote_value(','.join(unknown))} field(s) are not specified in the "
+                                   f"variable schema of variable {quote_value(name)}")]
     return cel_errors(value, schema, path, old, has_old)
 
 
@@ -269,7 +274,7 @@ def validate_variables(values: list[Any] | None, old_values: list[Any] | None,
     errors: list[FieldError] = []
     given, before = _by_name(values or []), _by_name(old_values or [])
     if check_required:
-        errors += [FieldError.required(path, f"required variable {_quote(name)} must be set")
+        errors += [FieldError.required(path, f"required variable {quote_value(name)} must be set")
                    for name, definition in definitions.items() if definition.required and name not in given]
     for name, item in given.items():
         where = f"{path}[{name}]"

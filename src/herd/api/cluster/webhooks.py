@@ -6,9 +6,10 @@ WebhookDenied only where upstream's defaulting itself fails. `validate_*(obj, ol
 FieldErrors. They work on the wire dicts, not on models: they run before the API server's schema validation (as
 in kube-apiserver), so a field of the wrong type is left alone for the schema to report with its path.
 
-Skipped, because upstream reads other objects there: ClusterClass-driven variable defaulting and validation,
-the MachineDeployment/MachinePool topology checks against the class, ClusterClass compatibility on a class
-change, and the "control plane / MachineDeployments still upgrading" checks of a topology version change.
+The Cluster webhook reads the ClusterClass its topology names through a `TopologyReader` (given by `herd up`/`herd
+init`; without one those checks are skipped): variables defaulted and checked against the class, worker classes
+that exist in it, compatible templates when the class changes. Not done, because upstream reads more objects
+there: the "control plane / MachineDeployments still upgrading" checks of a topology version change.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from herd.runtime.objects import deep_copy
 from herd.runtime.webhook import FieldError, WebhookDenied
 
 from . import labels as L
+from .clusterclass_webhooks import TopologyReader, class_key, compatibility_errors
+from .variables import default_and_validate_topology
 
 DEFAULT_NODE_DELETION_TIMEOUT_SECONDS = 10
 DEFAULT_NODE_STARTUP_TIMEOUT_SECONDS = 600
@@ -268,20 +271,38 @@ def validate_machine_health_check(mhc: Obj, old: Obj | None = None) -> list[Fiel
 # --- Cluster ----------------------------------------------------------------------------------------------------
 
 
-def default_cluster(cluster: Obj, old: Obj | None = None) -> Obj:
-    """The "v" of a managed topology's version; a topology needs a class."""
+def default_cluster(cluster: Obj, old: Obj | None = None, reader: TopologyReader | None = None) -> Obj:
+    """The "v" of a managed topology's version; a topology needs a class. With a reader, the topology's variables
+    are defaulted and checked against the class (here rather than in validation, as upstream does, so both steps
+    see the same class)."""
     cluster = deep_copy(cluster)
     topology = nested(cluster, "spec", "topology")
     if defined(topology):
         normalize_version(topology, always=True)
+        name = text(nested(cluster, "metadata", "name"))
         if not text(nested(topology, "classRef", "name")):
-            raise WebhookDenied.invalid("cluster.x-k8s.io", "Cluster", text(nested(cluster, "metadata", "name")),
+            raise WebhookDenied.invalid("cluster.x-k8s.io", "Cluster", name,
                                         [FieldError.required("spec.topology.classRef.name", "cannot be empty")])
+        cluster_class = _read_class(reader, cluster)
+        errors = default_and_validate_topology(cluster, old, cluster_class) if cluster_class else []
+        if errors:
+            raise WebhookDenied.invalid("cluster.x-k8s.io", "Cluster", name, errors)
     return cluster
 
 
-def validate_cluster(cluster: Obj, old: Obj | None = None, gates: FeatureGates = DEFAULT_GATES
-                     ) -> tuple[list[str], list[FieldError]]:
+def _read_class(reader: TopologyReader | None, cluster: Obj) -> Obj | None:
+    """The Cluster's ClusterClass; None when there is no reader, no such class, or the reader cannot tell yet
+    (the topology controller then defaults and checks the variables itself)."""
+    if reader is None:
+        return None
+    try:
+        return reader.cluster_class(*class_key(cluster))
+    except LookupError:
+        return None
+
+
+def validate_cluster(cluster: Obj, old: Obj | None = None, gates: FeatureGates = DEFAULT_GATES,
+                     reader: TopologyReader | None = None) -> tuple[list[str], list[FieldError]]:
     """Upstream's Cluster validation; returns (warnings, errors)."""
     spec, old_spec = nested(cluster, "spec"), nested(old, "spec")
     errors = name_is_label_value(cluster, " ")
@@ -301,14 +322,15 @@ def validate_cluster(cluster: Obj, old: Obj | None = None, gates: FeatureGates =
                                                  "invalid CIDR address"))
     warnings: list[str] = []
     if defined(nested(spec, "topology")):
-        warnings, topology_errors = _validate_topology(cluster, old, gates)
+        warnings, topology_errors = _validate_topology(cluster, old, gates, reader)
         errors += topology_errors
     if old is not None and defined(nested(old_spec, "topology")) and not defined(nested(spec, "topology")):
         errors.append(FieldError.forbidden("spec.topology", "cannot be removed from an existing Cluster"))
     return warnings, errors
 
 
-def _validate_topology(cluster: Obj, old: Obj | None, gates: FeatureGates) -> tuple[list[str], list[FieldError]]:
+def _validate_topology(cluster: Obj, old: Obj | None, gates: FeatureGates, reader: TopologyReader | None
+                       ) -> tuple[list[str], list[FieldError]]:
     path, topology, annotations = "spec.topology", nested(cluster, "spec", "topology"), \
         nested(cluster, "metadata", "annotations") or {}
     if not gates.cluster_topology:
@@ -336,18 +358,78 @@ def _validate_topology(cluster: Obj, old: Obj | None, gates: FeatureGates) -> tu
     if concurrency is not None and (not re.match(r"^[+-]?[0-9]+$", str(concurrency)) or int(concurrency) < 1):
         errors.append(FieldError.invalid(f"metadata.annotations[{L.CLUSTER_TOPOLOGY_UPGRADE_CONCURRENCY_ANNOTATION}]",
                                          concurrency, "must be a whole number of at least 1"))
+    warnings, class_errors = _topology_class_errors(cluster, old, reader)
+    errors += class_errors
     if old is None:
-        return [], errors
+        return warnings, errors
     old_topology = nested(old, "spec", "topology")
     if not defined(old_topology) or not text(nested(old_topology, "classRef", "name")):
         if L.CLUSTER_TOPOLOGY_UNSAFE_UPDATE_CLASS_NAME_ANNOTATION not in annotations:
             errors.append(FieldError.forbidden(f"{path}.class", "classRef cannot be set on an existing Cluster"))
-        return [], errors
+        return warnings, errors
     if L.CLUSTER_TOPOLOGY_UNSAFE_UPDATE_VERSION_ANNOTATION in annotations:
-        return [f"Skipping version validation for Cluster because annotation "
+        return [*warnings, f"Skipping version validation for Cluster because annotation "
                 f"{L.CLUSTER_TOPOLOGY_UNSAFE_UPDATE_VERSION_ANNOTATION!r} is set."], errors
-    return [], errors + _topology_version_update_errors(cluster, text(nested(old_topology, "version")),
-                                                        text(nested(topology, "version")))
+    return warnings, errors + _topology_version_update_errors(cluster, text(nested(old_topology, "version")),
+                                                              text(nested(topology, "version")))
+
+
+def _topology_class_errors(cluster: Obj, old: Obj | None, reader: TopologyReader | None
+                           ) -> tuple[list[str], list[FieldError]]:
+    """The topology against its ClusterClass: worker classes that exist there, health checks that have checks,
+    and on a class change templates of the same kinds. A class that is missing is a warning on create and an
+    error on update (a deleting Cluster is let go, so its finalizers can be removed)."""
+    if reader is None or nested(cluster, "metadata", "deletionTimestamp"):
+        return [], []
+    namespace, name = class_key(cluster)
+    try:
+        cluster_class = reader.cluster_class(namespace, name)
+    except LookupError as err:
+        return [f"ClusterClass {namespace}/{name} could not be read ({err}): the Cluster's topology has not been "
+                "fully validated"], []
+    if cluster_class is None:
+        if old is not None:
+            return [], [FieldError.internal("spec.topology.class", f"ClusterClass {namespace}/{name} not found")]
+        return [f"Cluster refers to ClusterClass {namespace}/{name}, which does not exist: the Cluster's topology "
+                "has not been fully validated, and nothing is created until the ClusterClass exists"], []
+    topology = nested(cluster, "spec", "topology")
+    errors = []
+    for pool, kind in (("machineDeployments", "MachineDeployment"), ("machinePools", "MachinePool")):
+        classes = {nested(c, "class") for c in nested(cluster_class, "spec", "workers", pool) or []}
+        for i, item in enumerate(nested(topology, "workers", pool) or []):
+            if nested(item, "class") not in classes:
+                errors.append(FieldError.invalid(f"spec.topology.workers.{pool}[{i}].class", nested(item, "class"),
+                                                 f"{kind}Class with name {quote(text(nested(item, 'class')))} does "
+                                                 f"not exist in ClusterClass {quote(name)}"))
+    errors += _enabled_health_check_errors(topology, cluster_class)
+    old_key = class_key(old) if old is not None else None
+    if old is not None and old_key != (namespace, name) and old_key is not None and old_key[1]:
+        previous = _read_class(reader, old)
+        if previous is None:
+            errors.append(FieldError.forbidden("spec.topology.class", f"ClusterClass {old_key[0]}/{old_key[1]} could "
+                                               f"not be read, so the change to {namespace}/{name} cannot be validated"))
+        else:
+            errors += compatibility_errors(previous, cluster_class)
+    return [], errors
+
+
+def _enabled_health_check_errors(topology: Any, cluster_class: Obj) -> list[FieldError]:
+    """`healthCheck.enabled: true` needs checks, in the topology or in the class."""
+    errors = []
+    check = nested(topology, "controlPlane", "healthCheck")
+    if nested(check, "enabled") is True and not nested(check, "checks") and \
+            not nested(cluster_class, "spec", "controlPlane", "healthCheck", "checks"):
+        errors.append(FieldError.forbidden("spec.topology.controlPlane.healthCheck.enabled", "healthCheck.enabled "
+                                           "can be true only if checks are defined in the Cluster or its ClusterClass"))
+    md_classes = {nested(c, "class"): c for c in nested(cluster_class, "spec", "workers", "machineDeployments") or []}
+    for md in nested(topology, "workers", "machineDeployments") or []:
+        check = nested(md, "healthCheck")
+        if nested(check, "enabled") is True and not nested(check, "checks") and \
+                not nested(md_classes.get(nested(md, "class")), "healthCheck", "checks"):
+            errors.append(FieldError.forbidden(
+                f"spec.topology.workers.machineDeployments[{text(nested(md, 'name'))}].healthCheck.enabled",
+                "healthCheck.enabled can be true only if checks are defined in the Cluster or its ClusterClass"))
+    return errors
 
 
 def _topology_health_check_errors(item: Any, item_path: str) -> list[FieldError]:
