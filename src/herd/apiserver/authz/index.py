@@ -38,8 +38,11 @@ class UserRules:
     cluster: list[tuple[Grant, str]] = field(default_factory=list)  # (grant, the subject that matched)
     namespaced: dict[str, list[tuple[Grant, str]]] = field(default_factory=dict)
     decisions: dict[Attributes, bool] = field(default_factory=dict)
+    names_matter: bool = False  # whether any rule has resourceNames; if none, decisions are kept without the name
 
     def allows(self, attrs: Attributes) -> bool:
+        if not self.names_matter and attrs.name:
+            attrs = attrs._replace(name="")  # a controller reading many objects by name then hits the cache
         decided = self.decisions.get(attrs)
         if decided is None:
             decided = self.reason(attrs) is not None
@@ -136,4 +139,5 @@ class RBACIndex:
                     out.namespaced.setdefault(grant.namespace, []).append(entry)
                 else:
                     out.cluster.append(entry)
+                out.names_matter = out.names_matter or any(rule.resource_names for rule in grant.rules)
         return out
