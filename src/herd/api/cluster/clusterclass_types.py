@@ -143,8 +143,8 @@ class ClusterClassVariable(APIModel):
 
     name: str = Field(min_length=1, max_length=256, description="The name of the variable; names starting with "
                       "`builtin` are reserved.")
-    required: bool = Field(description="Whether every Cluster using the class must set the variable (a default "
-                           "does not count).")
+    required: bool = Field(description="Whether every Cluster using the class must have the variable (a schema "
+                           "default supplies it when the Cluster leaves it out).")
     deprecated_v1_beta1_metadata: VariableDeprecatedV1Beta1Metadata | None = Field(
         default=None, alias="deprecatedV1Beta1Metadata", description="The labels and annotations the variable had "
         "in v1beta1; x-metadata in the schema replaces them.")
