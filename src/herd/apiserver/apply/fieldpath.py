@@ -62,9 +62,23 @@ def _sorted(node: dict[str, Any], members: set[int]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if node and id(node) in members:
         out[_MEMBER] = {}
-    for element in sorted(node, key=lambda e: (_RANK[e[0]], e)):
+    for element in sorted(node, key=_order):
         out[element] = _sorted(node[element], members)
     return out
+
+
+def _order(element: str) -> tuple[int, int | str]:
+    return (_RANK["i"], int(element[2:])) if element[0] == "i" else (_RANK[element[0]], element)
+
+
+def holds(tree: dict[str, Any], path: Path) -> bool:
+    """Whether the FieldsV1 `tree` has `path` as a member, without decoding the whole tree."""
+    node: Any = tree
+    for element in path:
+        node = node.get(element) if type(node) is dict else None
+        if node is None:
+            return False
+    return type(node) is dict and (not node or _MEMBER in node)
 
 
 def decode(tree: object) -> PathSet:

@@ -157,6 +157,42 @@ def created(obj: dict[str, Any], root: Shape, scope: Scope = WHOLE) -> PathSet:
     return out
 
 
+def created_fields(obj: dict[str, Any], root: Shape, scope: Scope = WHOLE) -> dict[str, Any]:
+    """`encode(created(obj, ...))` built in one walk: the FieldsV1 tree of a new object's creator."""
+    out: dict[str, Any] = {}
+    for key, value in sorted(_root_items(obj, scope)):
+        child, _ = root.child(key)
+        if key == "metadata":
+            meta = {f"f:{k}": _node_tree(v, child.child(k)[0]) for k, v in sorted(_meta_items(value))}
+            if meta:
+                out[_META] = meta
+            continue
+        out[f"f:{key}"] = _node_tree(value, child)
+    return out
+
+
+def _node_tree(value: Any, shape: Shape) -> dict[str, Any]:
+    kind = type(value)
+    if kind is dict and value and not shape.atomic_map:
+        out: dict[str, Any] = {".": {}}
+        for key in sorted(value):
+            out[f"f:{key}"] = _node_tree(value[key], shape.child(key)[0])
+        return out
+    if kind is list and value and shape.list_type != ATOMIC:
+        item_shape = shape.item()
+        items = {list_element(item, shape, i): item for i, item in enumerate(value)}
+        out = {".": {}}
+        for element in sorted(items, key=_element_order):
+            out[element] = _node_tree(items[element], item_shape)
+        return out
+    return {}
+
+
+def _element_order(element: str) -> tuple[int, int | str]:
+    # positions sort as numbers, keys and values as text
+    return (0, int(element[2:])) if element[0] == "i" else (1, element)
+
+
 def _all_nodes(value: Any, shape: Shape, path: Path, out: PathSet) -> None:
     out.add(path)
     kind = type(value)
@@ -188,6 +224,7 @@ def compare(old: dict[str, Any], new: dict[str, Any], root: Shape, scope: Scope 
 
 
 _ABSENT: Any = object()
+_CONTAINERS = (dict, list)
 
 
 def _compare(old: Any, new: Any, shape: Shape, path: Path, result: Comparison) -> None:
@@ -216,8 +253,13 @@ def _compare(old: Any, new: Any, shape: Shape, path: Path, result: Comparison) -
 
 def _compare_maps(old: dict[str, Any], new: dict[str, Any], shape: Shape, path: Path, result: Comparison) -> None:
     for key, new_value in new.items():
+        old_value = old.get(key, _ABSENT)
+        if old_value is not _ABSENT and type(new_value) in _CONTAINERS and old_value == new_value:
+            # equal subtrees (compared in C) hold no change; Python's == takes true for 1 there, which a
+            # typed field cannot flip between
+            continue
         child, _ = shape.child(key)
-        _compare(old.get(key, _ABSENT), new_value, child, (*path, f"f:{key}"), result)
+        _compare(old_value, new_value, child, (*path, f"f:{key}"), result)
     for key, old_value in old.items():
         if key not in new:
             child, _ = shape.child(key)

@@ -12,12 +12,13 @@ update costs one walk of the object plus set operations on the managers it affec
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from herd.apiserver.apply.fieldpath import PathSet, decode, encode
-from herd.apiserver.apply.fieldsets import Scope, applied_set, compare, created
+from herd.apiserver.apply.fieldpath import PathSet, decode, encode, holds
+from herd.apiserver.apply.fieldsets import Scope, applied_set, compare, created, created_fields
 from herd.apiserver.apply.merge import named_ancestors, prune
 from herd.apiserver.apply.shapes import Shape
 
@@ -29,6 +30,8 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _UPGRADING_MANAGER = "kubectl"
 
 Identity = tuple[str, str, str, str]
+# up to this many paths, membership is looked up in an entry's stored tree instead of decoding it
+_PROBE_LIMIT = 16
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,25 @@ class Entry:
             assert self.raw is not None
             self._paths = decode(self.raw.get("fieldsV1") or {})
         return self._paths
+
+    def owns_any(self, paths: PathSet) -> bool:
+        """Whether any of `paths` is in this entry's set; a few paths are looked up in the stored tree,
+        which spares decoding entries a write does not touch."""
+        if self._paths is None and self.raw is not None and len(paths) <= _PROBE_LIMIT:
+            tree = self.raw.get("fieldsV1") or {}
+            return any(holds(tree, p) for p in paths)
+        return not self.paths.isdisjoint(paths)
+
+    def owns_all(self, paths: PathSet) -> bool:
+        if self._paths is None and self.raw is not None and len(paths) <= _PROBE_LIMIT:
+            tree = self.raw.get("fieldsV1") or {}
+            return all(holds(tree, p) for p in paths)
+        return paths <= self.paths
+
+    def touched(self, time: str) -> Entry:
+        """The same set, written again at `time`."""
+        raw = {**self.raw, "time": time} if self.raw is not None else None
+        return replace(self, raw=raw, time=time)
 
     def with_paths(self, paths: PathSet, time: str | None = None) -> Entry:
         return replace(self, raw=None, _paths=paths, time=time or self.time)
@@ -156,38 +178,54 @@ def _take(managers: Managers, me: Identity, taken: PathSet, removed: PathSet) ->
     """Every other manager without the fields `me` took or removed; managers left with nothing go."""
     out: Managers = {}
     for identity, entry in managers.items():
-        if identity != me:
-            paths = entry.paths
-            if (taken and not paths.isdisjoint(taken)) or (removed and not paths.isdisjoint(removed)):
-                paths = paths - taken - removed
-                if not paths:
-                    continue
-                entry = entry.with_paths(paths)
+        if identity != me and ((taken and entry.owns_any(taken)) or (removed and entry.owns_any(removed))):
+            paths = entry.paths - taken - removed
+            if not paths:
+                continue
+            entry = entry.with_paths(paths)
         out[identity] = entry
     return out
 
 
 def record_update(live: dict[str, Any] | None, new: dict[str, Any], root: Shape, writer: Writer,
                   scope: Scope) -> None:
-    """Set `new`'s managedFields after a create (`live` None) or an update by `writer`."""
+    """Set `new`'s managedFields after a create (`live` None) or an update by `writer`.
+
+    The writer's entry gets what it added or changed (and its time is set) and loses what it removed;
+    every other entry loses both.
+    """
     managers = _starting_managers(live, new["metadata"].get("managedFields"), writer.subresource)
+    me: Identity = (writer.manager, UPDATE, writer.subresource, writer.api_version)
+    if live is None and not managers:  # a plain create: the creator owns every node, built in one walk
+        tree = created_fields(new, root, scope)
+        if tree:
+            managers[me] = Entry(writer.manager, UPDATE, writer.api_version, writer.subresource, writer.now,
+                                 _raw_entry(writer, tree))
+        _set_entries(new, managers)
+        return
     changes = compare(live, new, root, scope) if live is not None else None
     taken = created(new, root, scope) if changes is None else changes.changed()
     removed = changes.removed if changes is not None else set()
     if taken or removed:
-        me: Identity = (writer.manager, UPDATE, writer.subresource, writer.api_version)
         previous = managers.get(me)
         managers = _take(managers, me, taken, removed)
-        mine = (previous.paths - removed if previous is not None else set()) | taken
-        if mine:
-            if previous is None:
-                managers[me] = Entry(writer.manager, UPDATE, writer.api_version, writer.subresource, writer.now,
+        if previous is not None and not (removed and previous.owns_any(removed)) and previous.owns_all(taken):
+            managers[me] = previous.touched(writer.now) if taken else previous
+        else:
+            mine = (previous.paths - removed if previous is not None else set()) | taken
+            if mine:
+                time = writer.now if taken or previous is None else previous.time
+                managers[me] = Entry(writer.manager, UPDATE, writer.api_version, writer.subresource, time,
                                      _paths=mine)
-            elif mine != previous.paths:
-                managers[me] = previous.with_paths(mine, writer.now if taken else None)
-            else:
-                managers[me] = previous
     _set_entries(new, managers)
+
+
+def _raw_entry(writer: Writer, tree: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"manager": writer.manager, "operation": UPDATE, "apiVersion": writer.api_version,
+                           "time": writer.now, "fieldsType": FIELDS_V1, "fieldsV1": tree}
+    if writer.subresource:
+        out["subresource"] = writer.subresource
+    return out
 
 
 @dataclass(frozen=True)
@@ -247,7 +285,9 @@ def record_apply(live: dict[str, Any] | None, merged: dict[str, Any], config: di
     if conflicts and not force and not _upgrading(live, conflicts, root, writer, scope):
         raise ApplyConflicts(sorted(conflicts, key=lambda c: (c.owner.manager, c.path)))
     managers = _take(managers, me, taken, removed)
-    if changes is not None and changes.empty() and previous is not None:
+    if not applied:
+        del managers[me]
+    elif changes is not None and changes.empty() and previous is not None:
         managers[me] = replace(managers[me], time=previous.time)  # a no-op apply keeps its time
     if writer.manager == _UPGRADING_MANAGER:
         _refresh_last_applied(merged, config)
@@ -304,6 +344,7 @@ def _refresh_last_applied(merged: dict[str, Any], config: dict[str, Any]) -> Non
 _MAX_MANAGER_BYTES = 128
 
 
+@functools.lru_cache(maxsize=256)  # clients send the same few User-Agents on every request
 def manager_from_user_agent(user_agent: str) -> str:
     """The manager kube-apiserver derives from a User-Agent: the part before the first "/", printable
     characters only, at most 128 bytes (`kubectl/v1.33.0 (linux/amd64)` gives `kubectl`)."""
