@@ -18,6 +18,7 @@ from .functions import FUNCTIONS, TemplateError, go_string, truthy
 
 __all__ = ["TemplateError", "render", "truthy"]
 
+_DECLARATION = re.compile(r"^\s*\$(\w+)\s*(?:,\s*\$(\w+)\s*)?:=(.*)$", re.DOTALL)
 _ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.DOTALL)
 _TOKEN = re.compile(r"""\s*(?:
     (?P<str>"(?:[^"\\]|\\.)*") | (?P<raw>`[^`]*`) | (?P<num>-?\d+(?:\.\d+)?) |
@@ -31,6 +32,7 @@ class _Block:
 
     keyword: str
     pipeline: list[Any]
+    names: tuple[str, ...] = ()  # `range $k, $v :=` / `with $x :=`: the variables it declares
     body: list[Any] = field(default_factory=list)
     orelse: list[Any] = field(default_factory=list)
 
@@ -99,7 +101,9 @@ def parse(template: str) -> list[Any]:
             continue
         word, _, rest = body.partition(" ")
         if word in ("if", "with", "range"):
-            block = _Block(word, _parse_pipeline(_tokens(rest))[0])
+            declared = _DECLARATION.match(rest)
+            names = tuple(n for n in declared.group(1, 2) if n) if declared else ()
+            block = _Block(word, _parse_pipeline(_tokens(declared.group(3) if declared else rest))[0], names)
             stack[-1][1].append(block)
             stack.append((block, block.body))
         elif word == "else":
@@ -125,6 +129,8 @@ def parse(template: str) -> list[Any]:
     if len(stack) > 1:
         raise TemplateError("unexpected end of template: a block is not closed with {{end}}")
     tail = template[pos:]
+    if "{{" in tail:
+        raise TemplateError("unclosed action")
     if trim_next:
         tail = tail.lstrip()
     if tail:
@@ -144,6 +150,7 @@ class _Evaluator:
     def __init__(self, root: Any, functions: dict[str, Callable[..., Any]]) -> None:
         self.root = root
         self.functions = functions
+        self.variables: dict[str, Any] = {}
 
     def operand(self, operand: Any, dot: Any) -> Any:
         kind, text = operand[0], operand[1]
@@ -154,7 +161,8 @@ class _Evaluator:
         if kind == "field":
             return dot if text == "." else _field(dot, text)
         if kind == "var":
-            return _field(self.root, text[1:])
+            name, _, path = text[1:].partition(".")
+            return _field(self.variables.get(name) if name else self.root, path)
         if kind == "str":
             return json.loads(text)
         if kind == "raw":
@@ -203,12 +211,17 @@ class _Evaluator:
     def block(self, block: _Block, dot: Any, out: list[str]) -> None:
         value = self.pipeline(block.pipeline, dot)
         if block.keyword == "range":
-            items = [value[k] for k in sorted(value)] if isinstance(value, dict) else list(value or [])
-            for item in items:
+            items = [(k, value[k]) for k in sorted(value)] if isinstance(value, dict) else list(
+                enumerate(value or []))
+            for key, item in items:
+                if block.names:  # `$v :=` names the element; `$k, $v :=` the key (or index) and the element
+                    self.variables.update(zip(block.names[::-1], (item, key), strict=False))
                 self.nodes(block.body, item, out)
             if not items:
                 self.nodes(block.orelse, dot, out)
         elif truthy(value):
+            if block.names:
+                self.variables[block.names[0]] = value
             self.nodes(block.body, value if block.keyword == "with" else dot, out)
         else:
             self.nodes(block.orelse, dot, out)
