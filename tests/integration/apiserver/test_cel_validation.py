@@ -35,8 +35,9 @@ SPEC = {
     "type": "object",
     "properties": {
         "args": {
-            "type": "array",
-            "items": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "string"}}},
+            "type": "array", "maxItems": 100,  # bounded, as upstream's: unbounded, the rule's cost refuses the CRD
+            "items": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 256},
+                                                       "value": {"type": "string"}}},
             "x-kubernetes-validations": [{"rule": "self.all(x, self.exists_one(y, x.name == y.name))",
                                           "message": "extraArgs name must be unique"}],
         },
@@ -108,6 +109,17 @@ async def test_a_crd_whose_rule_does_not_compile_is_refused(session: aiohttp.Cli
     [cause] = body["details"]["causes"]
     assert cause["field"] == "spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule"
     assert "compilation failed" in cause["message"] and "self.size() >" in cause["message"]
+
+
+async def test_a_crd_whose_rule_selects_a_field_its_schema_lacks_is_refused(session: aiohttp.ClientSession) -> None:
+    typo = {"type": "object", "properties": {"size": {"type": "integer"}},
+            "x-kubernetes-validations": [{"rule": "self.sise > 0"}]}
+    status, body = await create_crd(session, typo)
+    assert status == 422
+    [cause] = body["details"]["causes"]
+    assert cause["field"] == "spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule"
+    assert cause["message"] == ('Invalid value: "self.sise > 0": compilation failed: ERROR: <input>:1:5: undefined '
+                                "field 'sise'\n | self.sise > 0\n | ....^")
 
 
 async def test_herds_kubeadmconfig_refuses_repeated_extra_args_with_upstreams_message(

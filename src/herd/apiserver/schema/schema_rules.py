@@ -3,7 +3,7 @@
 These are kube-apiserver's per-node rules for CRD schemas, independent of structurality:
 unsupported JSON-Schema keywords, defaults where they would be ambiguous (top-level metadata),
 `uniqueItems`, list/map types and their keys, and the shape of x-kubernetes-validations
-entries (the CEL rules themselves are not compiled here).
+entries (the CEL rules are compiled here; cel_budget checks their types and cost).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from herd.apiserver.errors import Cause
 from herd.apiserver.schema import messages as m
 from herd.apiserver.schema.cel import compile_error
+from herd.apiserver.schema.cel_budget import cel_schema_errors
 from herd.apiserver.schema.structural import props_of, subschemas, type_of
 
 _TYPES = ["array", "boolean", "integer", "number", "object", "string"]
@@ -35,7 +36,7 @@ def schema_rule_errors(schema: dict[str, Any], path: str) -> list[Cause]:
     """Rule violations anywhere in a CRD version's openAPIV3Schema found at `path`."""
     out: list[Cause] = []
     _walk(schema, path, _Context(), True, out)
-    return out
+    return out + cel_schema_errors(schema, path)  # rules that compile, checked against their schema
 
 
 def _keywords(s: dict[str, Any], path: str, ctx: _Context, out: list[Cause]) -> None:
