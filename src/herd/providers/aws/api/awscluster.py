@@ -130,13 +130,13 @@ class LoadBalancer(APIModel):
 
     arn: str | None = Field(default=None, description="The ARN (nlb).")
     name: str | None = Field(default=None, description="The load balancer's name.")
-    dns_name: str | None = Field(default=None, alias="dnsName", description="The load balancer's DNS name.")
+    dns_name: str | None = Field(default=None, description="The load balancer's DNS name.")
     scheme: str | None = Field(default=None, description="internet-facing or internal.")
     load_balancer_type: str | None = Field(default=None, description="classic or nlb.")
-    subnet_ids: list[str] | None = Field(default=None, alias="subnetIds", description="The subnets it serves.")
-    security_group_ids: list[str] | None = Field(default=None, alias="securityGroupIds",
+    subnet_ids: list[str] | None = Field(default=None, description="The subnets it serves.")
+    security_group_ids: list[str] | None = Field(default=None,
                                                  description="Its security groups.")
-    target_group_arn: str | None = Field(default=None, alias="targetGroupArn",
+    target_group_arn: str | None = Field(default=None,
                                          description="The target group of the 6443 listener (nlb).")
 
 
@@ -145,7 +145,7 @@ class NetworkStatus(APIModel):
 
     security_groups: dict[SecurityGroupRole, SecurityGroup] | None = Field(
         default=None, description="The security group of each role.")
-    api_server_elb: LoadBalancer | None = Field(default=None, alias="apiServerElb",
+    api_server_elb: LoadBalancer | None = Field(default=None,
                                                 description="The API server load balancer.")
     nat_gateways_ips: list[str] | None = Field(default=None, alias="natGatewaysIPs",
                                                description="The public IPs of the NAT gateways.")
@@ -156,5 +156,5 @@ class AWSClusterStatus(ClusterStatus):
     InternetGatewayReady, NatGatewaysReady, RouteTablesReady, ClusterSecurityGroupsReady, LoadBalancerReady;
     failureDomains: the availability zones of the private subnets)."""
 
-    network_status: NetworkStatus | None = Field(default=None, alias="networkStatus",
+    network_status: NetworkStatus | None = Field(default=None,
                                                  description="What was built for the network.")

@@ -79,7 +79,7 @@ class AWSMachineSpec(MachineSpec):
                                              description="The base OS of a looked up AMI, e.g. ubuntu-24.04.")
     instance_type: str = Field(default="", description="The EC2 instance type, e.g. t3.large.")
     additional_tags: dict[str, str] | None = tags_field("Tags added to the instance and its volumes.")
-    iam_instance_profile: str | None = Field(default=None, alias="iamInstanceProfile",
+    iam_instance_profile: str | None = Field(default=None,
                                              description="The IAM instance profile's name.")
     public_ip: bool | None = Field(default=None, alias="publicIP", description="Whether the instance gets a public "
                                    "IP (it is placed in a public subnet).")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ class AWSClients:
     """The clients of the services the provider uses, in one region, sharing one botocore session."""
 
     region: str
+    endpoint_url: str | None
     session: Any
     ec2: Any
     elbv2: Any
@@ -49,10 +51,11 @@ class AWSClients:
     ssm: Any
     counter: CallCounter
 
-    @property
-    def events(self) -> Any:
-        """botocore's event system of these clients: register hooks here (fault injection, call counting)."""
-        return self.session.events
+    def register(self, event: str, handler: Callable[..., Any]) -> None:
+        """Hook `handler` to a botocore event (e.g. `before-call.ec2.RunInstances`) on every client: fault
+        injection, call counting. Each client has its own copy of the session's hooks, made when it was."""
+        for client in (self.ec2, self.elbv2, self.elb, self.secretsmanager, self.ssm):
+            client.meta.events.register(event, handler)
 
 
 def make_clients(region: str | None = None, endpoint_url: str | None = None, max_attempts: int | None = None,
@@ -74,5 +77,6 @@ def make_clients(region: str | None = None, endpoint_url: str | None = None, max
     def client(service: str) -> Any:
         return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
 
-    return AWSClients(region=region, session=session, ec2=client("ec2"), elbv2=client("elbv2"), elb=client("elb"),
+    return AWSClients(region=region, endpoint_url=endpoint_url, session=session, ec2=client("ec2"),
+                      elbv2=client("elbv2"), elb=client("elb"),
                       secretsmanager=client("secretsmanager"), ssm=client("ssm"), counter=counter)

@@ -146,7 +146,7 @@ def stored_data_of(user_data: bytes) -> StoredData | None:
     for part in message.walk():
         if part.get_content_type() == "text/cloud-boothook":
             script = str(part.get_payload(decode=True).decode())  # type: ignore[union-attr]
-            values = dict(re.findall(r'^([A-Z_]+)="([^"]*)"$', script, flags=re.MULTILINE))
+            values = dict(re.findall(r'^([A-Z_]+)="([^"]*)"\r?$', script, flags=re.MULTILINE))
             return StoredData(values["BACKEND"], values["PREFIX"], int(values["CHUNKS"]))
     return None
 
@@ -184,3 +184,18 @@ def delete(aws: AWSScope, stored: StoredData) -> None:
     for index in range(stored.count):
         ignore_missing(aws.clients.secretsmanager.delete_secret, SecretId=f"{stored.prefix}-{index}",
                        ForceDeleteWithoutRecovery=True)
+
+
+def delete_all(aws: AWSScope, backend: str, prefix: str) -> None:
+    """Delete every chunk whose name starts with `prefix`, however many a failed attempt left."""
+    if backend == SSM:
+        pages = aws.clients.ssm.get_paginator("get_parameters_by_path").paginate(Path=prefix, Recursive=True)
+        names = [p["Name"] for page in pages for p in page["Parameters"]]
+        for start in range(0, len(names), 10):
+            aws.clients.ssm.delete_parameters(Names=names[start:start + 10])
+        return
+    found = aws.clients.secretsmanager.list_secrets(Filters=[{"Key": "name", "Values": [prefix]}])["SecretList"]
+    for secret in found:
+        if secret["Name"].startswith(f"{prefix}-"):
+            ignore_missing(aws.clients.secretsmanager.delete_secret, SecretId=secret["Name"],
+                           ForceDeleteWithoutRecovery=True)
