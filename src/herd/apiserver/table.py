@@ -267,16 +267,20 @@ AGE_COLUMN = _col("Age", lambda o, now: _since(_get(o, _CREATED), now), desc=_AG
 
 
 def _event(index: int) -> _Compute:
-    """Cell `index` of (last seen, object, source, first seen, count), derived like kube's event printer."""
+    """Cell `index` of (last seen, object, source, first seen, count), derived like kube's event printer (from
+    core/v1 fields or their events.k8s.io/v1 names)."""
     def cell(e: dict[str, Any], now: datetime) -> Cell:
-        first = _get(e, "firstTimestamp") or _get(e, "eventTime")
-        last = _get(e, "series.lastObservedTime") or _get(e, "lastTimestamp") or first
-        kind, name = str(_get(e, "involvedObject.kind") or "").lower(), _get(e, "involvedObject.name")
-        source = _get(e, "source.component") or _get(e, "reportingComponent") or ""
-        host = _get(e, "source.host") or _get(e, "reportingInstance") or ""
+        first = _get(e, "firstTimestamp") or _get(e, "deprecatedFirstTimestamp") or _get(e, "eventTime")
+        last = (_get(e, "series.lastObservedTime") or _get(e, "lastTimestamp") or _get(e, "deprecatedLastTimestamp")
+                or first)
+        ref = _get(e, "involvedObject") or _get(e, "regarding") or {}
+        kind, name = str(ref.get("kind") or "").lower(), ref.get("name")
+        source = (_get(e, "source.component") or _get(e, "deprecatedSource.component") or _get(e, "reportingComponent")
+                  or _get(e, "reportingController") or "")
+        host = _get(e, "source.host") or _get(e, "deprecatedSource.host") or _get(e, "reportingInstance") or ""
         cells: tuple[Cell, ...] = (_since(last, now), f"{kind}/{name}" if name else kind,
                                    f"{source}, {host}" if host else str(source), _since(first, now),
-                                   int(_get(e, "series.count") or _get(e, "count") or 1))
+                                   int(_get(e, "series.count") or _get(e, "count") or _get(e, "deprecatedCount") or 1))
         return cells[index]
     return cell
 
@@ -367,7 +371,7 @@ BUILTIN_COLUMNS: dict[str, list[ColumnSpec]] = {
         _col("Last Seen", _event(0)), _col("Type", _string("type")), _col("Reason", _string("reason")),
         _col("Object", _event(1)), _col("Subobject", _string("involvedObject.fieldPath"), priority=1),
         _col("Source", _event(2), priority=1),
-        _col("Message", lambda e, _now: str(e.get("message") or "").strip()),
+        _col("Message", lambda e, _now: str(e.get("message") or e.get("note") or "").strip()),
         _col("First Seen", _event(3), priority=1), _col("Count", _event(4), "integer", priority=1),
         {**NAME_COLUMN, "priority": 1},
     ],

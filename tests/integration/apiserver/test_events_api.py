@@ -124,3 +124,18 @@ async def test_events_expire_a_ttl_after_their_last_write(server: APIServer, htt
         assert (await get(http, CORE))["items"] == []
     finally:
         expiry.cancel()
+
+
+async def test_kubectl_get_shows_the_same_columns_through_either_group(http: aiohttp.ClientSession) -> None:
+    await post(http, CORE, core_event("tabled"))
+    table_of: dict[str, list[Any]] = {}
+    for path in (CORE, EVENTS_V1):
+        async with http.get(path, headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}) as response:
+            table = await response.json()
+        names = [c["name"] for c in table["columnDefinitions"]]
+        table_of[path] = [dict(zip(names, row["cells"], strict=True)) for row in table["rows"]]
+    assert table_of[CORE] == table_of[EVENTS_V1]
+    [row] = table_of[EVENTS_V1]
+    assert (row["Object"], row["Message"], row["Count"]) == (
+        "machinedeployment/md-0", 'Created MachineSet "md-0-abc"', 3)
+    assert row["Source"] == "machinedeployment-controller"
