@@ -1,10 +1,12 @@
-"""A KubeadmControlPlane that cannot create its first Machine says so in a Warning Event, as upstream's does."""
+"""A KubeadmControlPlane that cannot create its first Machine, or whose scale-up preflight checks fail, says so in a
+Warning Event, as upstream's does."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
 import pytest
+from support.controlplane import healthy_scope, kcp, replaced
 
 from herd.controlplane.kubeadm.scale import EVENT_SOURCE, reconcile_replicas
 from herd.controlplane.kubeadm.scope import ControlPlaneScope, Services
@@ -45,3 +47,17 @@ async def test_a_failed_initialization_is_a_warning_event_on_the_kubeadm_control
     assert event["message"] == (
         "Failed to create initial control plane Machine for cluster ns/demo control plane: "
         "DevMachineTemplate missing (spec.machineTemplate.spec.infrastructureRef) does not exist")
+
+
+async def test_a_scale_up_held_by_preflight_checks_is_a_control_plane_unhealthy_warning() -> None:
+    client = EventsOnly()
+    blocked = healthy_scope(control_plane=kcp({"replicas": 4}))
+    replaced("c", node=False)(blocked)
+    blocked.services = Services(client=cast(Any, client), cache=cast(Any, None), tracker=cast(Any, None),
+                                resolver=cast(Any, NoCRDs()), cluster_cache=cast(Any, None))
+    result = await reconcile_replicas(blocked)
+    assert result is not None and result.requeue_after
+    (event,) = client.events
+    assert (event["type"], event["reason"]) == ("Warning", "ControlPlaneUnhealthy")
+    assert event["message"] == ("Waiting for control plane to pass preflight checks to continue reconciliation: "
+                                "Waiting for Machine c to have a Node")
