@@ -197,6 +197,9 @@ def test_the_cluster_defaulter_fills_variables_in_and_refuses_bad_ones_naming_va
         default_cluster(cluster([]), None, reader)
     unread = cluster([{"name": "cpus", "value": 65}])
     assert default_cluster(copy.deepcopy(unread), None, Reader(synced=False)) == unread
+    deleting = copy.deepcopy(unread)
+    deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    assert default_cluster(copy.deepcopy(deleting), deleting, reader) == deleting
 
 
 def test_the_cluster_validator_checks_worker_classes_and_warns_about_a_missing_class() -> None:

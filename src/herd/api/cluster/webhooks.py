@@ -283,7 +283,9 @@ def default_cluster(cluster: Obj, old: Obj | None = None, reader: TopologyReader
         if not text(nested(topology, "classRef", "name")):
             raise WebhookDenied.invalid("cluster.x-k8s.io", "Cluster", name,
                                         [FieldError.required("spec.topology.classRef.name", "cannot be empty")])
-        cluster_class = _read_class(reader, cluster)
+        # A deleting Cluster is let go: its finalizers must come off whatever its class now says.
+        deleting = nested(cluster, "metadata", "deletionTimestamp")
+        cluster_class = None if deleting else _read_class(reader, cluster)
         errors = default_and_validate_topology(cluster, old, cluster_class) if cluster_class else []
         if errors:
             raise WebhookDenied.invalid("cluster.x-k8s.io", "Cluster", name, errors)
