@@ -1,4 +1,5 @@
-"""`herd init --kubeconfig FILE`: install herd into an existing Kubernetes API server and run its manager."""
+"""`herd init --kubeconfig FILE`: install herd into an existing Kubernetes API server and run its manager there,
+under a least-privilege identity of its own (controller_identity.py) unless told to keep the kubeconfig's."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from herd.apiserver.pki import CertificateAuthority, ensure_private_dir, write_file_atomic
-from herd.runtime import Client, Unreachable, setup_logging
+import lightkube
 
+from herd.apiserver.pki import CertificateAuthority, ensure_private_dir, write_file_atomic
+from herd.runtime import ApiError, Client, Unreachable, setup_logging
+
+from .controller_identity import ControllerCredentials, who_am_i
 from .management import SetupError, run_management
 from .serve import CLIError, install_uvloop
 from .up import add_manager_arguments, manager_options
@@ -25,6 +29,10 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--context", default=None, help="kubeconfig context (default: the current one)")
     parser.add_argument("--data-dir", type=Path, default=Path.home() / ".herd" / "init",
                         help="where the webhook server's CA and certificates are kept (default ~/.herd/init)")
+    parser.add_argument("--controller-identity", choices=("service-account", "kubeconfig"),
+                        default="service-account",
+                        help="who the controllers run as: the ServiceAccount herd-system/herd-controller-manager "
+                             "bound to their ClusterRole (default), or the --kubeconfig's own user")
     add_manager_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -35,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     options = manager_options(args)
     setup_logging(json_format=args.log_format == "json")
     install_uvloop()
-    asyncio.run(init(args.kubeconfig, args.context, args.data_dir.expanduser(), options))
+    asyncio.run(init(args.kubeconfig, args.context, args.data_dir.expanduser(), options,
+                     own_identity=args.controller_identity == "service-account"))
     return 0
 
 
@@ -51,22 +60,37 @@ def webhook_ca(directory: Path) -> CertificateAuthority:
     return ca
 
 
-async def init(kubeconfig: Path, context: str | None, data_dir: Path, options: Any) -> None:
+async def init(kubeconfig: Path, context: str | None, data_dir: Path, options: Any, *,
+               own_identity: bool = True) -> None:
     try:
-        client = Client.from_kubeconfig(kubeconfig, context=context)
+        config = lightkube.KubeConfig.from_file(kubeconfig).get(context)
+        if config is None:
+            raise ValueError("it names no context to use")
+        client = Client.from_config(config)
     except Exception as exc:  # lightkube raises several kinds for a bad kubeconfig; the user needs one line
         raise CLIError(f"cannot use --kubeconfig {kubeconfig}: {exc}") from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    credentials = ControllerCredentials(client, config, data_dir / "controller-manager.token")
+    controllers: Client | None = None
     try:
         print(f"installing herd into {client.server}", flush=True)
-        await run_management(client, webhook_ca(data_dir), data_dir, options, stop)
+        ca = webhook_ca(data_dir)
+        if own_identity:
+            controllers = await credentials.start()
+        print(f"controllers run as {(await who_am_i(controllers or client)).describe()}", flush=True)
+        await run_management(client, ca, data_dir, options, stop, controller_client=controllers)
     except SetupError as exc:
         raise CLIError(str(exc)) from None
     except Unreachable as exc:
         raise CLIError(f"cannot reach the API server at {client.server}: {exc}") from None
+    except ApiError as exc:
+        raise CLIError(f"installing into {client.server} failed: {exc}") from None
     finally:
-        with contextlib.suppress(Exception):
-            await client.close()
+        await credentials.stop()
+        for each in (controllers, client):
+            if each is not None:
+                with contextlib.suppress(Exception):
+                    await each.close()

@@ -115,9 +115,11 @@ async def register_webhooks(client: Client, ca_pem: bytes, url_base: str) -> Non
 
 async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path, options: ManagerOptions,
                          stop: asyncio.Event, ready: asyncio.Event | None = None,
-                         announce: Callable[[str], None] = lambda step: None) -> None:
+                         announce: Callable[[str], None] = lambda step: None,
+                         controller_client: Client | None = None) -> None:
     """Install CRDs, serve and register webhooks, and run the manager until `stop` is set; `announce` is told of
-    each step as it begins (`herd up` prints them)."""
+    each step as it begins (`herd up` prints them). The controllers use `controller_client` when given (`herd init`:
+    a least-privilege identity), else `client`, which installs."""
     announce(f"installing Cluster API CRDs ({len(all_crd_specs())})")
     try:
         installed = await install_crds(client, options.providers)
@@ -134,16 +136,17 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
     await webhooks.start()
     host = f"[{options.webhook_host}]" if ":" in options.webhook_host else options.webhook_host
     await register_webhooks(client, ca.cert_pem, f"https://{host}:{webhooks.port}")
-    manager = Manager(client, leader_elect=options.leader_elect, health_port=options.health_port)
+    controllers = controller_client or client
+    manager = Manager(controllers, leader_elect=options.leader_elect, health_port=options.health_port)
     servers = WorkloadHostProcess()  # the simulated machines' API servers: a process (and a core) of their own
     await servers.spawn()
     topology_reader.bind(manager.cache)
-    cluster_cache = ClusterCache(client)
-    add_controllers(manager, client, servers, cluster_cache)
+    cluster_cache = ClusterCache(controllers)
+    add_controllers(manager, controllers, servers, cluster_cache)
+    if options.gates.cluster_topology:  # upstream runs the topology controller only behind this gate
+        manager.add(topology.new_controller(controllers, manager.cache))
     for provider in options.providers:
         provider.add_to(manager, cluster_cache=cluster_cache)
-    if options.gates.cluster_topology:  # upstream runs the topology controller only behind this gate
-        manager.add(topology.new_controller(client, manager.cache))
     task = asyncio.ensure_future(manager.run())
     try:
         if ready is not None:
