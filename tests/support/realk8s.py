@@ -1,6 +1,6 @@
 """A real kube-apiserver and etcd (built by `make real-k8s`) on loopback, configured as a kubeadm cluster would be:
 TLS from a CA of its own, service-account keys, Node,RBAC authorization, a token file, NodeRestriction admission.
-Tests that need it skip when the binaries have not been built."""
+Tests that need it skip when the binaries have not been built, and fail instead in CI (`require_binaries`)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -36,6 +37,19 @@ SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 
 def binaries_built() -> bool:
     return KUBE_APISERVER.is_file() and ETCD.is_file()
+
+
+def require_binaries() -> None:
+    """Skip the test while the binaries are not built; in CI (CI=true), where `.ci/run` builds them, fail it
+    instead, so that a broken build cannot pass as a skipped test."""
+    if binaries_built():
+        return
+    if os.environ.get("CI", "").lower() in ("true", "1"):
+        log = BIN_DIR.parent / "build.log"
+        tail = log.read_text()[-3000:] if log.is_file() else "(no build log)"
+        pytest.fail(f"{MISSING_REASON}; CI=true, so this is a failure. The build's last words:\n{tail}",
+                    pytrace=False)
+    pytest.skip(MISSING_REASON)
 
 
 def free_port() -> int:
