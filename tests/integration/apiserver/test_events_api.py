@@ -5,10 +5,12 @@ validated as kube validates them, and Events expire a TTL after their last write
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
+from herd.apiserver.builtins import EVENTS
 from herd.apiserver.controllers.event_ttl import EventExpiry
 from herd.apiserver.server import APIServer
 
@@ -139,3 +141,23 @@ async def test_kubectl_get_shows_the_same_columns_through_either_group(http: aio
     assert (row["Object"], row["Message"], row["Count"]) == (
         "machinedeployment/md-0", 'Created MachineSet "md-0-abc"', 3)
     assert row["Source"] == "machinedeployment-controller"
+
+
+async def test_events_found_at_start_count_from_their_newest_timestamp(
+        server: APIServer, http: aiohttp.ClientSession) -> None:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for name, last in (("old", "2026-01-01T00:05:00Z"), ("recent", now)):  # as a restarted server finds them
+        event = core_event(name)
+        event["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z"
+        event["lastTimestamp"] = last
+        await server.store.create(EVENTS.key("default", name), event)
+    expiry = asyncio.ensure_future(EventExpiry(server.store, ttl=3600).run())
+    try:
+        for _ in range(50):
+            names = [e["metadata"]["name"] for e in (await get(http, CORE))["items"]]
+            if names == ["recent"]:
+                break
+            await asyncio.sleep(0.02)
+        assert names == ["recent"]
+    finally:
+        expiry.cancel()

@@ -34,6 +34,7 @@ def keep_logging_and_environment() -> Iterator[None]:
 @pytest.mark.parametrize(("flags", "line"), [
     (("--port", "70000"), "herd: --port must be between 0 and 65535, got 70000"),
     (("--compaction-window", "0"), "herd: --compaction-window must be at least 1, got 0"),
+    (("--event-ttl", "0"), "herd: --event-ttl must be positive, got 0.0"),
     (("--feature-gates", "Nope=true"), "herd: --feature-gates: unknown feature gate 'Nope' (known: ClusterTopology, "
      "KubeadmBootstrapFormatIgnition, MachineSetPreflightChecks, MachineTaintPropagation)"),
 ])
