@@ -51,7 +51,7 @@ def default_name(cluster: str) -> str:
     if len(name) <= MAX_NAME:
         return name
     digest = hashlib.sha256(cluster.encode()).hexdigest()[:8]
-    return f"{cluster[: MAX_NAME - len(digest) - 5].rstrip('-')}-{digest}-apis"
+    return f"{cluster[: MAX_NAME - len(digest) - 6].rstrip('-')}-{digest}-apis"
 
 
 def target_group_name(load_balancer: str) -> str:
