@@ -122,3 +122,9 @@ def test_upstreams_crds_and_herds_own_pass_the_type_and_cost_checks() -> None:
         checked = copy.deepcopy(written)
         default_crd(checked)
         assert validate_crd(checked) == [], checked["metadata"]["name"]
+
+
+def test_a_resources_root_always_has_api_version_kind_and_metadata_name() -> None:
+    undeclared = crd({"type": "object", "properties": {"spec": SPEC}, "x-kubernetes-validations": [
+        {"rule": "self.metadata.name.startsWith('w') && self.kind == 'Widget' && self.apiVersion != ''"}]})
+    assert validate_crd(undeclared) == []

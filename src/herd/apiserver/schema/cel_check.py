@@ -4,7 +4,8 @@
   declare, or naming a variable that does not exist, is a compilation error in kube's shape
   (`ERROR: <input>:1:5: undefined field 'x'` with the source line and a caret). Values the schema leaves open
   (`x-kubernetes-preserve-unknown-fields`, `x-kubernetes-int-or-string`, results of most functions) are not checked.
-  At the root, `metadata` offers only `name` and `generateName`, as in kube.
+  At the root, `apiVersion`, `kind` and `metadata` always exist, and `metadata` offers only `name` and
+  `generateName`, as in kube.
 - **Cost**: a static estimate in the manner of cel-go's: each step costs about one, a macro over a list or map
   costs its body once per element, and string operations their length; sizes come from `maxItems`,
   `maxProperties` and `maxLength`, or, where the schema sets none, from the largest object a request can carry
@@ -157,9 +158,11 @@ def type_check(source: str, schema: dict[str, Any], *, root: bool, with_old_self
 
 
 def _self_type(schema: dict[str, Any], root: bool) -> dict[str, Any]:
-    if not root or not isinstance(schema.get("properties"), dict) or "metadata" not in schema["properties"]:
+    """A resource's root always has apiVersion, kind and metadata (of which CEL sees name and generateName)."""
+    if not root:
         return schema
-    return {**schema, "properties": {**schema["properties"], "metadata": _ROOT_METADATA}}
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    return {**schema, "properties": {"apiVersion": _STRING, "kind": _STRING, **props, "metadata": _ROOT_METADATA}}
 
 
 # ------------------------------------------------------------------------------------------------ cost
