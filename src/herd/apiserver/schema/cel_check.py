@@ -161,7 +161,8 @@ def _self_type(schema: dict[str, Any], root: bool) -> dict[str, Any]:
     """A resource's root always has apiVersion, kind and metadata (of which CEL sees name and generateName)."""
     if not root:
         return schema
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    declared = schema.get("properties")
+    props: dict[str, Any] = declared if isinstance(declared, dict) else {}
     return {**schema, "properties": {"apiVersion": _STRING, "kind": _STRING, **props, "metadata": _ROOT_METADATA}}
 
 
