@@ -9,6 +9,11 @@ import logging
 from typing import Any
 
 from herd.api.cluster import CLUSTER, MACHINE_DEPLOYMENT, MACHINE_HEALTH_CHECK, MACHINE_SET
+from herd.api.cluster.labels import (
+    CLUSTER_NAME_LABEL,
+    CLUSTER_TOPOLOGY_MACHINE_DEPLOYMENT_NAME_LABEL,
+    CLUSTER_TOPOLOGY_OWNED_LABEL,
+)
 from herd.api.objects import nested
 from herd.contract.indexes import by_cluster
 from herd.contract.templates import reference_to
@@ -94,7 +99,7 @@ async def _health_check(scope: TopologyScope, desired: Object | None, target: Ob
     name = str(target["metadata"]["name"])
     live = scope.io.cache.get(MACHINE_HEALTH_CHECK, scope.namespace, name)
     if desired is None:
-        if live is not None and "topology.cluster.x-k8s.io/owned" in (live["metadata"].get("labels") or {}):
+        if live is not None and CLUSTER_TOPOLOGY_OWNED_LABEL in (live["metadata"].get("labels") or {}):
             with contextlib.suppress(NotFound):
                 await scope.io.client.delete(MACHINE_HEALTH_CHECK, name, scope.namespace)
         return
@@ -118,6 +123,8 @@ async def reconcile_machine_deployments(scope: TopologyScope, desired: Desired) 
         if topology_name in scope.tracker.md_pending_create:
             continue
         current = scope.current.machine_deployments.get(topology_name)
+        if current is None and await _exists_on_server(scope, topology_name):
+            continue  # made by a reconcile the cache has not caught up with: no second one
         await _ensure_template(scope, current.bootstrap if current else None, part.bootstrap)
         await _ensure_template(scope, current.infrastructure if current else None, part.infrastructure)
         link(desired)
@@ -131,6 +138,15 @@ async def reconcile_machine_deployments(scope: TopologyScope, desired: Desired) 
                 await scope.io.client.delete(MACHINE_DEPLOYMENT, current.md["metadata"]["name"], scope.namespace)
 
 
+async def _exists_on_server(scope: TopologyScope, topology_name: str) -> bool:
+    """Whether the server has a MachineDeployment for this topology entry (asked before creating one, as the
+    cache may not list one created moments ago)."""
+    selector = ",".join([f"{CLUSTER_NAME_LABEL}={scope.name}", CLUSTER_TOPOLOGY_OWNED_LABEL,
+                         f"{CLUSTER_TOPOLOGY_MACHINE_DEPLOYMENT_NAME_LABEL}={topology_name}"])
+    listed = await scope.io.client.list(MACHINE_DEPLOYMENT, namespace=scope.namespace, label_selector=selector)
+    return bool(listed.items)
+
+
 def _in_use(scope: TopologyScope, desired: Desired) -> set[tuple[str, str]]:
     """(kind, name) of every template a control plane, MachineDeployment or MachineSet of the Cluster uses."""
     used: set[tuple[str, str]] = set()
@@ -142,7 +158,10 @@ def _in_use(scope: TopologyScope, desired: Desired) -> set[tuple[str, str]]:
     add(nested(scope.current.control_plane or {}, "spec", "machineTemplate", "spec", "infrastructureRef"))
     holders = [p.md for p in desired.machine_deployments.values()]
     holders += [p.md for p in scope.current.machine_deployments.values()]
-    holders += by_cluster(scope.io.cache, MACHINE_SET, ObjectKey(scope.namespace, scope.name), copy=False)
+    # a MachineSet scaled to zero with no Machines left is what upstream's MachineDeployment deletes after a rollout
+    # (and its templates with it); herd's keeps such sets, which must not keep old templates alive
+    holders += [ms for ms in by_cluster(scope.io.cache, MACHINE_SET, ObjectKey(scope.namespace, scope.name), copy=False)
+                if nested(ms, "spec", "replicas") != 0 or nested(ms, "status", "replicas")]
     for holder in holders:
         add(nested(holder, "spec", "template", "spec", "bootstrap", "configRef"))
         add(nested(holder, "spec", "template", "spec", "infrastructureRef"))
