@@ -1,6 +1,7 @@
 """Sprig's `semverCompare "<constraint>" <version>` (Masterminds semver constraints): `=`, `!=`, `>`, `<`, `>=`,
 `<=`, `~` (patch updates), `^` (minor updates), partial versions (`1.2` is `1.2.x`), `,` or spaces for and,
-`||` for or. A leading `v` is allowed on both sides; a pre-release sorts before its release."""
+`||` for or. A leading `v` is allowed on both sides; a pre-release sorts before its release and satisfies only
+constraints that carry a pre-release themselves (hence upstream's `< v1.25-0`)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ def _check(op: str, bound: str, version: Version) -> bool:
     match = _VERSION.match(bound)
     if match is None:
         raise ValueError(f"invalid constraint version {bound!r}")
+    if version[3] != _prerelease_key(None) and not match.group(4):
+        return False  # as Masterminds: a pre-release only satisfies constraints that name a pre-release
     parts = [match.group(1), match.group(2), match.group(3)]
     wild = [p is None or not p.isdigit() for p in parts]
     numbers = [0 if w else int(str(p)) for p, w in zip(parts, wild, strict=True)]

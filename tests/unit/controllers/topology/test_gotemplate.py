@@ -52,3 +52,15 @@ def test_renders_as_go(template: str, rendered: str) -> None:
 def test_a_bad_template_is_an_error_naming_the_problem(template: str, error: str) -> None:
     with pytest.raises(TemplateError, match=error):
         render(template, DATA)
+
+
+@pytest.mark.parametrize(("constraint", "version", "holds"), [
+    ("1.21.1", "v1.21.1", True), ("1.21", "v1.21.7", True), ("1.21", "v1.22.0", False),
+    (">= 1.22.0, < 1.24", "v1.23.9", True), (">= 1.22.0, < 1.24", "v1.24.0", False),
+    ("^1.22.0", "v1.30.2", True), ("^1.22.0", "v2.0.0", False), ("~1.22.1", "v1.22.9", True),
+    ("~1.22.1", "v1.23.0", False), ("< v1.25-0", "v1.25.0-alpha.1", False),
+    ("< v1.25", "v1.24.0-alpha.1", False), ("< v1.25-0", "v1.24.0-alpha.1", True),
+    ("<1.20 || >=1.30", "v1.31.0", True), ("!=1.30.0", "v1.30.0", False),
+])
+def test_semver_compare_follows_masterminds_constraints(constraint: str, version: str, holds: bool) -> None:
+    assert render(f'{{{{ semverCompare "{constraint}" .v }}}}', {"v": version}) == str(holds).lower()
