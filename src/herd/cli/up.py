@@ -26,6 +26,7 @@ from herd.runtime.logsetup import LogTarget
 
 from .apiserver_process import APIServerProcess
 from .management import ManagerOptions, SetupError, run_management
+from .manager_rbac import controller_client
 from .serve import CLIError, ServeOptions, add_server_arguments, check_numbers, install_uvloop
 
 log = logging.getLogger("herd.cli")
@@ -186,11 +187,15 @@ async def manage(server: APIServerProcess, options: ServeOptions, manager: Manag
     server_exit.add_done_callback(lambda _: stop.set())  # without its API server the manager has nothing to do
     pki = ensure_server_pki(options.data_dir, [])
     ca = CertificateAuthority.load(pki.ca_cert, pki.ca_key)
-    client = Client.from_kubeconfig(server.kubeconfig)
+    client = Client.from_kubeconfig(server.kubeconfig)  # the admin's (system:masters): installs what the plane needs
+    controllers: Client | None = None
     try:
+        # the controllers run as their own user, bound to herd-manager-role only (not in system:masters)
+        controllers = await controller_client(client, ca, server.kubeconfig, options.data_dir / "pki")
         ready = asyncio.Event()
         management = asyncio.ensure_future(
-            run_management(client, ca, options.data_dir / "pki", manager, stop, ready, announce=say))
+            run_management(client, ca, options.data_dir / "pki", manager, stop, ready, announce=say,
+                           controller_client=controllers))
         waiter = asyncio.ensure_future(ready.wait())
         await asyncio.wait({management, waiter}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
@@ -203,5 +208,7 @@ async def manage(server: APIServerProcess, options: ServeOptions, manager: Manag
                            f"{where_logged(target)}")
     finally:
         server_exit.cancel()
-        with contextlib.suppress(Exception):
-            await client.close()
+        for each in (controllers, client):
+            if each is not None:
+                with contextlib.suppress(Exception):
+                    await each.close()
