@@ -96,6 +96,8 @@ PATCH = "spec.patches[0].definitions[0]"
     (with_change("variables.0.schema.openAPIV3Schema", {"type": "object", "properties": {"a": {}},
                                                          "additionalProperties": {"type": "string"}}),
      f"{SCHEMA}: Forbidden: additionalProperties and properties are mutually exclusive"),
+    (with_change("variables.0.schema.openAPIV3Schema", {"type": "object", "additionalProperties": True}),
+     f"{SCHEMA}.additionalProperties: Invalid value: true: must be a schema (an object)"),
     (with_change("patches.0.definitions.0.jsonPatches.0.path", "/metadata/labels"),
      f'{PATCH}.jsonPatches[0].path: Invalid value: "/metadata/labels": jsonPatch path must start with "/spec"'),
     (with_change("patches.0.definitions.0.jsonPatches.0.valueFrom", {"variable": "memory"}),

@@ -77,7 +77,7 @@ def _sub_schemas(schema: Obj, path: str) -> tuple[list[tuple[Obj, str]], list[Fi
     for key in ("items", "not"):
         if key in schema:
             take(schema[key], f"{path}.{key}")
-    if "additionalProperties" in schema and not isinstance(schema["additionalProperties"], bool):
+    if "additionalProperties" in schema:  # a schema, never a boolean, in a ClusterClass
         take(schema["additionalProperties"], f"{path}.additionalProperties")
     for key in ("allOf", "anyOf", "oneOf"):
         if key in schema:
