@@ -1,6 +1,6 @@
 """The AWS provider declared on the provider SDK: AWSCluster and AWSMachine (and their templates), CAPA's kinds.
 
-    herd up --provider herd.providers.aws:provider
+    herd up --provider herd.providers.aws.provider:provider
 """
 
 from __future__ import annotations
