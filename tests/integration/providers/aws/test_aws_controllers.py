@@ -39,19 +39,20 @@ NAMES = (f"aws{i}" for i in itertools.count())
 
 @dataclasses.dataclass
 class Faults:
-    """Errors the next RunInstances calls meet (a botocore before-call hook), and when each call came."""
+    """Errors the next calls of an operation meet (botocore before-call hooks), and when RunInstances was called."""
 
-    run_instances: list[str] = dataclasses.field(default_factory=list)
+    pending: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # operation → error codes, in order
     attempts: list[float] = dataclasses.field(default_factory=list)
 
     def install(self, clients: AWSClients) -> None:
-        clients.register("before-call.ec2.RunInstances", self._before_run)
+        clients.register("before-call.*.*", self._before_call)
 
-    def _before_run(self, **_: Any) -> None:
-        self.attempts.append(time.monotonic())
-        if self.run_instances:
-            code = self.run_instances.pop(0)
-            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, "RunInstances")
+    def _before_call(self, model: Any = None, **_: Any) -> None:
+        if model.name == "RunInstances":
+            self.attempts.append(time.monotonic())
+        codes = self.pending.get(model.name)
+        if codes:
+            raise ClientError({"Error": {"Code": codes.pop(0), "Message": "injected"}}, model.name)
 
 
 @dataclasses.dataclass
@@ -232,13 +233,22 @@ async def _gone(world: World, kind: Any, name: str) -> bool:
     return False
 
 
-async def test_capacity_errors_are_conditions_retried_with_growing_delays(world: World) -> None:
+async def test_throttling_and_capacity_errors_are_conditions_retried_with_growing_delays(world: World) -> None:
+    world.faults.pending["CreateNatGateway"] = ["RequestLimitExceeded"] * 2
     await _new_cluster(world, {"network": {"vpc": {"availabilityZoneUsageLimit": 1}},
                                "controlPlaneLoadBalancer": {"dnsResolutionCheck": "None"}})
+
+    async def throttled() -> tuple[str, str, str] | bool:
+        found = (await world.conditions(PROVIDER.cluster_kind, world.namespace)).get("NatGatewaysReady", ("",) * 3)
+        return found if "RequestLimitExceeded" in found[2] else False
+
+    assert (await eventually(throttled, "NatGatewaysReady naming the throttling"))[:2] == (
+        "False", "NatGatewaysReconciliationFailed")
     await _provisioned(world, PROVIDER.cluster_kind, world.namespace)
+    made = owned_resources(world.aws())
+    assert len(made["nat-gateways"]) == len(made["elastic-ips"]) == 1  # the failed attempts' address is reused
     await _cluster_initialized(world)
-    world.faults.run_instances = ["InsufficientInstanceCapacity"] * 3
-    world.faults.attempts = []
+    world.faults.pending["RunInstances"] = ["InsufficientInstanceCapacity"] * 3
     await _new_machine(world, "md-0", control_plane=False, zone="us-east-1a", spec={})
 
     async def failing() -> tuple[str, str, str] | bool:
