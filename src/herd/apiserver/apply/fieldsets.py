@@ -23,6 +23,7 @@ _META = "f:metadata"
 _SERVER_META = frozenset({"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
                           "selfLink", "managedFields", "clusterName"})
 _TYPE_META = frozenset({"apiVersion", "kind"})
+_CONTAINERS = (dict, list)
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,9 @@ def _node_tree(value: Any, shape: Shape) -> dict[str, Any]:
     if kind is dict and value and not shape.atomic_map:
         out: dict[str, Any] = {".": {}}
         for key in sorted(value):
-            out[f"f:{key}"] = _node_tree(value[key], shape.child(key)[0])
+            item = value[key]
+            # scalars are leaves whatever their schema: no shape lookup, no call
+            out[f"f:{key}"] = _node_tree(item, shape.child(key)[0]) if type(item) in _CONTAINERS else {}
         return out
     if kind is list and value and shape.list_type != ATOMIC:
         item_shape = shape.item()
@@ -224,7 +227,6 @@ def compare(old: dict[str, Any], new: dict[str, Any], root: Shape, scope: Scope 
 
 
 _ABSENT: Any = object()
-_CONTAINERS = (dict, list)
 
 
 def _compare(old: Any, new: Any, shape: Shape, path: Path, result: Comparison) -> None:
@@ -254,9 +256,10 @@ def _compare(old: Any, new: Any, shape: Shape, path: Path, result: Comparison) -
 def _compare_maps(old: dict[str, Any], new: dict[str, Any], shape: Shape, path: Path, result: Comparison) -> None:
     for key, new_value in new.items():
         old_value = old.get(key, _ABSENT)
-        if old_value is not _ABSENT and type(new_value) in _CONTAINERS and old_value == new_value:
-            # equal subtrees (compared in C) hold no change; Python's == takes true for 1 there, which a
-            # typed field cannot flip between
+        if old_value is not _ABSENT and old_value == new_value and (
+                type(new_value) in _CONTAINERS or type(old_value) is type(new_value)):
+            # equal subtrees (compared in C) hold no change; Python's == takes true for 1 inside them,
+            # which a typed field cannot flip between
             continue
         child, _ = shape.child(key)
         _compare(old_value, new_value, child, (*path, f"f:{key}"), result)
