@@ -67,11 +67,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def moto_server(workdir: Path) -> Iterator[MotoServer]:
-    """`moto_server` in a child process on a free port, with the seeded AMIs; stopped on exit."""
+def moto_server(workdir: Path, port: int = 0) -> Iterator[MotoServer]:
+    """`moto_server` in a child process on `port` (a free one when 0), with the seeded AMIs; stopped on exit."""
     amis = workdir / "amis.json"
     amis.write_text(json.dumps(seeded_amis()))
-    port = _free_port()
+    port = port or _free_port()
     env = {**os.environ, "MOTO_AMIS_PATH": str(amis), "AWS_ACCESS_KEY_ID": "testing",
            "AWS_SECRET_ACCESS_KEY": "testing"}
     process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,

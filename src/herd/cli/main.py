@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from . import completion, crds, delete, describe, generate, get, init, move, rollout, serve, status, up, version, wait
+from .dev_aws import add_parser as add_dev_aws_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     wait.add_parser(commands)
     rollout.add_parser(commands)
     generate.add_parser(commands)
+    add_dev_aws_parser(commands)
     return parser
 
 
