@@ -108,7 +108,9 @@ class APIServer:
         self.crds.load_existing()
         await self._ensure_initial_namespaces()
         await reconcile_default_policy(self.objects)
-        await self.aggregator.aggregate_once()  # admin, edit and view hold their rules before the first request
+        for _ in range(3):  # admin aggregates edit, which aggregates view: settled before the first request
+            if not await self.aggregator.aggregate_once():
+                break
         for task in self.background:
             self._tasks.append(asyncio.ensure_future(task()))
         server = GuardedServer(self._handle, guard=self.connections, access_log=None)
