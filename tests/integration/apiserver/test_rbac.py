@@ -241,3 +241,39 @@ async def test_bootstrap_tokens_join_and_read_nothing_else(as_user: dict[str, ai
             == 403
         assert (await call(joiner, "GET", "/api/v1/namespaces/kube-public/configmaps/other"))[0] == 403
         assert (await call(joiner, "DELETE", "/api/v1/nodes/worker-1"))[0] == 403
+
+
+async def test_the_default_policy_comes_back_at_start_unless_autoupdate_is_false(
+        as_user: dict[str, aiohttp.ClientSession], server: APIServer) -> None:
+    from herd.apiserver.authz.reconcile import reconcile_default_policy
+
+    admin = as_user["admin"]
+    for name in ("system:basic-user", "system:discovery"):
+        _, role = await call(admin, "GET", f"{RBAC}/clusterroles/{name}")
+        role["rules"] = []
+        if name == "system:discovery":
+            role["metadata"]["annotations"]["rbac.authorization.kubernetes.io/autoupdate"] = "false"
+        assert (await call(admin, "PUT", f"{RBAC}/clusterroles/{name}", role))[0] == 200
+    _, binding = await call(admin, "GET", f"{RBAC}/clusterrolebindings/cluster-admin")
+    binding["subjects"] = [{"kind": "User", "name": "someone-else", "apiGroup": "rbac.authorization.k8s.io"}]
+    assert (await call(admin, "PUT", f"{RBAC}/clusterrolebindings/cluster-admin", binding))[0] == 200
+
+    await reconcile_default_policy(server.objects)  # what every start runs
+
+    assert len((await call(admin, "GET", f"{RBAC}/clusterroles/system:basic-user"))[1]["rules"]) == 2
+    assert (await call(admin, "GET", f"{RBAC}/clusterroles/system:discovery"))[1]["rules"] == []
+    subjects = (await call(admin, "GET", f"{RBAC}/clusterrolebindings/cluster-admin"))[1]["subjects"]
+    assert [s["name"] for s in subjects] == ["someone-else", "system:masters"]  # added back, nothing removed
+
+
+async def test_always_allow_lets_every_authenticated_user_do_anything() -> None:
+    srv = APIServer(Store(MemoryBackend()), ssl_context=None, authenticator=Authenticator(tokens()),
+                    authorization_mode="AlwaysAllow")
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(srv.url, headers={"Authorization": f"Bearer {VIEWER}"}) as viewer:
+            assert (await call(viewer, "POST", "/api/v1/namespaces/default/secrets", {"metadata": {"name": "s"}}))[0] \
+                == 201
+            assert (await call(viewer, "GET", "/metrics"))[0] == 404  # past authorization: nothing serves it
+    finally:
+        await srv.stop()
