@@ -14,6 +14,11 @@ startup duration at 0s and the MachineDeployment at 0 replicas; once the control
 
 Prints one figure per line: the seconds above, the CPU time `herd up` and its child processes (API server,
 simulated workload API servers) each used per worker during the scale-up, and their peak RSS (VmHWM) together.
+
+With `--against real` the same runs twice in one go: first on `herd up`, then with `herd init --kubeconfig`
+against etcd + kube-apiserver (built by `make real-k8s`, started by tests/support/realk8s.py; the controllers
+under their ServiceAccount), each figure prefixed `herd_` or `kube_`, then herd's divided by kube's. There the
+API server's CPU and RSS are kube-apiserver's and etcd's, the manager's are `herd init`'s.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +44,14 @@ import yaml
 from herd.api.cluster import MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET
 from herd.runtime import Client
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from support.realk8s import binaries_built, real_kubernetes  # the test helper starts etcd + kube-apiserver
+
 NAMESPACE = "default"
 MD_NAME = "fleet-md-0"
 DEPLOYMENT_LABEL = "cluster.x-k8s.io/deployment-name"
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "cluster-with-workers.yaml"
+Report = Callable[[str, float], None]  # a figure's name and value
 POLL = 0.5  # seconds between checks (the Machines' phases come by watch; the deployment is read each time)
 
 
@@ -55,44 +65,82 @@ def stop_herd(process: subprocess.Popen[str], base: Path) -> None:
     shutil.rmtree(base, ignore_errors=True)
 
 
+def drain(process: subprocess.Popen[str]) -> None:
+    threading.Thread(target=lambda: [None for _ in process.stdout or []], daemon=True).start()
+
+
 def start_herd(data_dir: Path) -> tuple[subprocess.Popen[str], Path]:
     """`herd up` in a subprocess; returns once the manager is running (its output is then drained)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "herd.cli.main", "up", "--data-dir", str(data_dir), "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
-    kubeconfig: Path | None = None
     for line in process.stdout:
         match = re.search(r"export KUBECONFIG=(\S+)", line)
         if match:
-            kubeconfig = Path(match.group(1))
-            threading.Thread(target=lambda: [None for _ in process.stdout or []], daemon=True).start()
-            return process, kubeconfig
+            drain(process)
+            return process, Path(match.group(1))
     raise SystemExit("herd up did not start")
 
 
-def peak_rss_mib(pid: int) -> float:
-    """Peak RSS (VmHWM) of the process and its children (`herd up` runs its API server and the workload clusters'
-    API servers as children)."""
+def start_herd_init(kubeconfig: Path, data_dir: Path) -> subprocess.Popen[str]:
+    """`herd init --kubeconfig` in a subprocess; returns once its manager is running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "herd.cli.main", "init", "--kubeconfig", str(kubeconfig), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "manager metrics and probes on" in line:
+            drain(process)
+            return process
+    raise SystemExit("herd init did not start")
+
+
+def children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def roles(pid: int, servers: dict[str, int]) -> dict[str, list[int]]:
+    """The processes by role: `herd up`/`herd init` ("manager"), the child serving the simulated workload clusters
+    ("workloads") and the API server: `herd up`'s child, or kube-apiserver and etcd ("apiserver")."""
+    found: dict[str, list[int]] = {"manager": [pid], "workloads": [], "apiserver": list(servers.values())}
+    for child in children(pid):
+        workload_host = b"herd.cli.workload_host" in Path(f"/proc/{child}/cmdline").read_bytes()
+        found["workloads" if workload_host else "apiserver"].append(child)
+    return found
+
+
+def rss_of(pids: list[int]) -> float:
+    """Peak RSS (VmHWM) of these processes together."""
     total = 0.0
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    for each in [pid, *(int(c) for c in children.read_text().split())]:
+    for each in pids:
         match = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{each}/status").read_text())
         total += int(match.group(1)) / 1024 if match else 0.0
     return total
 
 
-def cpu_seconds(pid: int) -> dict[str, float]:
-    """CPU time (user + system) used so far by `herd up` ("manager"), its API server child ("apiserver") and the
-    child serving the simulated workload clusters ("workloads")."""
+def peak_rss_mib(pid: int) -> float:
+    """Peak RSS of the process and its children (`herd up` runs its API server and the workload clusters' API
+    servers as children)."""
+    return rss_of([pid, *children(pid)])
+
+
+def cpu_seconds(pid: int, servers: dict[str, int] | None = None) -> dict[str, float]:
+    """CPU time (user + system) used so far by each role (see `roles`)."""
     tick = os.sysconf("SC_CLK_TCK")
     used: dict[str, float] = {}
-    for each in [pid, *(int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]:
-        command = Path(f"/proc/{each}/cmdline").read_bytes().split(b"\0")
-        name = "manager" if each == pid else "workloads" if b"herd.cli.workload_host" in command else "apiserver"
-        fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
-        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    for role, pids in roles(pid, servers or {}).items():
+        for each in pids:
+            fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+            used[role] = used.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
     return used
+
+
+def report_rss(target: Target, report: Report, when: str = "") -> None:
+    by_role = roles(target.herd_pid, target.servers)
+    for role, pids in by_role.items():
+        report(f"{role}_peak_rss_mib{when}", rss_of(pids))
+    report(f"peak_rss_mib{when}", rss_of([p for pids in by_role.values() for p in pids]))
 
 
 def fleet_objects() -> list[dict[str, Any]]:
@@ -185,8 +233,8 @@ class MachinePhases:
                 self.phases[name] = md_status(event.object).get("phase", "")
 
 
-async def phase_scale_up(client: Client, workers: int, timeout: float, herd_pid: int) -> None:
-    cpu_before = cpu_seconds(herd_pid)
+async def phase_scale_up(client: Client, workers: int, timeout: float, target: Target, report: Report) -> None:
+    cpu_before = cpu_seconds(target.herd_pid, target.servers)
     async with MachinePhases(client) as machines:
         started = time.perf_counter()
         await scale(client, workers)
@@ -199,16 +247,16 @@ async def phase_scale_up(client: Client, workers: int, timeout: float, herd_pid:
             return running_at is not None and await md_settled(client, workers)
 
         await wait_for(f"{workers} workers Running", running, timeout)
-    print(f"workers: {workers}")
-    print(f"workers_running_seconds: {running_at:.1f}")
-    print(f"workers_running_per_second: {workers / (running_at or 1):.1f}")
-    print(f"md_available_seconds: {time.perf_counter() - started:.1f}")
-    cpu_after = cpu_seconds(herd_pid)
+    report("workers", workers)
+    report("workers_running_seconds", running_at or 0.0)
+    report("workers_running_per_second", workers / (running_at or 1))
+    report("md_available_seconds", time.perf_counter() - started)
+    cpu_after = cpu_seconds(target.herd_pid, target.servers)
     for name, seconds in cpu_after.items():  # steadier than the wall clock on a shared machine
-        print(f"{name}_cpu_ms_per_worker: {(seconds - cpu_before.get(name, 0.0)) * 1000 / workers:.0f}")
+        report(f"{name}_cpu_ms_per_worker", (seconds - cpu_before.get(name, 0.0)) * 1000 / workers)
 
 
-async def phase_scale_down(client: Client, replicas: int, timeout: float) -> None:
+async def phase_scale_down(client: Client, replicas: int, timeout: float, report: Report) -> None:
     async with MachinePhases(client) as machines:
         started = time.perf_counter()
         await scale(client, replicas)
@@ -217,10 +265,10 @@ async def phase_scale_down(client: Client, replicas: int, timeout: float) -> Non
             return len(machines.phases) == replicas and await md_settled(client, replicas)
 
         await wait_for(f"scale down to {replicas}", done, timeout)
-    print(f"scale_down_to_{replicas}_seconds: {time.perf_counter() - started:.1f}")
+    report(f"scale_down_to_{replicas}_seconds", time.perf_counter() - started)
 
 
-async def phase_rollout(client: Client, replicas: int, max_surge: int, timeout: float) -> None:
+async def phase_rollout(client: Client, replicas: int, max_surge: int, timeout: float, report: Report) -> None:
     await client.patch(MACHINE_DEPLOYMENT, MD_NAME, {"spec": {"rollout": {"strategy": {
         "type": "RollingUpdate", "rollingUpdate": {"maxSurge": max_surge, "maxUnavailable": 0}}}}},
         namespace=NAMESPACE)
@@ -239,15 +287,44 @@ async def phase_rollout(client: Client, replicas: int, max_surge: int, timeout: 
                    for ms in sets if ms["metadata"]["name"] in old_sets)
 
     await wait_for("the rollout", done, timeout)
-    print(f"rollout_workers: {replicas} (maxSurge {max_surge}, maxUnavailable 0)")
-    print(f"rollout_seconds: {time.perf_counter() - started:.1f}")
+    report("rollout_workers", replicas)  # maxUnavailable 0
+    report("rollout_max_surge", max_surge)
+    report("rollout_seconds", time.perf_counter() - started)
 
 
-async def bench(workers: int, rollout_workers: int, max_surge: int, timeout: float) -> None:
-    base = Path(tempfile.mkdtemp(prefix="herd-bench-fleet-"))
+@dataclass
+class Target:
+    """The plane the fleet runs on: the kubeconfig to reach it, herd's process (`herd up` or `herd init`) and any
+    API server processes outside it (kube-apiserver, etcd) by name."""
+
+    kubeconfig: Path
+    herd_pid: int
+    servers: dict[str, int]
+
+
+@contextlib.contextmanager
+def herd_up_target(base: Path) -> Iterator[Target]:
     process, kubeconfig = start_herd(base / "data")
-    print(f"herd_pid: {process.pid}", flush=True)
-    client = Client.from_kubeconfig(kubeconfig)
+    try:
+        yield Target(kubeconfig, process.pid, {})
+    finally:
+        stop_herd(process, base)
+
+
+@contextlib.contextmanager
+def real_target(base: Path) -> Iterator[Target]:
+    with real_kubernetes(base / "real-k8s") as real:
+        process = start_herd_init(real.kubeconfig, base / "init")
+        try:
+            apiserver, etcd = real.processes[1].pid, real.processes[0].pid
+            yield Target(real.kubeconfig, process.pid, {"kube-apiserver": apiserver, "etcd": etcd})
+        finally:
+            stop_herd(process, base)
+
+
+async def bench(target: Target, workers: int, rollout_workers: int, max_surge: int, timeout: float,
+                report: Report) -> None:
+    client = Client.from_kubeconfig(target.kubeconfig)
     try:
         started = time.perf_counter()
         await apply(client, fleet_objects())
@@ -257,20 +334,19 @@ async def bench(workers: int, rollout_workers: int, max_surge: int, timeout: flo
             return bool(md_status(machine).get("phase") == "Running")
 
         await wait_for("the control plane Machine", control_plane_running, 120)
-        print(f"control_plane_running_seconds: {time.perf_counter() - started:.1f}", flush=True)
+        report("control_plane_running_seconds", time.perf_counter() - started)
         if workers:
-            await phase_scale_up(client, workers, timeout, process.pid)
-            print(f"herd_peak_rss_mib_after_scale_up: {peak_rss_mib(process.pid):.0f}", flush=True)
+            await phase_scale_up(client, workers, timeout, target, report)
+            report_rss(target, report, "_after_scale_up")
         if rollout_workers:
             if workers > rollout_workers:
-                await phase_scale_down(client, rollout_workers, timeout)
+                await phase_scale_down(client, rollout_workers, timeout, report)
             elif workers < rollout_workers:
-                await phase_scale_up(client, rollout_workers, timeout, process.pid)
-            await phase_rollout(client, rollout_workers, max_surge, timeout)
-        print(f"herd_peak_rss_mib: {peak_rss_mib(process.pid):.0f}")
+                await phase_scale_up(client, rollout_workers, timeout, target, report)
+            await phase_rollout(client, rollout_workers, max_surge, timeout, report)
+        report_rss(target, report)
     finally:
         await client.close()
-        stop_herd(process, base)
 
 
 def main() -> None:
@@ -279,8 +355,29 @@ def main() -> None:
     parser.add_argument("--rollout-workers", type=int, default=100, help="workers rolled (0 skips the rollout)")
     parser.add_argument("--max-surge", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=600, help="seconds each phase may take")
+    parser.add_argument("--against", choices=("herd", "real"), default="herd",
+                        help="real: also herd init against kube-apiserver + etcd, in the same run, and the ratios")
     args = parser.parse_args()
-    asyncio.run(bench(args.workers, args.rollout_workers, args.max_surge, args.timeout))
+    if args.against == "real" and not binaries_built():
+        raise SystemExit("--against real needs kube-apiserver and etcd: make real-k8s")
+    targets = {"herd": herd_up_target}
+    if args.against == "real":
+        targets["kube"] = real_target
+    results: dict[str, dict[str, float]] = {}
+    for name, start in targets.items():
+        figures = results.setdefault(name, {})
+        prefix = f"{name}_" if args.against == "real" else ""
+
+        def report(figure: str, value: float, figures: dict[str, float] = figures, prefix: str = prefix) -> None:
+            figures[figure] = value
+            print(f"{prefix}{figure}: {value:.1f}", flush=True)
+
+        with start(Path(tempfile.mkdtemp(prefix="herd-bench-fleet-"))) as target:
+            asyncio.run(bench(target, args.workers, args.rollout_workers, args.max_surge, args.timeout, report))
+    if args.against == "real":
+        for figure, value in results["herd"].items():
+            if results["kube"].get(figure):
+                print(f"ratio_herd_to_kube_{figure}: {value / results['kube'][figure]:.2f}")
 
 
 if __name__ == "__main__":
