@@ -220,8 +220,8 @@ def test_missing_variables_are_named_together(capsys: pytest.CaptureFixture[str]
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    pytest.param(["c1", "-f", "prod"], "unknown flavor 'prod'; herd ships the flavors: dev (or give a template with "
-                 "--from)", id="unknown-flavor"),
+    pytest.param(["c1", "-f", "prod"], "unknown flavor 'prod'; herd ships the flavors: aws, dev, topology (or give a "
+                 "template with --from)", id="unknown-flavor"),
     pytest.param(["c1", "-i", "aws"], "herd has no templates for the infrastructure provider 'aws'; use dev",
                  id="unknown-infrastructure"),
     pytest.param(["c1", "--from", "-", "-f", "dev"], "only one template source at a time: --from, or "
