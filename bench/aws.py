@@ -92,7 +92,7 @@ async def gone(client: Client, kind: Any) -> bool:
     return not (await client.list(kind, namespace=NAMESPACE)).items
 
 
-async def run(control_planes: int, workers: int, timeout: float) -> dict[str, float]:
+async def run(control_planes: int, workers: int, timeout: float, breakdown: bool = False) -> dict[str, float]:
     base = Path(tempfile.mkdtemp(prefix="herd-bench-aws-"))
     figures: dict[str, float] = {}
     with moto_server(base) as moto:
@@ -133,6 +133,8 @@ async def run(control_planes: int, workers: int, timeout: float) -> dict[str, fl
             await wait_for("the AWSMachines", lambda: provisioned(client, provider.machine_kind, names), timeout)
             figures["machines_provisioned_seconds"] = time.perf_counter() - started
             figures["api_calls_per_machine_create"] = (env.api_calls() - calls) / len(names)
+            if breakdown:
+                print(dict(env.clients(REGION).counter.calls.most_common()), file=sys.stderr)
 
             started, calls = time.perf_counter(), env.api_calls()
             for name in names:
@@ -162,8 +164,9 @@ def main() -> None:
     parser.add_argument("--control-planes", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--breakdown", action="store_true", help="print the calls per AWS operation on stderr")
     args = parser.parse_args()
-    for name, value in asyncio.run(run(args.control_planes, args.workers, args.timeout)).items():
+    for name, value in asyncio.run(run(args.control_planes, args.workers, args.timeout, args.breakdown)).items():
         print(f"{name} {value:.2f}" if isinstance(value, float) and not value.is_integer() else f"{name} {value:g}")
 
 
