@@ -216,14 +216,19 @@ def _all_nodes(value: Any, shape: Shape, path: Path, out: PathSet) -> None:
 def compare(old: dict[str, Any], new: dict[str, Any], root: Shape, scope: Scope = WHOLE) -> Comparison:
     """What changed from `old` to `new` (structured-merge-diff's Compare), within `scope`."""
     result = Comparison()
-    old_items = dict(_root_items(old, scope))
-    new_items = dict(_root_items(new, scope))
-    old_meta = dict(_meta_items(old_items.pop("metadata", None)))
-    new_meta = dict(_meta_items(new_items.pop("metadata", None)))
-    meta_shape, _ = root.child("metadata")
-    _compare_maps(old_meta, new_meta, meta_shape, (_META,), result)
-    _compare_maps(old_items, new_items, root, (), result)
+    old_meta, new_meta = old.get("metadata"), new.get("metadata")
+    _compare_maps(old_meta if type(old_meta) is dict else {}, new_meta if type(new_meta) is dict else {},
+                  root.child("metadata")[0], (_META,), result, _SERVER_META)
+    if scope.only:
+        key = scope.only
+        _compare_maps({key: old[key]} if key in old else {}, {key: new[key]} if key in new else {}, root, (),
+                      result)
+    else:
+        _compare_maps(old, new, root, (), result, _ROOT_SKIP | scope.without)
     return result
+
+
+_ROOT_SKIP = _TYPE_META | {"metadata"}
 
 
 _ABSENT: Any = object()
@@ -253,8 +258,11 @@ def _compare(old: Any, new: Any, shape: Shape, path: Path, result: Comparison) -
         result.modified.add(path)
 
 
-def _compare_maps(old: dict[str, Any], new: dict[str, Any], shape: Shape, path: Path, result: Comparison) -> None:
+def _compare_maps(old: dict[str, Any], new: dict[str, Any], shape: Shape, path: Path, result: Comparison,
+                  skip: frozenset[str] = frozenset()) -> None:
     for key, new_value in new.items():
+        if key in skip:
+            continue
         old_value = old.get(key, _ABSENT)
         if old_value is not _ABSENT and old_value == new_value and (
                 type(new_value) in _CONTAINERS or type(old_value) is type(new_value)):
@@ -264,7 +272,7 @@ def _compare_maps(old: dict[str, Any], new: dict[str, Any], shape: Shape, path: 
         child, _ = shape.child(key)
         _compare(old_value, new_value, child, (*path, f"f:{key}"), result)
     for key, old_value in old.items():
-        if key not in new:
+        if key not in new and key not in skip:
             child, _ = shape.child(key)
             _all_nodes(old_value, child, (*path, f"f:{key}"), result.removed)
 

@@ -85,7 +85,7 @@ class Entry:
     def touched(self, time: str) -> Entry:
         """The same set, written again at `time`."""
         raw = {**self.raw, "time": time} if self.raw is not None else None
-        return replace(self, raw=raw, time=time)
+        return Entry(self.manager, self.operation, self.api_version, self.subresource, time, raw, self._paths)
 
     def with_paths(self, paths: PathSet, time: str | None = None) -> Entry:
         return replace(self, raw=None, _paths=paths, time=time or self.time)
