@@ -118,3 +118,16 @@ def test_kubectl_takes_over_fields_of_its_last_client_side_apply() -> None:
 ])
 def test_the_manager_of_a_user_agent(agent: str, manager: str) -> None:
     assert manager_from_user_agent(agent) == manager
+
+
+def test_more_than_ten_updaters_fold_their_oldest_into_ancient_changes() -> None:
+    live = cm()
+    for i in range(12):
+        new = json.loads(json.dumps(live))
+        new["data"][f"k{i}"] = "v"
+        record_update(live, new, CONFIGMAP, Writer(f"m{i:02}", "v1", "", f"2026-01-01T00:00:{i:02}Z"), WHOLE)
+        live = new
+    entries = live["metadata"]["managedFields"]
+    assert [e["manager"] for e in entries] == ["ancient-changes", *(f"m{i:02}" for i in range(3, 12))]
+    assert entries[0]["fieldsV1"] == {"f:data": {"f:k0": {}, "f:k1": {}, "f:k2": {}}}
+    assert entries[0]["time"] == "2026-01-01T00:00:02Z"  # the newest change folded in

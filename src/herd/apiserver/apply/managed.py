@@ -217,7 +217,40 @@ def record_update(live: dict[str, Any] | None, new: dict[str, Any], root: Shape,
                 time = writer.now if taken or previous is None else previous.time
                 managers[me] = Entry(writer.manager, UPDATE, writer.api_version, writer.subresource, time,
                                      _paths=mine)
+        managers = cap_updaters(managers)
     _set_entries(new, managers)
+
+
+MAX_UPDATE_MANAGERS = 10
+ANCIENT_CHANGES = "ancient-changes"
+
+
+def cap_updaters(managers: Managers, limit: int = MAX_UPDATE_MANAGERS) -> Managers:
+    """At most `limit` Update entries: the oldest fold, per apiVersion, into an `ancient-changes` entry (kube's
+    rule, so an object many clients touch keeps a bounded managedFields)."""
+    updaters = [e for e in managers.values() if e.operation == UPDATE]
+    if len(updaters) <= limit:
+        return managers
+    out = dict(managers)
+    updaters.sort(key=lambda e: (e.time or "", e.manager, e.api_version, e.subresource))
+    first_of_version: dict[str, Entry] = {}
+    remaining = len(updaters)
+    for entry in updaters:
+        if remaining <= limit:
+            break
+        bucket_id: Identity = (ANCIENT_CHANGES, UPDATE, "", entry.api_version)
+        first = first_of_version.get(entry.api_version)
+        if first is None:
+            first_of_version[entry.api_version] = entry
+            continue
+        bucket = out.get(bucket_id)
+        if bucket is None:  # the oldest of this version becomes the bucket
+            bucket = out.pop(first.identity)
+        del out[entry.identity]
+        out[bucket_id] = Entry(ANCIENT_CHANGES, UPDATE, entry.api_version, "", entry.time,
+                               _paths=bucket.paths | entry.paths)
+        remaining -= 1
+    return out
 
 
 def _raw_entry(writer: Writer, tree: dict[str, Any]) -> dict[str, Any]:
