@@ -13,6 +13,8 @@ import yaml
 
 from herd.api.registry import all_crds
 from herd.apiserver.schema import default_crd, validate_crd
+from herd.apiserver.schema.cel_check import type_check
+from herd.apiserver.schema.cel_parse import Node, ParseError, parse
 
 ROOT = "spec.versions[0].schema.openAPIV3Schema"
 ADVICE = ("(try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and "
@@ -128,3 +130,26 @@ def test_a_resources_root_always_has_api_version_kind_and_metadata_name() -> Non
     undeclared = crd({"type": "object", "properties": {"spec": SPEC}, "x-kubernetes-validations": [
         {"rule": "self.metadata.name.startsWith('w') && self.kind == 'Widget' && self.apiVersion != ''"}]})
     assert validate_crd(undeclared) == []
+
+
+@pytest.mark.parametrize(("source", "shape"), [
+    ("a || b && c", "binary:||(ident:a, binary:&&(ident:b, ident:c))"),
+    ("x ? y : z", "ternary(ident:x, ident:y, ident:z)"),
+    ("!a.b[0].c(1)", "unary:!(call:c(index(select:b(ident:a), literal), literal))"),
+    ("[1, 'two'].all(v, v in {'k': 1})", "call:all(list(literal, literal), ident:v, binary:in(ident:v, map(literal, "
+     "literal)))"),
+    ("self.?opt.orValue('')", "call:orValue(select:opt(ident:self), literal)"),
+])
+def test_the_parser_reads_cels_grammar(source: str, shape: str) -> None:
+    def show(node: Node) -> str:
+        head = node.kind + (f":{node.name}" if node.name else "")
+        parts = ([node.target] if node.target is not None else []) + list(node.args)
+        return head + (f"({', '.join(show(p) for p in parts)})" if parts else "")
+
+    assert show(parse(source)) == shape
+
+
+def test_syntax_the_parser_does_not_know_is_left_to_the_library() -> None:
+    with pytest.raises(ParseError):
+        parse("Msg{field: 1}")
+    type_check("Msg{field: 1} == self.nosuch", {"type": "object"}, root=False, with_old_self=False)  # not judged
