@@ -205,7 +205,7 @@ class ResourceHandlers:
         if not opts.field_manager:
             raise errors.invalid("meta.k8s.io", "PatchOptions", "", [Cause(
                 "FieldValueRequired", "Required value: is required for apply patch", "fieldManager")])
-        if path.subresource not in ("", "status"):
+        if path.subresource not in ("", "status", "scale"):
             raise errors.unsupported_media_type(f"{APPLY_PATCH} on {rtype.plural}/{path.subresource}")
         config = decode_body(await request.read(), request.headers.get("Content-Type"))
         if not isinstance(config, dict):
@@ -214,7 +214,10 @@ class ResourceHandlers:
         if isinstance(meta, dict) and meta.get("managedFields") is not None:
             raise errors.bad_request("metadata.managedFields must be nil")
         warnings: list[str] = []
-        self.objects.handle_unknown_fields(rtype, config, opts, warnings, path.subresource)
+        if path.subresource == "scale":
+            config = self._scale_config(rtype, path.name, config)
+        else:
+            self.objects.handle_unknown_fields(rtype, config, opts, warnings, path.subresource)
         opts.apply = ApplyIntent(config, force)
         root = shape_for(rtype.kind, rtype.builtin, rtype.schema)
         precondition = str(meta.get("resourceVersion") or "") if isinstance(meta, dict) else ""
@@ -228,6 +231,8 @@ class ResourceHandlers:
             result = await self.objects.guaranteed_update(rtype, namespace, path.name, compute, opts,
                                                           path.subresource, precondition_rv=precondition,
                                                           warnings=warnings)
+            if path.subresource == "scale":
+                return json_response(self._scale_of(rtype, result.obj))
             return json_response(result.obj, 200, result.warnings)
         except errors.StatusError as exc:
             if exc.code != 404 or path.subresource or self.objects.store.get(rtype.key(namespace, path.name)):
@@ -236,6 +241,16 @@ class ResourceHandlers:
         check_patched_identity(rtype, namespace, path.name, created)
         result = await self.objects.create(rtype, namespace, created, opts)
         return json_response(result.obj, 201, result.warnings)
+
+    @staticmethod
+    def _scale_config(rtype: ResourceType, name: str, scale: dict[str, Any]) -> dict[str, Any]:
+        """An applied Scale as the configuration of the object it scales: the replicas at the scale path, so
+        the applier owns that field of the object (recorded with subresource `scale`, as kube does)."""
+        assert rtype.scale is not None
+        replicas = _scale_replicas(name, scale)
+        config: dict[str, Any] = {"apiVersion": rtype.api_version, "kind": rtype.kind, "metadata": {"name": name}}
+        set_path(config, rtype.scale.spec_replicas_path, replicas)
+        return config
 
     @staticmethod
     def _options(request: web.BaseRequest, user: UserInfo | None) -> WriteOptions:
@@ -318,13 +333,7 @@ class ResourceHandlers:
 
         def compute(current: dict[str, Any]) -> dict[str, Any]:
             scale = change(self._scale_of(rtype, current))
-            if isinstance(scale, dict):
-                check_scale(scale)
-            replicas = (scale.get("spec") or {}).get("replicas") if isinstance(scale, dict) else None
-            if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-                raise errors.invalid("autoscaling", "Scale", name, [errors.Cause(
-                    "FieldValueInvalid", f"Invalid value: {replicas!r}: must be greater than or equal to 0",
-                    "spec.replicas")])
+            replicas = _scale_replicas(name, scale)
             rv = (scale.get("metadata") or {}).get("resourceVersion")
             if rv and str(rv) != current["metadata"].get("resourceVersion"):
                 raise errors.stale_conflict(rtype.group, rtype.plural, name)
@@ -333,3 +342,14 @@ class ResourceHandlers:
 
         result = await self.objects.guaranteed_update(rtype, namespace, name, compute, opts, "scale")
         return json_response(self._scale_of(rtype, result.obj))
+
+
+def _scale_replicas(name: str, scale: object) -> int:
+    """The replicas a written Scale asks for: a Scale's Go types, and a count of at least 0 (422 otherwise)."""
+    if isinstance(scale, dict):
+        check_scale(scale)
+    replicas = (scale.get("spec") or {}).get("replicas") if isinstance(scale, dict) else None
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        raise errors.invalid("autoscaling", "Scale", name, [Cause(
+            "FieldValueInvalid", f"Invalid value: {replicas!r}: must be greater than or equal to 0", "spec.replicas")])
+    return replicas

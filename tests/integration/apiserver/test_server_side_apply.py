@@ -207,3 +207,24 @@ async def test_status_is_applied_through_its_subresource_only(fleets: aiohttp.Cl
     assert code == 200 and status["status"] == {"ready": 1} and status["spec"] == {"replicas": 1}
     entry = next(e for e in status["metadata"]["managedFields"] if e["manager"] == "ctrl")
     assert (entry["subresource"], entry["fieldsV1"]) == ("status", {"f:status": {"f:ready": {}}})
+
+
+DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
+
+
+async def test_replicas_applied_through_scale_are_owned_on_the_object(http: aiohttp.ClientSession) -> None:
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {
+        "replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+    code, _ = await apply(http, f"{DEPLOYMENTS}/web", deployment, "alice")
+    assert code == 201
+    scale = {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "web"}, "spec": {"replicas": 5}}
+    code, refused = await apply(http, f"{DEPLOYMENTS}/web/scale", scale, "autoscaler")
+    assert (code, refused["details"]["causes"][0]["field"]) == (409, ".spec.replicas")
+    code, scaled = await apply(http, f"{DEPLOYMENTS}/web/scale", scale, "autoscaler", force="true")
+    assert (code, scaled["kind"], scaled["spec"]) == (200, "Scale", {"replicas": 5})
+    _, stored = await call(http, "GET", f"{DEPLOYMENTS}/web")
+    entry = next(e for e in stored["metadata"]["managedFields"] if e["manager"] == "autoscaler")
+    assert (entry["operation"], entry["subresource"], entry["fieldsV1"]) == (
+        "Apply", "scale", {"f:spec": {"f:replicas": {}}})
+    assert "f:replicas" not in managers(stored)[("alice", "Apply")]["f:spec"]
