@@ -18,13 +18,14 @@ from .api.awsmachine import (
     INSTANCE_PROVISION_FAILED_REASON,
     INSTANCE_READY,
     INSTANCE_TERMINATED_REASON,
+    SECURITY_GROUPS_FAILED_REASON,
     SECURITY_GROUPS_READY,
     AWSMachineSpec,
     AWSMachineStatus,
 )
 from .environment import environment_of
 from .failures import retryable
-from .launch import chunk_prefix, launch_instance, stored_data_of_spec
+from .launch import chunk_prefix, launch_instance, security_groups, stored_data_of_spec
 from .services import loadbalancer, userdata
 from .services.instances import Instance, find_instance, terminate
 from .services.scope import AWSScope
@@ -49,7 +50,8 @@ async def reconcile_machine(ctx: Context) -> MachineProvisioned | Waiting:
         raise _failed(ctx, exc) from exc
     if (instance is not None and instance.state == "terminated") or (instance is None and ctx.provider_id):
         ctx.status.instance_state = "terminated"
-        message = f"the instance {ctx.spec.instance_id or ''} is gone; the Machine needs replacing".replace("  ", " ")
+        gone = ctx.spec.instance_id or (instance.id if instance else "")
+        message = f"instance {gone} is gone; the Machine needs replacing"
         ctx.set_condition(INSTANCE_READY, False, INSTANCE_TERMINATED_REASON, message)
         raise PermanentError(message, reason=INSTANCE_TERMINATED_REASON)
     if instance is None:
@@ -64,7 +66,7 @@ async def reconcile_machine(ctx: Context) -> MachineProvisioned | Waiting:
             raise _failed(ctx, exc) from exc
     ctx.object["spec"]["instanceID"] = instance.id
     ctx.status.instance_state = instance.state  # type: ignore[assignment]
-    ctx.set_condition(SECURITY_GROUPS_READY, True, READY_REASON)
+    await _ensure_security_groups(ctx, aws, instance)
     if instance.state != "running":
         ctx.set_condition(INSTANCE_READY, False, INSTANCE_NOT_READY_REASON, f"the instance is {instance.state}")
         return Waiting(INSTANCE_NOT_READY_REASON, f"instance {instance.id} is {instance.state}", PENDING_RETRY)
@@ -75,6 +77,26 @@ async def reconcile_machine(ctx: Context) -> MachineProvisioned | Waiting:
         await _forget_bootstrap_data(ctx, aws)
     return MachineProvisioned(provider_id=instance.provider_id,
                               addresses=[MachineAddress.model_validate(address) for address in instance.addresses()])
+
+
+async def _ensure_security_groups(ctx: Context, aws: AWSScope, instance: Instance) -> None:
+    """The instance keeps the groups of its role and its additional ones; one missing (someone took it off, or an
+    additional group was added to the spec) is attached again, the others left as they are."""
+    try:
+        wanted = security_groups(ctx)
+    except PermanentError as exc:
+        ctx.set_condition(SECURITY_GROUPS_READY, False, SECURITY_GROUPS_FAILED_REASON, exc.message)
+        return
+    missing = [group for group in wanted if group not in instance.security_group_ids]
+    if missing:
+        try:
+            await asyncio.to_thread(aws.clients.ec2.modify_instance_attribute, InstanceId=instance.id,
+                                    Groups=[*instance.security_group_ids, *missing])
+        except Exception as exc:
+            error, retry = retryable(exc, SECURITY_GROUPS_FAILED_REASON)
+            ctx.set_condition(SECURITY_GROUPS_READY, False, SECURITY_GROUPS_FAILED_REASON, str(error))
+            raise retry from exc
+    ctx.set_condition(SECURITY_GROUPS_READY, True, READY_REASON)
 
 
 def _failed(ctx: Context, exc: BaseException) -> Exception:

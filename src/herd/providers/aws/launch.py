@@ -49,7 +49,7 @@ async def launch_instance(ctx: Context, aws: AWSScope) -> Instance:
     if not spec.instance_type:
         raise PermanentError("spec.instanceType is required", reason="InvalidSpec")
     subnet_id = _subnet(ctx, cluster_spec)
-    groups = _security_groups(ctx)
+    groups = security_groups(ctx)
     architecture = await asyncio.to_thread(images.architecture_of, aws, spec.instance_type, _architectures)
     image = await asyncio.to_thread(
         images.find_image, aws, spec.ami.id if spec.ami else None,
@@ -94,7 +94,7 @@ def _subnet(ctx: Context, cluster_spec: dict[str, Any]) -> str:
     return str(subnets[0].get("resourceID") or subnets[0]["id"])
 
 
-def _security_groups(ctx: Context) -> list[str]:
+def security_groups(ctx: Context) -> list[str]:
     """The groups of the machine's roles (node and lb; controlplane too for control plane machines), overridden
     per role by the machine's then the cluster's overrides, plus the additional groups named by ID."""
     known = nested(ctx.infra_cluster, "status", "networkStatus", "securityGroups") or {}

@@ -206,6 +206,18 @@ async def test_a_cluster_and_its_machines_are_built_in_aws_and_leave_nothing_beh
         "Instances"][0]["ImageId"]
     assert aws.clients.ec2.describe_images(ImageIds=[image])["Images"][0]["CreationDate"].startswith("2026-06")
 
+    # A group taken off the instance behind the provider's back is attached again on the next reconcile.
+    node_group = cluster["status"]["networkStatus"]["securityGroups"]["node"]["id"]
+    aws.clients.ec2.modify_instance_attribute(InstanceId=cp["spec"]["instanceID"], Groups=[node_group])
+    await world.client.patch(PROVIDER.machine_kind, "cp-0", {"metadata": {"annotations": {"poke": "1"}}},
+                             namespace=world.namespace)
+
+    def groups_back() -> bool:
+        described = aws.clients.ec2.describe_instances(InstanceIds=[cp["spec"]["instanceID"]])
+        attached = {g["GroupId"] for g in described["Reservations"][0]["Instances"][0]["SecurityGroups"]}
+        return len(attached) == 3  # node, lb and controlplane
+    await eventually(groups_back, "the control plane instance's security groups attached again")
+
     # A Node joined: the chunks have done their job.
     await world.client.patch_status(MACHINE, "cp-0", {"status": {"nodeRef": {"name": "cp-0"}}},
                                     namespace=world.namespace)
