@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 from herd.api.conditions import DELETING_REASON, READY_REASON
-from herd.providersdk import APIEndpoint, ClusterContext, ClusterProvisioned, FailureDomain, Waiting
+from herd.providersdk import APIEndpoint, ClusterContext, ClusterProvisioned, FailureDomain, PermanentError, Waiting
 
 from .api.awscluster import (
     API_SERVER_PORT,
@@ -30,6 +30,7 @@ from .api.awscluster import (
     VPC_RECONCILIATION_FAILED_REASON,
     WAIT_FOR_DNS_NAME_REASON,
     WAIT_FOR_DNS_NAME_RESOLVE_REASON,
+    WAIT_FOR_EXTERNAL_CONTROL_PLANE_ENDPOINT_REASON,
     AWSClusterSpec,
     AWSClusterStatus,
     LoadBalancer,
@@ -56,6 +57,8 @@ STEP_CONDITIONS = {
     steps.LOAD_BALANCER_STEP: (LOAD_BALANCER_READY, LOAD_BALANCER_FAILED_REASON),
 }
 NOT_READY_RETRY = 5.0  # seconds between looks while NAT gateways or the load balancer come up
+# CAPA's loadBalancerType values as the services know them ("elb" is CAPA's other name for classic)
+LOAD_BALANCER_TYPES = {"classic": "classic", "elb": "classic", "nlb": "nlb", "alb": "alb", "disabled": "disabled"}
 
 
 async def scope_of(ctx: Context) -> AWSScope:
@@ -77,7 +80,7 @@ def desired_of(spec: AWSClusterSpec, cluster: str) -> steps.ClusterDesired:
         security_group_overrides={str(k): v for k, v in (network.security_group_overrides or {}).items()}
         if network else {},
         load_balancer_name=(lb.name if lb else None) or default_name(cluster),
-        load_balancer_type="nlb" if lb and lb.load_balancer_type == "nlb" else "classic",
+        load_balancer_type=LOAD_BALANCER_TYPES[(lb.load_balancer_type if lb else None) or "classic"],
         scheme=(lb.scheme if lb else None) or "internet-facing",
         health_check_protocol=(lb.health_check_protocol if lb else None) or "TCP",
         cross_zone=bool(lb and lb.cross_zone_load_balancing),
@@ -87,6 +90,10 @@ def desired_of(spec: AWSClusterSpec, cluster: str) -> steps.ClusterDesired:
 async def reconcile_cluster(ctx: Context) -> ClusterProvisioned | Waiting:
     aws = await scope_of(ctx)
     desired = desired_of(ctx.spec, ctx.cluster_name)
+    if desired.load_balancer_type == "alb":
+        message = "loadBalancerType alb cannot serve the API server (it speaks HTTP only); use nlb or classic"
+        ctx.set_condition(LOAD_BALANCER_READY, False, LOAD_BALANCER_FAILED_REASON, message)
+        raise PermanentError(message, reason="InvalidSpec")
     state = steps.ClusterNetwork()
     for step in steps.STEPS:
         condition, failed_reason = STEP_CONDITIONS[step]
@@ -103,8 +110,17 @@ async def reconcile_cluster(ctx: Context) -> ClusterProvisioned | Waiting:
         ctx.set_condition(NAT_GATEWAYS_READY, False, NAT_GATEWAYS_CREATION_STARTED_REASON,
                           "waiting for the NAT gateways to become available")
         return Waiting(NAT_GATEWAYS_CREATION_STARTED_REASON, "NAT gateways are on their way", NOT_READY_RETRY)
+    zones = sorted({subnet.availability_zone for subnet in state.private_subnets()})
+    failure_domains = [FailureDomain(name=zone, control_plane=True) for zone in zones]
     lb = state.load_balancer
-    assert lb is not None
+    if lb is None:  # disabled: the user brings the endpoint
+        endpoint = ctx.spec.control_plane_endpoint
+        if endpoint is None or not endpoint.host:
+            message = "loadBalancerType is disabled: set spec.controlPlaneEndpoint"
+            ctx.set_condition(LOAD_BALANCER_READY, False, WAIT_FOR_EXTERNAL_CONTROL_PLANE_ENDPOINT_REASON, message)
+            return Waiting(WAIT_FOR_EXTERNAL_CONTROL_PLANE_ENDPOINT_REASON, message)
+        ctx.set_condition(LOAD_BALANCER_READY, True, READY_REASON, "disabled; the endpoint is the user's")
+        return ClusterProvisioned(endpoint=None, failure_domains=failure_domains)
     if not lb.ready or not lb.dns_name:
         ctx.set_condition(LOAD_BALANCER_READY, False, WAIT_FOR_DNS_NAME_REASON, "the load balancer is provisioning")
         return Waiting(WAIT_FOR_DNS_NAME_REASON, "waiting for the load balancer's DNS name", NOT_READY_RETRY)
@@ -113,9 +129,8 @@ async def reconcile_cluster(ctx: Context) -> ClusterProvisioned | Waiting:
         message = f"the load balancer's DNS name {lb.dns_name} does not resolve yet"
         ctx.set_condition(LOAD_BALANCER_READY, False, WAIT_FOR_DNS_NAME_RESOLVE_REASON, message)
         return Waiting(WAIT_FOR_DNS_NAME_RESOLVE_REASON, message, NOT_READY_RETRY * 3)
-    zones = sorted({subnet.availability_zone for subnet in state.private_subnets()})
     return ClusterProvisioned(endpoint=APIEndpoint(host=lb.dns_name, port=API_SERVER_PORT),
-                              failure_domains=[FailureDomain(name=zone, control_plane=True) for zone in zones])
+                              failure_domains=failure_domains)
 
 
 async def _resolves(host: str) -> bool:

@@ -282,3 +282,24 @@ async def test_throttling_and_capacity_errors_are_conditions_retried_with_growin
     await world.client.delete(PROVIDER.cluster_kind, world.namespace, world.namespace)
     await eventually(lambda: _gone(world, PROVIDER.cluster_kind, world.namespace), "the AWSCluster gone", timeout=60)
     assert all(not ids for ids in owned_resources(world.aws()).values())
+
+
+async def test_without_a_load_balancer_the_users_endpoint_is_kept_and_alb_is_refused(world: World) -> None:
+    await _new_cluster(world, {"controlPlaneLoadBalancer": {"loadBalancerType": "alb"}})
+
+    async def refused() -> bool:
+        found = await world.conditions(PROVIDER.cluster_kind, world.namespace)
+        return found.get("Provisioned", ("", "", ""))[1] == "InvalidSpec"
+    await eventually(refused, "alb refused as an invalid spec")
+    assert not owned_resources(world.aws())["vpcs"], "nothing is built for a spec that cannot work"
+
+    await _new_cluster(world, {"network": {"vpc": {"availabilityZoneUsageLimit": 1}},
+                               "controlPlaneEndpoint": {"host": "api.example.test", "port": 443},
+                               "controlPlaneLoadBalancer": {"loadBalancerType": "disabled"}})
+    cluster = await _provisioned(world, PROVIDER.cluster_kind, world.namespace)
+    assert cluster["spec"]["controlPlaneEndpoint"] == {"host": "api.example.test", "port": 443}
+    made = owned_resources(world.aws())
+    assert made["load-balancers"] == [] and len(made["vpcs"]) == 1
+    await world.client.delete(PROVIDER.cluster_kind, world.namespace, world.namespace)
+    await eventually(lambda: _gone(world, PROVIDER.cluster_kind, world.namespace), "the AWSCluster gone", timeout=60)
+    assert all(not ids for ids in owned_resources(world.aws()).values())

@@ -87,7 +87,7 @@ def reconcile_step(aws: AWSScope, desired: ClusterDesired, state: ClusterNetwork
     elif step == SECURITY_GROUPS_STEP:
         state.security_groups = reconcile_security_groups(aws, vpc, desired.security_group_overrides,
                                                           desired.load_balancer_type == "nlb")
-    elif step == LOAD_BALANCER_STEP:
+    elif step == LOAD_BALANCER_STEP and desired.load_balancer_type != "disabled":
         state.load_balancer = reconcile_load_balancer(aws, load_balancer_spec(desired, state))
 
 
