@@ -29,7 +29,26 @@ BOOTSTRAP_FORMAT_KEY = "format"  # cloud-config (default) or ignition
 
 
 class BootstrapDataError(Exception):
-    """The Machine's bootstrap data Secret cannot be read (missing, or without a `value`)."""
+    """The Machine's bootstrap data Secret cannot be read: `missing` (not there, yet or any more), or without a
+    `value`."""
+
+    def __init__(self, message: str, *, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+async def read_bootstrap_data(client: Client, namespace: str, secret_name: str) -> tuple[bytes, str]:
+    """The user data in a bootstrap data Secret and its format (`cloud-config` or `ignition`); BootstrapDataError
+    when the Secret is missing or has no `value`."""
+    try:
+        secret = await client.get(SECRET, secret_name, namespace)
+    except NotFound:
+        raise BootstrapDataError(f"the bootstrap data Secret {secret_name} does not exist", missing=True) from None
+    data = secret.get("data") or {}
+    if not data.get(BOOTSTRAP_DATA_KEY):
+        raise BootstrapDataError(f"the bootstrap data Secret {secret_name} has no `{BOOTSTRAP_DATA_KEY}` key")
+    fmt = base64.b64decode(data[BOOTSTRAP_FORMAT_KEY]).decode() if data.get(BOOTSTRAP_FORMAT_KEY) else "cloud-config"
+    return base64.b64decode(data[BOOTSTRAP_DATA_KEY]), fmt
 
 
 @dataclass
@@ -154,18 +173,9 @@ class MachineContext(ObjectContext[SpecT, StatusT]):
         if self._bootstrap is None:
             name = self.bootstrap_secret_name
             if not name:
-                raise BootstrapDataError("the Machine has no bootstrap data Secret yet")
-            try:
-                secret = await self.client.get(SECRET, name, self.namespace)
-            except NotFound:
-                raise BootstrapDataError(f"the bootstrap data Secret {name} does not exist") from None
-            data = secret.get("data") or {}
-            if not data.get(BOOTSTRAP_DATA_KEY):
-                raise BootstrapDataError(f"the bootstrap data Secret {name} has no `{BOOTSTRAP_DATA_KEY}` key")
-            fmt = base64.b64decode(data[BOOTSTRAP_FORMAT_KEY]).decode() if data.get(BOOTSTRAP_FORMAT_KEY) \
-                else "cloud-config"
-            self._bootstrap = (base64.b64decode(data[BOOTSTRAP_DATA_KEY]), fmt)
+                raise BootstrapDataError("the Machine has no bootstrap data Secret yet", missing=True)
+            self._bootstrap = await read_bootstrap_data(self.client, self.namespace, name)
         return self._bootstrap
 
 
-__all__ = ["BootstrapDataError", "ClusterContext", "MachineContext", "ObjectContext"]
+__all__ = ["BootstrapDataError", "ClusterContext", "MachineContext", "ObjectContext", "read_bootstrap_data"]

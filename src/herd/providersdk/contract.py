@@ -54,12 +54,17 @@ def is_provisioned(obj: Object) -> bool:
     return nested(obj, "status", "initialization", "provisioned") is True
 
 
-def set_provisioned(obj: Object, message: str = "") -> bool:
-    """`status.initialization.provisioned` and the Provisioned condition; returns whether this is the first time."""
+def mark_provisioned(obj: Object) -> bool:
+    """`status.initialization.provisioned`; returns whether this is the first time."""
     first = not is_provisioned(obj)
     obj.setdefault("status", {}).setdefault("initialization", {})["provisioned"] = True
-    conditions.set_condition(obj, PROVISIONED_CONDITION, True, PROVISIONED_REASON, message)
     return first
+
+
+def set_provisioned(obj: Object, message: str = "") -> bool:
+    """`status.initialization.provisioned` and the Provisioned condition; returns whether this is the first time."""
+    conditions.set_condition(obj, PROVISIONED_CONDITION, True, PROVISIONED_REASON, message)
+    return mark_provisioned(obj)
 
 
 def set_not_provisioned(obj: Object, reason: str = NOT_PROVISIONED_REASON, message: str = "") -> None:
@@ -89,9 +94,7 @@ def set_machine_provisioned(obj: Object, provider_id: str, addresses: Iterable[A
     obj.setdefault("spec", {})["providerID"] = provider_id
     obj.setdefault("status", {})["addresses"] = [a.to_dict() if isinstance(a, APIModel) else dict(a)
                                                 for a in addresses]
-    first = not is_provisioned(obj)
-    obj["status"].setdefault("initialization", {})["provisioned"] = True
-    return first
+    return mark_provisioned(obj)
 
 
 def set_ready(obj: Object, *, deleting: bool = False) -> None:

@@ -13,13 +13,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import pydantic
 
 from herd.api.cluster import CLUSTER, MACHINE
-from herd.api.cluster import GROUP as CLUSTER_GROUP
 from herd.api.cluster.labels import CLUSTER_NAME_LABEL
 from herd.api.conditions import DELETING_REASON, INTERNAL_ERROR_REASON
 from herd.api.objects import nested
 from herd.contract.indexes import CLUSTER_STATE_CHANGED
-from herd.contract.objects import owner_cluster_name, owner_named
-from herd.contract.reconciler import ObjectReconciler
 from herd.contract.scope import Services
 from herd.runtime import (
     NOT_ONLY_STATUS_CHANGED,
@@ -50,6 +47,7 @@ from .outcomes import (
     RetryableError,
     Waiting,
 )
+from .reconciler import ProviderReconciler, owner_machine
 
 if TYPE_CHECKING:
     from .provider import InfrastructureProvider
@@ -93,11 +91,8 @@ class _Failures:
         self.not_before.pop(uid, None)
 
 
-class _InfraReconciler(ObjectReconciler[Services, _Run[CtxT]]):
+class _InfraReconciler(ProviderReconciler[Services, _Run[CtxT]]):
     """What the cluster and machine reconcilers share: parsing, error handling, the status write-back."""
-
-    cluster_wait = 0.0  # the owner's events bring the object back
-    observed_generation = False
 
     def __init__(self, provider: InfrastructureProvider, services: Services, extra: Any,
                  decl: Any, kind: Kind, cluster_cache: ClusterCache) -> None:
@@ -207,9 +202,6 @@ class _InfraReconciler(ObjectReconciler[Services, _Run[CtxT]]):
 class ClusterReconciler(_InfraReconciler[ClusterContext[Any, Any]]):
     """The provider's cluster kind: its Cluster is its owner."""
 
-    def cluster_name(self, obj: Object) -> str:
-        return owner_cluster_name(obj) or ""
-
     async def load_scope(self, obj: Object, cluster: Object | None) -> _Run[ClusterContext[Any, Any]]:
         common, invalid = self._common(obj, cluster)
         return _Run(ClusterContext(**common, machine_kind=self.provider.machine_kind), invalid)
@@ -233,9 +225,7 @@ class MachineReconciler(_InfraReconciler[MachineContext[Any, Any]]):
     """The provider's machine kind: its owner Machine names the Cluster."""
 
     def machine_of(self, obj: Object) -> Object | None:
-        name = owner_named(obj, CLUSTER_GROUP, "Machine")
-        namespace = str(nested(obj, "metadata", "namespace") or "")
-        return self.services.cache.get(MACHINE, namespace, name, copy=False) if name else None
+        return owner_machine(self.services.cache, obj)
 
     def cluster_name(self, obj: Object) -> str:
         return str(nested(self.machine_of(obj), "spec", "clusterName") or "")

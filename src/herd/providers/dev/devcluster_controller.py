@@ -19,6 +19,7 @@ from herd.api.cluster import CLUSTER
 from herd.api.infrastructure import DEV_CLUSTER, DevCluster
 from herd.api.infrastructure.devcluster import CLUSTER_FINALIZER, LISTENER_ANNOTATION, InMemoryClusterBackendSpec
 from herd.contract.objects import owner_cluster_name
+from herd.providersdk.contract import set_endpoint
 from herd.runtime import NOT_ONLY_STATUS_CHANGED, Controller, Object, ObjectKey
 from herd.runtime.finalizers import remove_finalizer
 
@@ -67,9 +68,6 @@ class DevClusterReconciler(DevReconciler[DevClusterScope]):
     def handles(self, obj: Object) -> bool:
         return is_in_memory(obj)
 
-    def cluster_name(self, obj: Object) -> str:
-        return owner_cluster_name(obj) or ""
-
     async def load_scope(self, obj: Object, cluster: Object | None) -> DevClusterScope:
         return DevClusterScope(obj, cluster)
 
@@ -98,13 +96,12 @@ class DevClusterReconciler(DevReconciler[DevClusterScope]):
 
 def _endpoint(devcluster: Object) -> tuple[str, int]:
     """The control plane endpoint, allocated on first use and then kept in the spec."""
-    spec = devcluster.setdefault("spec", {})
-    endpoint = spec.get("controlPlaneEndpoint") or {}
+    endpoint = devcluster.setdefault("spec", {}).get("controlPlaneEndpoint") or {}
     if endpoint.get("host") and endpoint.get("port"):
         return str(endpoint["host"]), int(endpoint["port"])
     host = str(endpoint.get("host") or MACHINE_ADDRESS)
     port = int(endpoint.get("port") or free_port())
-    spec["controlPlaneEndpoint"] = {"host": host, "port": port}
+    set_endpoint(devcluster, host, port)
     return host, port
 
 

@@ -16,9 +16,17 @@ import pydantic
 
 from herd.api.cluster import CLUSTER, MACHINE
 from herd.api.cluster import GROUP as CLUSTER_GROUP
+from herd.api.conditions import (
+    WAITING_FOR_BOOTSTRAP_DATA_REASON,
+    WAITING_FOR_CLUSTER_INFRASTRUCTURE_READY_REASON,
+    WAITING_FOR_CONTROL_PLANE_INITIALIZED_REASON,
+)
 from herd.api.infrastructure import DEV_CLUSTER, DEV_MACHINE
 from herd.api.infrastructure.devmachine import MACHINE_FINALIZER, DevMachineSpec, InMemoryMachineBackendSpec
 from herd.contract.objects import is_control_plane_machine, owner_cluster_name, owner_named
+from herd.providersdk import machine_waiting_for
+from herd.providersdk.contract import is_provisioned
+from herd.providersdk.reconciler import MachineReconcilerBase
 from herd.runtime import (
     NOT_ONLY_STATUS_CHANGED,
     Controller,
@@ -34,7 +42,7 @@ from herd.runtime.finalizers import is_deleting
 from .deletion import reconcile_delete
 from .kinds import FAIL_ANNOTATION, annotations_of, name_of, namespace_of, refers_to
 from .phases import run_phases
-from .scope import DevReconciler, MachineScope, Services, devmachine_keys_of_cluster, timeline_of
+from .scope import LOG, MachineScope, Services, devmachine_keys_of_cluster, timeline_of
 from .status import WaitingFor, set_machine_conditions
 
 log = logging.getLogger("herd.providers.dev")
@@ -62,23 +70,17 @@ class DevMachineScope:
     simulated: MachineScope | None = None
 
 
-class DevMachineReconciler(DevReconciler[DevMachineScope]):
-    """Simulates the machine behind each DevMachine with the inMemory backend. Its Cluster is that of the Machine
-    owning it; until the Machine controller sets that owner the DevMachine waits for the Machine's event."""
+class DevMachineReconciler(MachineReconcilerBase[Services, DevMachineScope]):
+    """Simulates the machine behind each DevMachine with the inMemory backend. The SDK's machine skeleton: its
+    Cluster is that of the Machine owning it; until the Machine controller sets that owner the DevMachine waits
+    for the Machine's event."""
 
     kind = DEV_MACHINE
     finalizer = MACHINE_FINALIZER
+    log = LOG
 
     def handles(self, obj: Object) -> bool:
         return in_memory_backend(obj) is not None
-
-    def machine_of(self, devmachine: Object) -> Object | None:
-        """The Machine owning the DevMachine (the cache's copy: read only)."""
-        name = owner_named(devmachine, CLUSTER_GROUP, "Machine")
-        return self.services.cache.get(MACHINE, namespace_of(devmachine), name, copy=False) if name else None
-
-    def cluster_name(self, obj: Object) -> str:
-        return str(((self.machine_of(obj) or {}).get("spec") or {}).get("clusterName") or "")
 
     async def load_scope(self, obj: Object, cluster: Object | None) -> DevMachineScope:
         return DevMachineScope(obj, self.machine_of(obj), cluster)
@@ -114,18 +116,21 @@ class DevMachineReconciler(DevReconciler[DevMachineScope]):
             set_machine_conditions(scope.devmachine, scope.simulated.progress())
 
 
+_WAITING_FOR: dict[str, WaitingFor] = {
+    WAITING_FOR_CLUSTER_INFRASTRUCTURE_READY_REASON: "cluster-infrastructure",
+    WAITING_FOR_CONTROL_PLANE_INITIALIZED_REASON: "control-plane-initialized",
+    WAITING_FOR_BOOTSTRAP_DATA_REASON: "bootstrap-data",
+}
+
+
 def waiting_for(machine: Object, cluster: Object, devcluster: Object | None) -> WaitingFor | None:
-    """What the machine waits for before its VM is created, as upstream orders it."""
+    """What the machine waits for before its VM is created, as upstream orders it (the SDK's waits); the cluster
+    infrastructure is the DevCluster, provisioned with its endpoint and not being deleted."""
     endpoint = ((devcluster or {}).get("spec") or {}).get("controlPlaneEndpoint") or {}
-    provisioned = (((devcluster or {}).get("status") or {}).get("initialization") or {}).get("provisioned")
-    if devcluster is None or is_deleting(devcluster) or not provisioned or not endpoint.get("port"):
-        return "cluster-infrastructure"
-    if not ((machine.get("spec") or {}).get("bootstrap") or {}).get("dataSecretName"):
-        initialized = (((cluster.get("status") or {}).get("initialization") or {}).get("controlPlaneInitialized"))
-        if not is_control_plane_machine(machine) and not initialized:
-            return "control-plane-initialized"
-        return "bootstrap-data"
-    return None
+    ready = devcluster is not None and not is_deleting(devcluster) and is_provisioned(devcluster) \
+        and bool(endpoint.get("port"))
+    waiting = machine_waiting_for(machine, cluster, cluster_infrastructure_ready=ready)
+    return _WAITING_FOR[waiting.reason] if waiting is not None else None
 
 
 def build(services: Services, *, concurrency: int = 10) -> Controller:

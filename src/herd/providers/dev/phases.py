@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from herd.providersdk import BootstrapDataError as BootstrapDataUnreadable
 from herd.runtime import ClientError, NotFound, Object, Unauthorized
 
 from .boot import create_node, join_node, node_object, publish_init_objects
@@ -86,7 +87,10 @@ async def reconcile_kubelet_start(scope: MachineScope, services: Services) -> No
         return
     try:
         await scope.load_plan(services)
-    except NotFound:
+    except BootstrapDataUnreadable as exc:
+        if not exc.missing:
+            scope.node = Stage("failed", f"Cannot boot from the bootstrap data: {exc}", BOOTSTRAP_FAILED_REASON)
+            return
         scope.node = Stage("failed", "The bootstrap data Secret does not exist", BOOTSTRAP_FAILED_REASON)
         scope.requeue_after(RETRY_SECONDS)
         return

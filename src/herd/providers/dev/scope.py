@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import random
 from dataclasses import dataclass, field
@@ -14,12 +13,12 @@ from herd.api.cluster.labels import CLUSTER_NAME_LABEL
 from herd.api.infrastructure import DEV_MACHINE
 from herd.api.infrastructure.devmachine import InMemoryMachineBackendSpec
 from herd.contract.objects import is_control_plane_machine
-from herd.contract.reconciler import ObjectReconciler
-from herd.runtime import SECRET, Cache, Client, NotSynced, Object
+from herd.providersdk.context import read_bootstrap_data
+from herd.providersdk.reconciler import ProviderReconciler
+from herd.runtime import Cache, Client, NotSynced, Object
 
-from .cloudinit import BootPlan, BootstrapDataError, boot_plan
+from .cloudinit import BootPlan, boot_plan
 from .kinds import (
-    BOOTSTRAP_DATA_KEY,
     READY_AT_ANNOTATION,
     Fault,
     annotations_of,
@@ -51,13 +50,14 @@ class Services:
 ScopeT = TypeVar("ScopeT")
 
 
-class DevReconciler(ObjectReconciler[Services, ScopeT]):
-    """What the Dev provider's reconcilers share: their objects wait for their Cluster's event (no polling), and
-    their status has no observedGeneration."""
+LOG = logging.getLogger("herd.providers.dev")
 
-    log = logging.getLogger("herd.providers.dev")
-    cluster_wait = 0.0
-    observed_generation = False
+
+class DevReconciler(ProviderReconciler[Services, ScopeT]):
+    """The DevCluster's reconcile skeleton: the SDK's for a provider (its Cluster's event wakes it, no
+    observedGeneration)."""
+
+    log = LOG
 
 
 @dataclass
@@ -137,14 +137,12 @@ class MachineScope:
                 format_timeline(self.timeline)
 
     async def load_plan(self, services: Services) -> BootPlan:
-        """Read and parse the bootstrap data (once per reconcile); NotFound or BootstrapDataError when unusable."""
+        """Read and parse the bootstrap data (once per reconcile); the SDK's BootstrapDataError when the Secret is
+        missing or empty, cloudinit's BootstrapDataError when the data is unusable."""
         if self.plan is None:
             secret_name = ((self.machine.get("spec") or {}).get("bootstrap") or {}).get("dataSecretName")
-            secret = await services.client.get(SECRET, str(secret_name), self.namespace)
-            encoded = (secret.get("data") or {}).get(BOOTSTRAP_DATA_KEY)
-            if not encoded:
-                raise BootstrapDataError(f"the bootstrap data Secret {secret_name} has no `value` key")
-            self.plan = boot_plan(base64.b64decode(encoded), hostname=self.node_name)
+            data, _ = await read_bootstrap_data(services.client, self.namespace, str(secret_name))
+            self.plan = boot_plan(data, hostname=self.node_name)
         return self.plan
 
 

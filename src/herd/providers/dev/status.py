@@ -13,7 +13,10 @@ from typing import Any, Literal
 
 from herd.api.infrastructure import devcluster as dc
 from herd.api.infrastructure import devmachine as dm
-from herd.api.infrastructure.dev_types import DELETING_REASON, FailureDomain
+from herd.api.infrastructure.dev_types import DELETING_REASON
+from herd.providersdk import contract
+from herd.providersdk.contract import mark_provisioned
+from herd.providersdk.contract import set_failure_domains as set_failure_domains  # the DevCluster's, as the SDK's
 from herd.runtime import Object, conditions
 
 # Reasons of the inMemory backend that upstream has no constant for.
@@ -62,19 +65,9 @@ class MachineProgress:
 
 def set_devcluster_provisioned(devcluster: Object, endpoint: str) -> None:
     """The simulated endpoint is allocated: the cluster infrastructure is provisioned and Ready."""
-    status = devcluster.setdefault("status", {})
-    status.setdefault("initialization", {})["provisioned"] = True
+    mark_provisioned(devcluster)
     conditions.set_condition(devcluster, dc.DEV_CLUSTER_READY_CONDITION, True, dc.DEV_CLUSTER_READY_REASON,
                              f"The simulated control plane endpoint is {endpoint}")
-
-
-def set_failure_domains(devcluster: Object, failure_domains: list[FailureDomain] | None) -> None:
-    """Report the configured failure domains (v1beta2's list) in status, or none."""
-    status = devcluster.setdefault("status", {})
-    if failure_domains:
-        status["failureDomains"] = [domain.to_dict() for domain in failure_domains]
-    else:
-        status.pop("failureDomains", None)
 
 
 def set_devcluster_deleting(devcluster: Object) -> None:
@@ -84,10 +77,8 @@ def set_devcluster_deleting(devcluster: Object) -> None:
 
 def set_machine_provisioned(devmachine: Object, provider_id: str, hostname: str, address: str) -> None:
     """The VM is up: providerID, addresses and initialization.provisioned, as the infrastructure contract asks."""
-    devmachine.setdefault("spec", {})["providerID"] = provider_id
-    status = devmachine.setdefault("status", {})
-    status["addresses"] = [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": hostname}]
-    status.setdefault("initialization", {})["provisioned"] = True
+    contract.set_machine_provisioned(devmachine, provider_id, [{"type": "InternalIP", "address": address},
+                                                               {"type": "Hostname", "address": hostname}])
 
 
 def set_machine_conditions(devmachine: Object, progress: MachineProgress) -> None:
