@@ -11,6 +11,8 @@ import functools
 import json
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,3 +101,15 @@ def _stop_leftover(pid_file: Path) -> None:
         os.killpg(int(pid_file.read_text()), signal.SIGKILL)
 
 
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("herd.providers.example", "expected module:attribute"),
+    ("no_such_package.provider:provider", "cannot import no_such_package.provider"),
+])
+def test_a_provider_that_cannot_be_loaded_stops_herd_up_with_one_line(tmp_path: Path, name: str,
+                                                                      message: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "herd.cli.main", "up", "--data-dir", str(tmp_path), "--port", "0",
+                           "--provider", name], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert done.stdout == "" and done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
