@@ -37,6 +37,7 @@ from .api.awscluster import (
     NetworkStatus,
     SecurityGroup,
 )
+from .credentials import credentials_for
 from .environment import environment_of
 from .failures import retryable
 from .services import cluster as steps
@@ -63,7 +64,8 @@ LOAD_BALANCER_TYPES = {"classic": "classic", "elb": "classic", "nlb": "nlb", "al
 
 async def scope_of(ctx: Context) -> AWSScope:
     """The cluster's view of AWS: the clients of its region, its name and additional tags."""
-    clients = await environment_of(ctx.services).clients_async(ctx.spec.region)
+    credentials = await credentials_for(ctx.client, ctx.namespace, ctx.object.get("spec"))
+    clients = await environment_of(ctx.services).clients_async(ctx.spec.region, credentials)
     return AWSScope(clients, ctx.cluster_name, dict(ctx.spec.additional_tags or {}))
 
 

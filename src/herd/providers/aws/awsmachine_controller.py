@@ -23,6 +23,7 @@ from .api.awsmachine import (
     AWSMachineSpec,
     AWSMachineStatus,
 )
+from .credentials import credentials_for
 from .environment import environment_of
 from .failures import retryable
 from .launch import chunk_prefix, launch_instance, security_groups, stored_data_of_spec
@@ -37,7 +38,8 @@ PENDING_RETRY = 2.0  # seconds between looks while an instance starts or stops
 async def scope_of(ctx: Context) -> AWSScope:
     """The machine's cluster's view of AWS (region and additional tags from the AWSCluster)."""
     cluster_spec = nested(ctx.infra_cluster, "spec") or {}
-    clients = await environment_of(ctx.services).clients_async(cluster_spec.get("region"))
+    credentials = await credentials_for(ctx.client, ctx.namespace, cluster_spec)
+    clients = await environment_of(ctx.services).clients_async(cluster_spec.get("region"), credentials)
     tags = {**(cluster_spec.get("additionalTags") or {}), **(ctx.spec.additional_tags or {})}
     return AWSScope(clients, ctx.cluster_name, tags)
 

@@ -5,6 +5,7 @@ endpoint is `AWS_ENDPOINT_URL` when set (a moto server, say)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -26,29 +27,38 @@ class AWSEnvironment:
     _clients: dict[str, AWSClients] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def clients(self, region: str | None) -> AWSClients:
-        """The clients of `region` (the default region when None), made on first use."""
-        key = region or ""
+    def clients(self, region: str | None, credentials: dict[str, str] | None = None) -> AWSClients:
+        """The clients of `region` (the default region when None) with `credentials` (the environment's when None),
+        made on first use."""
+        key = _key(region, credentials)
         with self._lock:
             found = self._clients.get(key)
             if found is None:
                 found = make_clients(region, endpoint_url=self.endpoint_url, max_attempts=self.max_attempts,
-                                     credentials=self.credentials)
+                                     credentials=credentials or self.credentials)
                 for hook in self.on_new_clients:
                     hook(found)
                 self._clients[key] = found
             return found
 
-    async def clients_async(self, region: str | None) -> AWSClients:
+    async def clients_async(self, region: str | None, credentials: dict[str, str] | None = None) -> AWSClients:
         """`clients`, off the event loop (the first call per region loads botocore's service models)."""
-        key = region or ""
-        if key in self._clients:
-            return self._clients[key]
-        return await asyncio.to_thread(self.clients, region)
+        found = self._clients.get(_key(region, credentials))
+        if found is not None:
+            return found
+        return await asyncio.to_thread(self.clients, region, credentials)
 
     def api_calls(self) -> int:
         """How many AWS API calls every client set has made so far."""
         return sum(clients.counter.total for clients in self._clients.values())
+
+
+def _key(region: str | None, credentials: dict[str, str] | None) -> str:
+    """Clients are shared per region and identity; the identity is keyed by a digest, never kept in clear twice."""
+    if not credentials:
+        return region or ""
+    digest = hashlib.sha256("\0".join(credentials.get(k, "") for k in sorted(credentials)).encode()).hexdigest()
+    return f"{region or ''}/{digest}"
 
 
 _default = AWSEnvironment()

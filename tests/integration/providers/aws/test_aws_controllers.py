@@ -26,7 +26,7 @@ from herd.api.cluster import CLUSTER, MACHINE
 from herd.providers.aws.environment import AWSEnvironment
 from herd.providers.aws.provider import provider as aws_provider
 from herd.providers.aws.services import loadbalancer, userdata
-from herd.providers.aws.services.clients import AWSClients
+from herd.providers.aws.services.clients import AWSClients, make_clients
 from herd.providers.aws.services.instances import user_data_of
 from herd.providers.aws.services.inventory import owned_resources
 from herd.providers.aws.services.scope import AWSScope
@@ -303,3 +303,41 @@ async def test_without_a_load_balancer_the_users_endpoint_is_kept_and_alb_is_ref
     await world.client.delete(PROVIDER.cluster_kind, world.namespace, world.namespace)
     await eventually(lambda: _gone(world, PROVIDER.cluster_kind, world.namespace), "the AWSCluster gone", timeout=60)
     assert all(not ids for ids in owned_resources(world.aws()).values())
+
+
+def _access_key_in_another_account(moto: MotoServer, account: str) -> dict[str, str]:
+    """An IAM user's access key in `account` of the moto server (moto answers a key's calls in its account)."""
+    iam = make_clients(REGION, endpoint_url=moto.url, credentials={"AccessKeyID": "testing",
+                                                                   "SecretAccessKey": "testing"}).session.client(
+        "iam", endpoint_url=moto.url, region_name=REGION)
+
+    def in_account(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account
+    iam.meta.events.register("before-sign.iam.*", in_account)
+    iam.create_user(UserName="capa")
+    key = iam.create_access_key(UserName="capa")["AccessKey"]
+    return {"AccessKeyID": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
+
+
+async def test_an_identity_secret_names_the_credentials_the_cluster_is_built_with(world: World,
+                                                                                   moto: MotoServer) -> None:
+    keys = _access_key_in_another_account(moto, "222222222222")
+    await _new_cluster(world, {"network": {"vpc": {"availabilityZoneUsageLimit": 1}},
+                               "identityRef": {"kind": "Secret", "name": "aws-identity"},
+                               "controlPlaneLoadBalancer": {"dnsResolutionCheck": "None"}})
+
+    async def waiting_for_the_secret() -> bool:
+        found = await world.conditions(PROVIDER.cluster_kind, world.namespace)
+        return found.get("Provisioned", ("", "", ""))[1] == "InvalidIdentity"
+    await eventually(waiting_for_the_secret, "InvalidIdentity while the Secret is missing")
+    await world.client.create({"apiVersion": "v1", "kind": "Secret", "metadata": {
+        "name": "aws-identity", "namespace": world.namespace}, "data": {
+        key: base64.b64encode(value.encode()).decode() for key, value in keys.items()}}, kind=SECRET)
+    cluster = await _provisioned(world, PROVIDER.cluster_kind, world.namespace)
+
+    theirs = AWSScope(world.env.clients(REGION, keys), world.namespace)
+    assert owned_resources(theirs)["vpcs"] == [cluster["spec"]["network"]["vpc"]["id"]]
+    assert owned_resources(world.aws())["vpcs"] == [], "nothing in the controller's own account"
+    await world.client.delete(PROVIDER.cluster_kind, world.namespace, world.namespace)
+    await eventually(lambda: _gone(world, PROVIDER.cluster_kind, world.namespace), "the AWSCluster gone", timeout=60)
+    assert all(not ids for ids in owned_resources(theirs).values())

@@ -102,6 +102,17 @@ class AWSLoadBalancerSpec(APIModel):
                                                          "load balancer.")
 
 
+class AWSIdentityReference(APIModel):
+    """Whose AWS credentials the cluster's resources are made with."""
+
+    name: str = Field(min_length=1, description="The identity's name: for kind Secret, a Secret in the AWSCluster's "
+                      "namespace with the keys AccessKeyID, SecretAccessKey and optionally SessionToken.")
+    kind: Literal["AWSClusterControllerIdentity", "Secret"] = Field(
+        description="AWSClusterControllerIdentity: the controller's own credentials (boto3's chain: environment, "
+                    "profile, instance role), CAPA's default; Secret: herd's stand-in for CAPA's "
+                    "AWSClusterStaticIdentity, whose keys it shares.")
+
+
 class AWSClusterSpec(ClusterSpec):
     """The desired state of an AWSCluster."""
 
@@ -111,6 +122,8 @@ class AWSClusterSpec(ClusterSpec):
     additional_tags: dict[str, str] | None = tags_field("Tags added to every AWS resource of the cluster.")
     control_plane_load_balancer: AWSLoadBalancerSpec | None = Field(
         default=None, description="The load balancer in front of the API servers.")
+    identity_ref: AWSIdentityReference | None = Field(default=None, description="Whose credentials to use; the "
+                                                      "controller's own when unset.")
     image_lookup_format: str | None = Field(default=None, description="The AMI name pattern machines look up by "
                                             "default ({{.BaseOS}} and {{.K8sVersion}} are replaced).")
     image_lookup_org: str | None = Field(default=None, description="The AWS account that owns looked up AMIs.")
