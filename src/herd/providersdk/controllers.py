@@ -47,7 +47,7 @@ from .outcomes import (
     RetryableError,
     Waiting,
 )
-from .reconciler import ProviderReconciler, owner_machine
+from .reconciler import MachineReconcilerBase, ProviderReconciler
 
 if TYPE_CHECKING:
     from .provider import InfrastructureProvider
@@ -221,14 +221,9 @@ class ClusterReconciler(_InfraReconciler[ClusterContext[Any, Any]]):
         return Result(requeue_after=outcome.recheck_after or 0.0)
 
 
-class MachineReconciler(_InfraReconciler[MachineContext[Any, Any]]):
+class MachineReconciler(MachineReconcilerBase[Services, _Run[MachineContext[Any, Any]]],
+                        _InfraReconciler[MachineContext[Any, Any]]):
     """The provider's machine kind: its owner Machine names the Cluster."""
-
-    def machine_of(self, obj: Object) -> Object | None:
-        return owner_machine(self.services.cache, obj)
-
-    def cluster_name(self, obj: Object) -> str:
-        return str(nested(self.machine_of(obj), "spec", "clusterName") or "")
 
     async def load_scope(self, obj: Object, cluster: Object | None) -> _Run[MachineContext[Any, Any]]:
         infra_name = nested(cluster, "spec", "infrastructureRef", "name")
