@@ -5,24 +5,28 @@
 Starts `herd up` with the ClusterTopology gate (fresh data dir, port 0), applies examples/clusterclass-dev.yaml with
 every startup duration at 0s, then creates N Clusters of 1 control-plane and 1 worker Machine that name the class
 in `spec.topology`. Prints one figure per line: seconds from the first Cluster's creation until every Cluster is
-Available with its topology reconciled, the CPU seconds `herd up` and its children used meanwhile, and their peak
-RSS (VmHWM) together.
+Available with its topology reconciled, the CPU seconds `herd up` and its children used meanwhile (and, from the
+manager's /metrics, the reconcile CPU of the topology controller and of the busiest others), and their peak RSS
+(VmHWM) together.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
+import socket
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import yaml
 from controlplane import cpu_used
-from fleet import apply, cpu_seconds, peak_rss_mib, start_herd, stop_herd, wait_for
+from fleet import apply, cpu_seconds, drain, peak_rss_mib, stop_herd, wait_for
 
 from herd.api.cluster import CLUSTER
 from herd.runtime import Client
@@ -31,9 +35,38 @@ NAMESPACE, VERSION = "default", "v1.33.0"
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "clusterclass-dev.yaml"
 
 
+def start_herd(data_dir: Path, health_port: int) -> tuple[subprocess.Popen[str], Path]:
+    """`herd up --feature-gates ClusterTopology=true` with its metrics on `health_port`."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "herd.cli.main", "up", "--data-dir", str(data_dir), "--port", "0", "--health-port",
+         str(health_port), "--feature-gates", "ClusterTopology=true"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        match = re.search(r"export KUBECONFIG=(\S+)", line)
+        if match:
+            drain(process)
+            return process, Path(match.group(1))
+    raise SystemExit("herd up did not start")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def reconcile_cpu(health_port: int) -> dict[str, float]:
+    """herd_reconcile_cpu_seconds_total per controller, from the manager's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{health_port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {m.group(1): float(m.group(2)) for m in re.finditer(
+        r'^herd_reconcile_cpu_seconds_total\{controller="([^"]+)"\} (\S+)$', text, re.MULTILINE)}
+
+
 def class_objects() -> list[dict[str, Any]]:
     """The example class and its templates, every simulated startup at 0s."""
-    text = re.sub(r"startupDuration: \S+\}", "startupDuration: 0s}", EXAMPLE.read_text())
+    text = re.sub(r"startupDuration: [0-9a-z]+", "startupDuration: 0s", EXAMPLE.read_text())
     objects = [d for d in yaml.safe_load_all(text) if d]
     for obj in objects:
         obj["metadata"]["namespace"] = NAMESPACE
@@ -58,8 +91,8 @@ def available(cluster: dict[str, Any]) -> bool:
 
 async def run(clusters: int, timeout: float) -> dict[str, float]:
     base = Path(tempfile.mkdtemp(prefix="herd-bench-topology-"))
-    os.environ["CLUSTER_TOPOLOGY"] = "true"  # clusterctl's switch for the ClusterTopology gate, which herd up reads
-    process, kubeconfig = start_herd(base / "data")
+    health_port = free_port()
+    process, kubeconfig = start_herd(base / "data", health_port)
     client = Client.from_kubeconfig(kubeconfig)
     figures: dict[str, float] = {}
     try:
@@ -75,6 +108,9 @@ async def run(clusters: int, timeout: float) -> dict[str, float]:
         figures["clusters_available_seconds"] = time.perf_counter() - started
         figures["cpu_seconds"] = cpu_used(process.pid, cpu_before)
         figures["peak_rss_mib"] = peak_rss_mib(process.pid)
+        by_controller = sorted(reconcile_cpu(health_port).items(), key=lambda item: -item[1])
+        for controller, seconds in by_controller[:6]:
+            figures[f"reconcile_cpu_seconds[{controller}]"] = seconds
     finally:
         await client.close()
         stop_herd(process, base)

@@ -29,7 +29,7 @@ def _managed_cluster(obj: Object) -> list[ObjectKey]:
     return [ObjectKey(str(obj["metadata"].get("namespace") or ""), str(labels[CLUSTER_NAME_LABEL]))]
 
 
-def new_controller(client: Client, cache: Cache, *, concurrency: int = 4, poll_seconds: float = 5.0) -> Controller:
+def new_controller(client: Client, cache: Cache, *, concurrency: int = 4, poll_seconds: float = 30.0) -> Controller:
     """The topology controller, ready for `manager.add(...)`; `cache` must be that manager's cache.
 
     It watches Clusters, ClusterClasses (a change reaches every Cluster of the class), the MachineDeployments

@@ -76,9 +76,8 @@ class TopologyReconciler:
         desired = scope.desired = compute(scope.cluster, blueprint, scope.current, scope.tracker)
         for phase in PHASES:
             await phase(scope, desired)
-        if scope.tracker.upgrading or scope.tracker.control_plane_provisioning:
-            return Result(requeue_after=scope.io.poll_seconds)
-        return Result()
+        # the control plane's and the MachineDeployments' events move an upgrade on; the look again is a safety net
+        return Result(requeue_after=scope.io.poll_seconds) if scope.tracker.upgrading else Result()
 
     async def _report(self, cluster: Object, condition: Condition) -> None:
         await write_conditions(self.services.client, CLUSTER, cluster, [condition])

@@ -18,7 +18,7 @@ class Services:
     client: Client
     cache: Cache
     tracker: ExternalTracker  # watches the infrastructure cluster and control plane kinds as they are met
-    poll_seconds: float = 5.0  # how soon to look again while an upgrade or a pending creation waits
+    poll_seconds: float = 30.0  # how soon to look again while an upgrade or a pending creation waits
 
 
 @dataclass
