@@ -211,6 +211,8 @@ class ResourceHandlers:
         if not isinstance(config, dict):
             raise errors.bad_request("the apply configuration must be an object")
         meta = config.get("metadata")
+        if meta is not None and not isinstance(meta, dict):
+            raise errors.bad_request("metadata must be an object")
         if isinstance(meta, dict) and meta.get("managedFields") is not None:
             raise errors.bad_request("metadata.managedFields must be nil")
         warnings: list[str] = []

@@ -228,3 +228,30 @@ async def test_replicas_applied_through_scale_are_owned_on_the_object(http: aioh
     assert (entry["operation"], entry["subresource"], entry["fieldsV1"]) == (
         "Apply", "scale", {"f:spec": {"f:replicas": {}}})
     assert "f:replicas" not in managers(stored)[("alice", "Apply")]["f:spec"]
+
+
+@pytest.mark.parametrize("config", [
+    [1, 2], "text", None, {"metadata": "x"}, {"metadata": {"name": "other"}},
+    {"apiVersion": f"{GROUP}/v1", "kind": "Other", "metadata": {"name": "f"}},
+    {"apiVersion": f"{GROUP}/v1", "kind": "Fleet", "metadata": {"name": "f"}, "spec": {"pools": [1, {"size": 2}]}},
+    {"apiVersion": f"{GROUP}/v1", "kind": "Fleet", "metadata": {"name": "f"}, "spec": {"tags": [{"a": 1}], "args": 5}},
+    {"apiVersion": f"{GROUP}/v1", "kind": "Fleet", "metadata": {"name": "f", "labels": ["x"]}, "spec": []},
+])
+async def test_bad_configurations_are_refused_with_a_status(fleets: aiohttp.ClientSession, config: Any) -> None:
+    await apply(fleets, f"{FLEETS}/f", fleet(replicas=1, pools=[{"name": "a"}], tags=["x"]), "alice")
+    code, refused = await apply(fleets, f"{FLEETS}/f", config, "bob")
+    assert 400 <= code < 500 and refused["kind"] == "Status", refused
+
+
+@pytest.mark.parametrize("config", [
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": [1]},
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "labels": 5}},
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "finalizers": [{"a": 1}]}},
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "ownerReferences": [7]}},
+    {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cm"}},
+])
+async def test_bad_builtin_configurations_are_refused_with_a_status(http: aiohttp.ClientSession,
+                                                                    config: Any) -> None:
+    await apply(http, f"{CONFIGMAPS}/cm", configmap({"a": "1"}), "alice")
+    code, refused = await apply(http, f"{CONFIGMAPS}/cm", config, "bob")
+    assert 400 <= code < 500 and refused["kind"] == "Status", refused
