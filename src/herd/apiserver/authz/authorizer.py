@@ -8,7 +8,6 @@ lookups once its identity has asked the same thing before.
 
 from __future__ import annotations
 
-import logging
 from typing import NamedTuple, Protocol
 
 from ..auth import UserInfo
@@ -16,16 +15,12 @@ from ..errors import StatusError
 from ..storage.base import CompactedError, StorageError
 from ..storage.store import Store
 from .index import RBACIndex, UserRules
-from .rules import Attributes, Rule
+from .rules import EVERYTHING, Attributes, Rule
 from .types import RBAC_PREFIX
-
-log = logging.getLogger(__name__)
 
 MASTERS = "system:masters"
 MODES = ("RBAC", "AlwaysAllow")
 _MAX_IDENTITIES = 2048
-_ALL_RULES = (Rule(frozenset({"*"}), frozenset({"*"}), frozenset({"*"})), Rule(frozenset({"*"}),
-                                                                              non_resource_urls=("*",)))
 
 
 class Decision(NamedTuple):
@@ -53,7 +48,7 @@ class AlwaysAllow:
         return Decision(True, "the API server runs with --authorization-mode AlwaysAllow")
 
     def rules(self, user: UserInfo, namespace: str) -> list[Rule]:
-        return list(_ALL_RULES)
+        return list(EVERYTHING)
 
     async def run(self) -> None:
         return None

@@ -17,12 +17,9 @@ from ..admission.base import Admission, AdmissionAttributes
 from ..auth import UserInfo
 from ..storage.store import Store
 from .authorizer import MASTERS, Authorizer
-from .rules import Attributes, Rule, compile_rules
+from .rules import EVERYTHING, Attributes, Rule, compile_rules
 from .types import CLUSTER_ROLES, GROUP, RBAC_TYPES, ROLE_KINDS, ROLES
 from .validation import rbac_causes
-
-_EVERYTHING = (Rule(frozenset({"*"}), frozenset({"*"}), frozenset({"*"})), Rule(frozenset({"*"}),
-                                                                               non_resource_urls=("*",)))
 
 
 def _atoms(rule: Rule) -> list[Rule]:
@@ -112,7 +109,7 @@ class RBACAdmission:
             escalate = Attributes("escalate", True, GROUP, rtype.plural, "", namespace, attrs.name)
             if self.authorizer.authorize(user, escalate):
                 return
-            requested = _EVERYTHING if obj.get("aggregationRule") else compile_rules(obj.get("rules"))
+            requested = EVERYTHING if obj.get("aggregationRule") else compile_rules(obj.get("rules"))
         else:
             if old is not None and obj.get("roleRef") == old.get("roleRef") \
                     and obj.get("subjects") == old.get("subjects"):

@@ -126,3 +126,8 @@ def compile_rules(rules: Any) -> tuple[Rule, ...]:
     if not isinstance(rules, list):
         return ()
     return tuple(Rule.from_dict(rule) for rule in rules if isinstance(rule, dict))
+
+
+EVERYTHING = (Rule(frozenset({"*"}), frozenset({"*"}), frozenset({"*"})),
+              Rule(frozenset({"*"}), non_resource_urls=("*",)))
+"""cluster-admin's rules: every verb on every resource and every non-resource URL."""
