@@ -180,8 +180,14 @@ async def test_a_cluster_and_its_machines_are_built_in_aws_and_leave_nothing_beh
     await _new_machine(world, "cp-0", control_plane=True, zone="us-east-1b", spec={})
     await _new_machine(world, "md-0", control_plane=False, zone="us-east-1a",
                        spec={"cloudInit": {"secureSecretsBackend": "ssm"}})
+    older = world.aws().clients.ec2.describe_images(Filters=[{"Name": "name", "Values": [
+        "capa-ami-flatcar-stable-v1.32.5-*"]}])["Images"][0]["ImageId"]
+    await _new_machine(world, "md-1", control_plane=False, zone="us-east-1c",
+                       spec={"ami": {"id": older}, "uncompressedUserData": True,
+                             "cloudInit": {"insecureSkipSecretsManager": True}})
     cp = await _provisioned(world, PROVIDER.machine_kind, "cp-0")
     worker = await _provisioned(world, PROVIDER.machine_kind, "md-0")
+    plain = await _provisioned(world, PROVIDER.machine_kind, "md-1")
 
     assert cp["spec"]["providerID"] == f"aws:///us-east-1b/{cp['spec']['instanceID']}"
     assert worker["spec"]["providerID"].startswith("aws:///us-east-1a/i-")
@@ -199,6 +205,15 @@ async def test_a_cluster_and_its_machines_are_built_in_aws_and_leave_nothing_beh
         assert stored is not None and stored.backend == backend and stored.count >= 1
         secret = await world.client.get(SECRET, f"{name}-data", world.namespace)
         assert userdata.unpack(userdata.fetch(aws, stored)) == base64.b64decode(secret["data"]["value"])
+    # insecureSkipSecretsManager: the data itself is the user data (uncompressed as asked), the AMI the one named
+    md1_data = await world.client.get(SECRET, "md-1-data", world.namespace)
+    assert user_data_of(aws, plain["spec"]["instanceID"]) == base64.b64decode(md1_data["data"]["value"])
+    described = aws.clients.ec2.describe_instances(InstanceIds=[plain["spec"]["instanceID"]])
+    assert described["Reservations"][0]["Instances"][0]["ImageId"] == older
+    assert "secretPrefix" not in (plain["spec"].get("cloudInit") or {})
+    chunks = owned_resources(aws)
+    assert all(name.startswith(cp["spec"]["cloudInit"]["secretPrefix"]) for name in chunks["secrets"])
+    assert all(name.startswith(worker["spec"]["cloudInit"]["secretPrefix"]) for name in chunks["parameters"])
     lb = loadbalancer.LoadBalancer(name=elb["name"], type="nlb", dns_name="", scheme="", ready=True,
                                    target_group_arn=elb["targetGroupArn"])
     assert loadbalancer.registered(aws, lb) == [cp["spec"]["instanceID"]]
@@ -226,7 +241,7 @@ async def test_a_cluster_and_its_machines_are_built_in_aws_and_leave_nothing_beh
     await world.client.delete(PROVIDER.cluster_kind, world.namespace, world.namespace)
     await eventually(lambda: _condition_reason(world, PROVIDER.cluster_kind, world.namespace, "Deleting"),
                      "the AWSCluster waiting for its machines")
-    for name in ("cp-0", "md-0"):
+    for name in ("cp-0", "md-0", "md-1"):
         await world.client.delete(PROVIDER.machine_kind, name, world.namespace)
     await eventually(lambda: _gone(world, PROVIDER.cluster_kind, world.namespace), "the AWSCluster gone", timeout=60)
     assert all(not ids for ids in owned_resources(aws).values()), owned_resources(aws)
