@@ -101,6 +101,11 @@ def test_killed_twice_while_building_it_makes_each_resource_once_and_deletes_the
         instances = sorted(m["spec"]["providerID"].rsplit("/", 1)[1] for m in herd.items("machines", NAMESPACE))
         assert instances == sorted(found["instances"])
 
+        explained = herd.kubectl("explain", "awsmachine.spec.cloudInit").stdout
+        assert "secureSecretsBackend" in explained and "insecureSkipSecretsManager" in explained
+        listed = herd.kubectl("get", "awsmachines", "-n", NAMESPACE).stdout
+        assert all(f"aws:///us-east-1{zone}/i-" in listed for zone in "abc"), listed
+
         herd.kubectl("delete", "cluster", CLUSTER, "-n", NAMESPACE, "--wait=false")
         eventually_sync(lambda: not herd.items("awsclusters", NAMESPACE), "the AWSCluster deleted", timeout=120)
         assert all(not ids for ids in _inventory(moto).values()), _inventory(moto)
