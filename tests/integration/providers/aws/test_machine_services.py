@@ -56,5 +56,9 @@ def test_bootstrap_data_chunks_round_trip_and_are_all_deleted(aws: AWSScope, bac
     kind = "secrets" if backend == "secrets-manager" else "parameters"
     assert len(owned_resources(aws)[kind]) == stored.count
 
+    booted = userdata.boot(aws, userdata.boot_user_data(stored, aws.clients.region, aws.clients.endpoint_url))
+    assert booted == data  # what the boot script hands cloud-init
+    assert owned_resources(aws)[kind] == [], "the boot script deletes the chunks it read"
+    userdata.store(aws, backend, prefix, data, "cp-0", "control-plane")
     userdata.delete_all(aws, backend, prefix)
     assert owned_resources(aws)[kind] == []

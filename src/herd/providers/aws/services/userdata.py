@@ -199,3 +199,14 @@ def delete_all(aws: AWSScope, backend: str, prefix: str) -> None:
         if secret["Name"].startswith(f"{prefix}-"):
             ignore_missing(aws.clients.secretsmanager.delete_secret, SecretId=secret["Name"],
                            ForceDeleteWithoutRecovery=True)
+
+
+def boot(aws: AWSScope, user_data: bytes) -> bytes:
+    """What the instance's cloud-init ends up running, got as the boot script gets it: the chunks fetched, then
+    deleted, then unpacked (plain user data is only unpacked). For simulators that boot instances from it."""
+    stored = stored_data_of(user_data)
+    if stored is None:
+        return unpack(user_data)
+    data = fetch(aws, stored)
+    delete(aws, stored)
+    return unpack(data)
