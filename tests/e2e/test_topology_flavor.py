@@ -3,20 +3,24 @@
 topology makes; changing the variable rotates the worker template (a new one, the old one deleted once the
 workers rolled out); a version change upgrades the control plane before any worker (a watch of the Machines sees
 no worker of the new version while a control-plane Machine of the old one runs); a worker class missing from the
-ClusterClass is reported on the Cluster."""
+ClusterClass is reported on the Cluster; rebasing the Cluster onto another class rolls out the workers whose
+template differs and leaves the control plane alone."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from support.herd_up import WatchRecorder, herd_up
 from support.topology import DEPLOYMENT_TOPOLOGY, GATE, TopologyHerd, condition, eventually, generate
 
 CLUSTER, VERSION, NEW = "flavored", "v1.33.0", "v1.33.1"
 CONTROL_PLANE_LABEL = "cluster.x-k8s.io/control-plane"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "clusterclass-dev.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +114,41 @@ def test_a_version_change_upgrades_the_control_plane_before_the_workers(
     assert control_plane is not None, "no worker of the new version was ever seen"
     running = [(name, version) for name, version, deleting in control_plane if not deleting]
     assert len(running) == 3 and all(version == NEW for _, version in running), control_plane
+
+
+def test_rebasing_onto_another_class_rolls_out_the_workers_it_changes(herd: TopologyHerd) -> None:
+    objects = [d for d in yaml.safe_load_all(EXAMPLE.read_text()) if d]
+    for obj in objects:  # the same class under other names, whose worker machines boot slower
+        obj["metadata"]["name"] = obj["metadata"]["name"].replace("dev", "dev-slow")
+        for ref in _template_refs(obj):
+            ref["name"] = ref["name"].replace("dev", "dev-slow")
+        if obj["metadata"]["name"] == "dev-slow-default-worker" and obj["kind"] == "DevMachineTemplate":
+            obj["spec"]["template"]["spec"]["backend"]["inMemory"]["node"]["provisioning"]["startupDuration"] = "2s"
+    herd.kubectl("apply", "-n", herd.namespace, "-f", "-", input=yaml.safe_dump_all(objects))
+    version = herd.cluster(CLUSTER)["spec"]["topology"]["version"]
+    kcp, = herd.owned("kubeadmcontrolplane", CLUSTER)
+    control_plane = {m["metadata"]["name"] for m in herd.machines(CLUSTER)
+                     if CONTROL_PLANE_LABEL in m["metadata"]["labels"]}
+    old_workers = {m["metadata"]["name"] for m in herd.machines(CLUSTER)} - control_plane
+    herd.patch_cluster(CLUSTER, [{"op": "replace", "path": "/spec/topology/classRef/name", "value": "dev-slow"}])
+    machines = herd.wait_available(CLUSTER, 3, 2, version, timeout=120, without=old_workers)
+    assert control_plane <= {m["metadata"]["name"] for m in machines}  # the control plane did not change
+    node = worker_template(herd)["spec"]["template"]["spec"]["backend"]["inMemory"]["node"]
+    assert node["provisioning"]["startupDuration"] == "2s"
+    assert worker_template(herd)["metadata"]["annotations"]["cluster.x-k8s.io/cloned-from-name"] == \
+        "dev-slow-default-worker"
+    assert herd.owned("kubeadmcontrolplane", CLUSTER)[0]["metadata"]["name"] == kcp["metadata"]["name"]
+
+
+def _template_refs(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    if obj["kind"] != "ClusterClass":
+        return []
+    spec = obj["spec"]
+    refs = [spec["infrastructure"]["templateRef"], spec["controlPlane"]["templateRef"],
+            spec["controlPlane"]["machineInfrastructure"]["templateRef"]]
+    for worker in spec["workers"]["machineDeployments"]:
+        refs += [worker["bootstrap"]["templateRef"], worker["infrastructure"]["templateRef"]]
+    return refs
 
 
 def test_a_worker_class_missing_from_the_class_is_reported(herd: TopologyHerd) -> None:
