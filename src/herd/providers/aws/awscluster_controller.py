@@ -58,6 +58,7 @@ STEP_CONDITIONS = {
     steps.LOAD_BALANCER_STEP: (LOAD_BALANCER_READY, LOAD_BALANCER_FAILED_REASON),
 }
 NOT_READY_RETRY = 5.0  # seconds between looks while NAT gateways or the load balancer come up
+RESYNC = 600.0  # a look without any event, to notice what changed in AWS behind the provider's back (CAPA's sync)
 # CAPA's loadBalancerType values as the services know them ("elb" is CAPA's other name for classic)
 LOAD_BALANCER_TYPES = {"classic": "classic", "elb": "classic", "nlb": "nlb", "alb": "alb", "disabled": "disabled"}
 
@@ -122,7 +123,7 @@ async def reconcile_cluster(ctx: Context) -> ClusterProvisioned | Waiting:
             ctx.set_condition(LOAD_BALANCER_READY, False, WAIT_FOR_EXTERNAL_CONTROL_PLANE_ENDPOINT_REASON, message)
             return Waiting(WAIT_FOR_EXTERNAL_CONTROL_PLANE_ENDPOINT_REASON, message)
         ctx.set_condition(LOAD_BALANCER_READY, True, READY_REASON, "disabled; the endpoint is the user's")
-        return ClusterProvisioned(endpoint=None, failure_domains=failure_domains)
+        return ClusterProvisioned(endpoint=None, failure_domains=failure_domains, recheck_after=RESYNC)
     if not lb.ready or not lb.dns_name:
         ctx.set_condition(LOAD_BALANCER_READY, False, WAIT_FOR_DNS_NAME_REASON, "the load balancer is provisioning")
         return Waiting(WAIT_FOR_DNS_NAME_REASON, "waiting for the load balancer's DNS name", NOT_READY_RETRY)
@@ -132,7 +133,7 @@ async def reconcile_cluster(ctx: Context) -> ClusterProvisioned | Waiting:
         ctx.set_condition(LOAD_BALANCER_READY, False, WAIT_FOR_DNS_NAME_RESOLVE_REASON, message)
         return Waiting(WAIT_FOR_DNS_NAME_RESOLVE_REASON, message, NOT_READY_RETRY * 3)
     return ClusterProvisioned(endpoint=APIEndpoint(host=lb.dns_name, port=API_SERVER_PORT),
-                              failure_domains=failure_domains)
+                              failure_domains=failure_domains, recheck_after=RESYNC)
 
 
 async def _resolves(host: str) -> bool:

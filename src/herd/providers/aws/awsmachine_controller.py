@@ -23,6 +23,7 @@ from .api.awsmachine import (
     AWSMachineSpec,
     AWSMachineStatus,
 )
+from .awscluster_controller import RESYNC
 from .credentials import credentials_for
 from .environment import environment_of
 from .failures import retryable
@@ -78,7 +79,8 @@ async def reconcile_machine(ctx: Context) -> MachineProvisioned | Waiting:
     if nested(ctx.machine, "status", "nodeRef"):
         await _forget_bootstrap_data(ctx, aws)
     return MachineProvisioned(provider_id=instance.provider_id,
-                              addresses=[MachineAddress.model_validate(address) for address in instance.addresses()])
+                              addresses=[MachineAddress.model_validate(address) for address in instance.addresses()],
+                              recheck_after=RESYNC)
 
 
 async def _ensure_security_groups(ctx: Context, aws: AWSScope, instance: Instance) -> None:
