@@ -333,7 +333,7 @@ class Objects:
         await self.admission.validate(attrs)
         comparable = dict(old)
         comparable["metadata"] = {k: v for k, v in old_meta.items() if k != "resourceVersion"}
-        if comparable == new:
+        if comparable == new or _only_managed_times_differ(comparable, new):
             return None
         new["apiVersion"] = self._storage_api_version(rtype)
         return new
@@ -464,6 +464,28 @@ class Objects:
         if not meta.get("deletionTimestamp") or meta.get("finalizers"):
             return False
         return not (rtype is NAMESPACES and (obj.get("spec") or {}).get("finalizers"))
+
+
+def _only_managed_times_differ(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether `new` is `old` but for the times of its managedFields entries.
+
+    The field manager runs before mutating admission, so a change a webhook then reverts (or a default that
+    puts back what a client dropped) still moved its manager's time; kube-apiserver ignores such changes too,
+    so the write is the no-op it really is.
+    """
+    old_meta, new_meta = old["metadata"], new["metadata"]
+    if old_meta.keys() != new_meta.keys() or "managedFields" not in new_meta:
+        return False
+    old_entries, new_entries = old_meta.get("managedFields"), new_meta["managedFields"]
+    if not isinstance(old_entries, list) or not isinstance(new_entries, list) or len(old_entries) != len(new_entries):
+        return False
+    untimed = [{k: v for k, v in entry.items() if k != "time"} if isinstance(entry, dict) else entry
+               for entry in new_entries]
+    if untimed != [{k: v for k, v in entry.items() if k != "time"} if isinstance(entry, dict) else entry
+                   for entry in old_entries]:
+        return False
+    return {k: v for k, v in old.items() if k != "metadata"} == {k: v for k, v in new.items() if k != "metadata"} \
+        and all(old_meta[k] == new_meta[k] for k in old_meta if k != "managedFields")
 
 
 def status_error_for(exc: Exception) -> StatusError:
