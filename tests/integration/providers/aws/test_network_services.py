@@ -97,3 +97,19 @@ def test_resources_carry_the_cluster_role_and_name_tags(aws: AWSScope) -> None:
     assert public.tags["kubernetes.io/role/elb"] == "1"
     assert public.tags[tagging.ROLE_TAG] == "public"
     assert delete_cluster_infrastructure(aws, default_name(aws.cluster))
+
+
+def test_a_nat_gateway_deleted_behind_the_providers_back_is_made_again_and_routed_to(aws: AWSScope) -> None:
+    desired = _desired(aws, "classic", zone_limit=1)
+    first = reconcile_all(aws, desired)
+    aws.clients.ec2.delete_nat_gateway(NatGatewayId=first.nat_gateways[0].id)
+
+    again = reconcile_all(aws, desired)
+
+    assert again.nat_gateways[0].id != first.nat_gateways[0].id
+    private = again.private_subnets()[0]
+    table = aws.clients.ec2.describe_route_tables(RouteTableIds=[private.route_table_id])["RouteTables"][0]
+    defaults = [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+    assert [r.get("NatGatewayId") for r in defaults] == [again.nat_gateways[0].id]
+    assert delete_cluster_infrastructure(aws, default_name(aws.cluster))
+    assert all(not ids for ids in owned_resources(aws).values()), "every address released"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from . import tags as tagging
-from .errors import ignore_missing
+from .errors import error_code, ignore_missing
 from .scope import AWSScope
 from .subnets import Subnet
 
@@ -29,16 +30,19 @@ def reconcile_nat_gateways(aws: AWSScope, public_subnets: list[Subnet]) -> list[
         raw["SubnetId"]: raw for raw in ec2.describe_nat_gateways(
             Filters=aws.filters(state=LIVE_NAT_STATES))["NatGateways"]}
     missing = [subnet for subnet in public_subnets if subnet.id not in existing]
-    addresses = _addresses(aws) if missing else {}
+    in_use = {address.get("AllocationId") for raw in existing.values()
+              for address in raw.get("NatGatewayAddresses", [])}
+    addresses = _addresses(aws, in_use) if missing else {}
     for subnet in missing:
-        name = f"{aws.cluster}-nat-{subnet.availability_zone}"
         eip_name = f"{aws.cluster}-eip-{subnet.availability_zone}"
-        allocation = addresses.get(eip_name) or ec2.allocate_address(
-            Domain="vpc", TagSpecifications=tagging.specification(
-                "elastic-ip", aws.tags(tagging.ROLE_COMMON, eip_name)))["AllocationId"]
-        existing[subnet.id] = ec2.create_nat_gateway(
-            SubnetId=subnet.id, AllocationId=allocation, TagSpecifications=tagging.specification(
-                "natgateway", aws.tags(tagging.ROLE_COMMON, name)))["NatGateway"]
+        reused = addresses.get(eip_name)
+        try:
+            existing[subnet.id] = _create_nat(aws, subnet, reused or _allocate(aws, eip_name))
+        except Exception as exc:
+            if not reused or error_code(exc) != "Resource.AlreadyAssociated":
+                raise
+            # the address still counts as associated (moto keeps a deleted gateway's): take a new one
+            existing[subnet.id] = _create_nat(aws, subnet, _allocate(aws, eip_name))
     gateways = []
     for subnet in public_subnets:
         raw = existing[subnet.id]
@@ -48,11 +52,25 @@ def reconcile_nat_gateways(aws: AWSScope, public_subnets: list[Subnet]) -> list[
     return gateways
 
 
-def _addresses(aws: AWSScope) -> dict[str, str]:
-    """The cluster's Elastic IPs not yet in use, by Name (one left by a NAT creation that failed is reused)."""
+def _allocate(aws: AWSScope, name: str) -> str:
+    return str(aws.clients.ec2.allocate_address(Domain="vpc", TagSpecifications=tagging.specification(
+        "elastic-ip", aws.tags(tagging.ROLE_COMMON, name)))["AllocationId"])
+
+
+def _create_nat(aws: AWSScope, subnet: Subnet, allocation: str) -> dict[str, Any]:
+    name = f"{aws.cluster}-nat-{subnet.availability_zone}"
+    created: dict[str, Any] = aws.clients.ec2.create_nat_gateway(
+        SubnetId=subnet.id, AllocationId=allocation, TagSpecifications=tagging.specification(
+            "natgateway", aws.tags(tagging.ROLE_COMMON, name)))["NatGateway"]
+    return created
+
+
+def _addresses(aws: AWSScope, in_use: set[str | None]) -> dict[str, str]:
+    """The cluster's Elastic IPs no live NAT gateway holds, by Name: one left by a NAT creation that failed, or by
+    a NAT gateway deleted behind the provider's back, is reused."""
     found = aws.clients.ec2.describe_addresses(Filters=aws.filters())["Addresses"]
     return {tagging.as_dict(raw.get("Tags")).get(tagging.NAME_TAG, ""): raw["AllocationId"]
-            for raw in found if not raw.get("AssociationId")}
+            for raw in found if raw["AllocationId"] not in in_use}
 
 
 def delete_nat_gateways(aws: AWSScope) -> bool:
