@@ -277,3 +277,26 @@ async def test_always_allow_lets_every_authenticated_user_do_anything() -> None:
             assert (await call(viewer, "GET", "/metrics"))[0] == 404  # past authorization: nothing serves it
     finally:
         await srv.stop()
+
+
+async def test_impersonating_a_service_account_gives_its_groups_and_extra_fields(
+        as_user: dict[str, aiohttp.ClientSession]) -> None:
+    admin = as_user["admin"]
+    status, body = await call(admin, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                              {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+                              {"Impersonate-User": "system:serviceaccount:team-a:robot",
+                               "Impersonate-Extra-Scopes": "view", "Impersonate-Uid": "u-1"})
+    assert status == 201
+    assert body["status"]["userInfo"] == {
+        "username": "system:serviceaccount:team-a:robot", "uid": "u-1",
+        "groups": ["system:serviceaccounts", "system:serviceaccounts:team-a", "system:authenticated"],
+        "extra": {"scopes": ["view"]}}
+    status, body = await call(as_user["ns-admin"], "GET", CM,
+                              headers={"Impersonate-User": "system:serviceaccount:team-a:robot"})
+    # admin in team-a may impersonate its service accounts (kube's edit role grants it); the request then has the
+    # service account's rights, which are none
+    assert body["message"].startswith('configmaps is forbidden: User "system:serviceaccount:team-a:robot" cannot list')
+    status, body = await call(as_user["ns-admin"], "GET", CM,
+                              headers={"Impersonate-User": "system:serviceaccount:team-b:robot"})
+    assert body["message"] == ('serviceaccounts "robot" is forbidden: User "ns-admin" cannot impersonate resource '
+                               '"serviceaccounts" in API group "" in the namespace "team-b"')
