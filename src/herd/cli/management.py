@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,12 @@ async def run_management(client: Client, ca: CertificateAuthority, pki_dir: Path
         manager.add(topology.new_controller(controllers, manager.cache))
     for provider in options.providers:
         provider.add_to(manager, cluster_cache=cluster_cache)
+    if any(provider.machine.kind == "AWSMachine" for provider in options.providers):
+        from . import aws_boot  # boto3 is loaded only for the AWS provider
+
+        if aws_boot.wanted(options.providers, os.environ):  # AWS is moto: its instances boot in this process
+            manager.add_runnable(aws_boot.AWSBootSimulator(controllers, servers,
+                                                           os.environ.get("AWS_ENDPOINT_URL")).run)
     task = asyncio.ensure_future(manager.run())
     try:
         if ready is not None:

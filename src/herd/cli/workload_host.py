@@ -57,10 +57,13 @@ class WorkloadHostProcess:
     def is_running(self, cluster_key: str) -> bool:
         return cluster_key in self._running
 
-    async def start(self, cluster_key: str, host: str, port: int, pki: WorkloadPKI) -> None:
-        """Serve the cluster's API at host:port; OSError if the port is taken, ValueError for an unusable CA."""
+    async def start(self, cluster_key: str, host: str, port: int, pki: WorkloadPKI,
+                    names: tuple[str, ...] = ()) -> None:
+        """Serve the cluster's API at host:port (its certificate naming `names` too); OSError if the port is
+        taken, ValueError for an unusable CA."""
         encoded = {name: _b64(getattr(pki, name)) for name in _PKI_FIELDS}
-        await self._call({"op": "start", "cluster": cluster_key, "host": host, "port": port, "pki": encoded})
+        await self._call({"op": "start", "cluster": cluster_key, "host": host, "port": port, "pki": encoded,
+                          "names": list(names)})
         self._running.add(cluster_key)
 
     async def stop(self, cluster_key: str, *, keep_data: bool = False) -> None:
@@ -169,7 +172,8 @@ async def _answer(servers: WorkloadServers, request: dict[str, Any]) -> dict[str
             if ca_cert is None or ca_key is None:
                 raise ValueError("no cluster CA certificate and key")
             await servers.start(cluster_key, str(request["host"]), int(request["port"]), WorkloadPKI(
-                ca_cert, ca_key, *(_unb64(pki.get(name)) for name in _PKI_FIELDS[2:])))
+                ca_cert, ca_key, *(_unb64(pki.get(name)) for name in _PKI_FIELDS[2:])),
+                names=tuple(str(name) for name in request.get("names") or ()))
         elif op == "stop":
             await servers.stop(cluster_key, keep_data=bool(request.get("keep_data")))
         elif op == "etcd-member":

@@ -93,12 +93,15 @@ class WorkloadServers:
         server = self._servers.get(cluster_key)
         return server.url if server is not None else None
 
-    async def start(self, cluster_key: str, host: str, port: int, pki: WorkloadPKI) -> None:
-        """Serve the cluster's API at host:port; OSError if the port is taken, ValueError for an unusable CA."""
+    async def start(self, cluster_key: str, host: str, port: int, pki: WorkloadPKI,
+                    names: tuple[str, ...] = ()) -> None:
+        """Serve the cluster's API at host:port, its certificate naming `names` too (e.g. a load balancer's DNS
+        name, as kubeadm puts the control plane endpoint in it); OSError if the port is taken, ValueError for an
+        unusable CA."""
         async with self._locks.setdefault(cluster_key, asyncio.Lock()):
             if cluster_key in self._servers:
                 return
-            context = workload_ssl_context(pki, [host, *DEFAULT_HOSTS])
+            context = workload_ssl_context(pki, [host, *names, *DEFAULT_HOSTS])
             client_certificates = request_client_certificates(context, [pki.ca_cert])
             backend = self._data.setdefault(cluster_key, RetainedMemoryBackend())
             etcd = self._etcd(cluster_key)

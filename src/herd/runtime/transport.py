@@ -11,6 +11,7 @@ header, so rotated tokens and exec credentials keep working.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,34 @@ from .errors import Unreachable
 
 USER_AGENT = "herd"
 _MAX_CONNECTIONS = 100  # per server, as client-go's default transport allows
+# Names herd's own clients resolve to a fixed address, like /etc/hosts for this process only: a simulated cloud's
+# load balancer DNS names (which resolve nowhere) pointing at the loopback addresses their simulated servers
+# listen on. Filled by the CLI (`set_host_alias`); empty, it changes nothing.
+_HOST_ALIASES: dict[str, str] = {}
+
+
+def set_host_alias(name: str, address: str | None) -> None:
+    """Make herd's clients in this process connect to `address` for the host `name` (None forgets it)."""
+    if address is None:
+        _HOST_ALIASES.pop(name.lower(), None)
+    else:
+        _HOST_ALIASES[name.lower()] = address
+
+
+class _AliasResolver(aiohttp.ThreadedResolver):
+    """The default resolver, except for the names in the host alias table."""
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[aiohttp.abc.ResolveResult]:
+        address = _HOST_ALIASES.get(host.lower())
+        if address is None:
+            return await super().resolve(host, port, family)
+        return [{"hostname": host, "host": address, "port": port, "family": socket.AF_INET, "proto": 0,
+                 "flags": socket.AI_NUMERICHOST}]
+
+
+def _connector(limit: int, limit_per_host: int = 0) -> aiohttp.TCPConnector:
+    return aiohttp.TCPConnector(resolver=_AliasResolver(), limit=limit, limit_per_host=limit_per_host)
 
 
 @dataclass(frozen=True)
@@ -92,7 +121,7 @@ class ConnectionPool:
 
     def connector(self) -> aiohttp.TCPConnector:
         if self._connector is None or self._connector.closed:
-            self._connector = aiohttp.TCPConnector(limit=0, limit_per_host=self._per_server)
+            self._connector = _connector(limit=0, limit_per_host=self._per_server)
         return self._connector
 
     async def close(self) -> None:
@@ -121,7 +150,7 @@ class Transport:
         # made on first use: a session belongs to the event loop that runs it
         if self._session is None or self._session.closed:
             connector = self._pool.connector() if self._pool is not None else \
-                aiohttp.TCPConnector(limit=_MAX_CONNECTIONS)
+                _connector(limit=_MAX_CONNECTIONS)
             self._session = aiohttp.ClientSession(
                 connector=connector, connector_owner=self._pool is None,
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"}, trust_env=self._trust_env)
