@@ -1,6 +1,7 @@
 """RBAC through the real kubectl against `herd up`: a user bound only to `view` in one namespace reads there and
 nowhere else, `kubectl auth can-i|whoami` and `--as` answer as on kube-apiserver, a bootstrap token can join and
-read no Secret, and the controllers work under their own least-privilege user (not in system:masters)."""
+read no Secret, and the controllers bring examples/ha-cluster.yaml to Available under their own least-privilege user
+(not in system:masters)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from support.plane import KUBECTL, kubectl
 
 VIEWER_TOKEN = "jane-view-token-5d8c1f"
 TEAM = "team-a"
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cluster-with-workers.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ha-cluster.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -141,5 +142,6 @@ def test_the_controllers_run_as_their_own_user(herd: HerdUp) -> None:
                    check=False).stdout.strip() == "no"
     herd.kubectl("apply", "-f", str(EXAMPLE))
     name = next(yaml.safe_load_all(EXAMPLE.read_text()))["metadata"]["name"]
-    herd.kubectl("wait", "--for=condition=Available", f"cluster/{name}", "--timeout=120s")
+    kubectl(herd.kubeconfig, herd.cache, "wait", "--for=condition=Available", f"cluster/{name}", "--timeout=180s",
+            timeout=200)
     assert not [line for line in herd.process.lines if "forbidden" in line.lower()]
