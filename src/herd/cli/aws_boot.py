@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from botocore.exceptions import ClientError as AWSClientError  # type: ignore[import-untyped]
+
 from herd.api.cluster import CLUSTER, MACHINE
 from herd.contract.objects import is_control_plane_machine
 from herd.providers.aws.services.clients import AWSClients, make_clients
@@ -38,7 +40,9 @@ from herd.providers.dev.cloudinit import BootPlan, BootstrapDataError, boot_plan
 from herd.providers.dev.kubelet import Kubelets, KubeletSpec
 from herd.providers.dev.staticpods import StaticPodSet
 from herd.providers.dev.workload import KubeconfigError, WorkloadClients
+from herd.providersdk import BootstrapDataError as BootstrapDataMissing
 from herd.providersdk import InfrastructureProvider
+from herd.providersdk.context import read_bootstrap_data
 from herd.runtime import Client, ClientError, Kind, Object
 from herd.runtime.transport import set_host_alias
 
@@ -109,6 +113,7 @@ class AWSBootSimulator:
         self._aws: dict[str, AWSClients] = {}
         self._booted: dict[str, Booted] = {}  # instance id → what it became
         self._data: dict[str, bytes] = {}  # bootstrap data read (and so deleted from AWS), kept until booted
+        self._not_booting: dict[str, str] = {}  # instance id → why it did not boot yet, as last logged
 
     async def run(self) -> None:
         try:
@@ -149,23 +154,37 @@ class AWSBootSimulator:
             return
         host, port = str(endpoint["host"]), int(endpoint["port"])
         set_host_alias(host, loopback_address(host))
-        aws = AWSScope(self._aws_clients(instance.region), cluster_name)
-        data = self._data.get(instance.instance_id)
-        if data is None:
-            user_data, node_name = await asyncio.to_thread(_user_data_and_name, aws, instance.instance_id)
-            data = self._data[instance.instance_id] = await asyncio.to_thread(read_boot_data, aws, user_data)
-        else:
-            node_name = await asyncio.to_thread(lambda: _user_data_and_name(aws, instance.instance_id)[1])
         key = f"{instance.namespace}/{cluster_name}"
         try:
+            data, node_name = await self._bootstrap_data(AWSScope(self._aws_clients(instance.region), cluster_name),
+                                                         instance, machine)
             plan = boot_plan(data, hostname=node_name)
             await self._kubeadm(instance, machine, plan, node_name, cluster_name, host, port)
-        except (BootstrapDataError, KubeconfigError, ClientError, OSError, ValueError) as exc:
-            log.info("instance %s (%s) does not boot yet: %s", instance.instance_id, key, exc)
+        except (BootstrapDataError, BootstrapDataMissing, KubeconfigError, ClientError, OSError, ValueError) as exc:
+            if self._not_booting.get(instance.instance_id) != str(exc):  # said once, not every second
+                log.info("instance %s (%s) does not boot yet: %s", instance.instance_id, key, exc)
+            self._not_booting[instance.instance_id] = str(exc)
             return
         self._booted[instance.instance_id] = Booted(key, node_name, host)
         self._data.pop(instance.instance_id, None)
+        self._not_booting.pop(instance.instance_id, None)
         log.info("instance %s booted as Node %s of %s", instance.instance_id, node_name, key)
+
+    async def _bootstrap_data(self, aws: AWSScope, instance: Instance, machine: Object) -> tuple[bytes, str]:
+        """The bootstrap data as the instance's boot script gets it (fetching, then deleting, the chunks), and the
+        instance's host name."""
+        user_data, node_name = await asyncio.to_thread(_user_data_and_name, aws, instance.instance_id)
+        data = self._data.get(instance.instance_id)
+        if data is None:
+            try:
+                data = await asyncio.to_thread(read_boot_data, aws, user_data)
+            except (AWSClientError, KeyError):
+                # the chunks are gone once read: an instance that booted before herd up restarted has the data
+                # where its boot script wrote it; the bootstrap data Secret holds the same
+                secret = ((machine.get("spec") or {}).get("bootstrap") or {}).get("dataSecretName")
+                data, _ = await read_bootstrap_data(self._client, instance.namespace, str(secret or ""))
+            self._data[instance.instance_id] = data  # until it booted: the chunks are read once
+        return data, node_name
 
     async def _kubeadm(self, instance: Instance, machine: Object, plan: BootPlan, node_name: str,
                        cluster_name: str, host: str, port: int) -> None:
