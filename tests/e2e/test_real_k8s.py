@@ -12,6 +12,7 @@ its own, so they come up side by side. Skipped while the binaries are not built 
 from __future__ import annotations
 
 import base64
+import collections
 import functools
 import json
 import re
@@ -306,6 +307,8 @@ def test_kube_apiserver_never_refused_the_controllers(herd: RealHerd) -> None:
     time.sleep(1)
     events = [json.loads(line) for line in (herd.real.directory / "audit.log").read_text().splitlines()]
     assert events and {e["user"]["username"] for e in events} == {SERVICE_ACCOUNT}
+    codes = collections.Counter(e["responseStatus"]["code"] for e in events)
+    print(f"the controllers' requests to kube-apiserver by answer: {dict(sorted(codes.items()))}")
     refused = sorted({(e["responseStatus"]["code"], e["verb"], re.sub(r"\?.*", "", e["requestURI"]),
                        e["responseStatus"].get("message", "")[:200]) for e in events
                       if e["responseStatus"]["code"] >= 400 and e["responseStatus"]["code"] not in EXPECTED_REFUSALS})
