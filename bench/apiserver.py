@@ -322,8 +322,8 @@ def main() -> int:
             results[server.name] = measure(server, args)
         prefix = f"{server.name}_" if args.against == "real" else ""
         for figure, value in results[server.name].items():
-            print(f"{prefix}{figure} {value:.{1 if figure.endswith(('_ms', '_per_create', '_per_get')) else 0}f}",
-                  flush=True)
+            decimals = 2 if figure.endswith(("_per_create", "_per_get")) else 1 if figure.endswith("_ms") else 0
+            print(f"{prefix}{figure} {value:.{decimals}f}", flush=True)
     if args.against == "real":
         for figure, value in results["herd"].items():
             if not figure.endswith("failures") and results["kube"][figure]:

@@ -42,7 +42,7 @@ from typing import Any
 import yaml
 
 from herd.api.cluster import MACHINE, MACHINE_DEPLOYMENT, MACHINE_SET
-from herd.runtime import Client
+from herd.runtime import Client, ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from support.realk8s import binaries_built, real_kubernetes  # the test helper starts etcd + kube-apiserver
@@ -211,10 +211,13 @@ class MachinePhases:
     def running(self) -> int:
         return sum(1 for phase in self.phases.values() if phase == "Running")
 
-    async def __aenter__(self) -> MachinePhases:
+    async def _list(self) -> str:
         listed = await self.client.list(MACHINE, namespace=NAMESPACE, label_selector=f"{DEPLOYMENT_LABEL}={MD_NAME}")
         self.phases = {m["metadata"]["name"]: md_status(m).get("phase", "") for m in listed.items}
-        self._task = asyncio.ensure_future(self._follow(listed.resource_version))
+        return listed.resource_version
+
+    async def __aenter__(self) -> MachinePhases:
+        self._task = asyncio.ensure_future(self._follow(await self._list()))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -224,13 +227,18 @@ class MachinePhases:
                 await self._task
 
     async def _follow(self, version: str) -> None:
-        async for event in self.client.watch(MACHINE, namespace=NAMESPACE, resource_version=version,
-                                             label_selector=f"{DEPLOYMENT_LABEL}={MD_NAME}", timeout_seconds=3600):
-            name = event.object.get("metadata", {}).get("name")
-            if event.type == "DELETED":
-                self.phases.pop(name, None)
-            elif event.type in ("ADDED", "MODIFIED"):
-                self.phases[name] = md_status(event.object).get("phase", "")
+        # kube-apiserver ends a watch whose reader falls behind (and any watch may end): list again and go on
+        while True:
+            with contextlib.suppress(ClientError):
+                async for event in self.client.watch(MACHINE, namespace=NAMESPACE, resource_version=version,
+                                                     label_selector=f"{DEPLOYMENT_LABEL}={MD_NAME}",
+                                                     timeout_seconds=3600):
+                    name = event.object.get("metadata", {}).get("name")
+                    if event.type == "DELETED":
+                        self.phases.pop(name, None)
+                    elif event.type in ("ADDED", "MODIFIED"):
+                        self.phases[name] = md_status(event.object).get("phase", "")
+            version = await self._list()
 
 
 async def phase_scale_up(client: Client, workers: int, timeout: float, target: Target, report: Report) -> None:
