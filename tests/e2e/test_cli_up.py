@@ -73,7 +73,7 @@ class Up:
 def expected_steps(up: Up) -> list[str]:
     port = re.search(r"server: https://127\.0\.0\.1:(\d+)", up.kubeconfig.read_text())
     assert port is not None
-    return [f"API server listening on https://127.0.0.1:{port.group(1)}", "installing Cluster API CRDs (13)",
+    return [f"API server listening on https://127.0.0.1:{port.group(1)}", "installing Cluster API CRDs (14)",
             "starting webhooks and controllers", f"ready: export KUBECONFIG={up.kubeconfig}"]
 
 
@@ -109,7 +109,7 @@ def test_its_log_file_holds_its_info_lines_and_its_childrens(plane: Up, tmp_path
     assert stat.S_IMODE(plane.log_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(plane.log_file.parent.stat().st_mode) == 0o700
     lines = plane.log_file.read_text().splitlines()
-    assert any(INFO_LINE.match(line) and "herd.cli Cluster API CRDs installed (13, 13 created" in line
+    assert any(INFO_LINE.match(line) and "herd.cli Cluster API CRDs installed (14, 14 created" in line
                for line in lines), "herd up's own INFO lines"
     assert any(INFO_LINE.match(line) and "herd.apiserver.pki generating cluster CA" in line
                for line in lines), "the API server child's INFO lines"
