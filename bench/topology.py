@@ -104,7 +104,14 @@ async def run(clusters: int, timeout: float) -> dict[str, float]:
         async def all_available() -> bool:
             listed = await client.list(CLUSTER, namespace=NAMESPACE)
             return sum(1 for c in listed.items if available(c)) == clusters
-        await wait_for(f"{clusters} Clusters Available", all_available, timeout)
+        try:
+            await wait_for(f"{clusters} Clusters Available", all_available, timeout)
+        except SystemExit:
+            for cluster in (await client.list(CLUSTER, namespace=NAMESPACE)).items:
+                if not available(cluster):  # what the ones that did not make it say about themselves
+                    conditions = {c["type"]: c.get("reason") for c in cluster.get("status", {}).get("conditions", [])}
+                    print(f"not available: {cluster['metadata']['name']} {conditions}", flush=True)
+            raise
         figures["clusters_available_seconds"] = time.perf_counter() - started
         figures["cpu_seconds"] = cpu_used(process.pid, cpu_before)
         figures["peak_rss_mib"] = peak_rss_mib(process.pid)
