@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from support.aws_moto import REGION, moto_server
 from support.herd_up import HerdUp, herd_up
@@ -37,13 +36,6 @@ def _flavor(env: dict[str, str]) -> str:
         check=True).stdout
 
 
-def _bootstrap_iam(url: str) -> None:
-    """The instance profiles the flavor names, as `clusterawsadm bootstrap iam` makes them in a real account."""
-    iam = boto3.client("iam", endpoint_url=url, region_name=REGION)
-    for role in ("control-plane", "nodes"):
-        iam.create_instance_profile(InstanceProfileName=f"{role}.cluster-api-provider-aws.sigs.k8s.io")
-
-
 def _joined(herd: HerdUp) -> list[dict[str, Any]] | bool:
     """The Machines once all are there and each has its Node (False until then)."""
     machines = herd.items("machines", NAMESPACE)
@@ -65,7 +57,6 @@ def test_the_aws_flavor_becomes_available_with_nodes_joined_and_leaves_nothing_w
             monkeypatch.setenv(key, value)
         aws = AWSScope(make_clients(REGION, endpoint_url=moto.url, max_attempts=1,
                                     credentials={"AccessKeyID": "testing", "SecretAccessKey": "testing"}), CLUSTER)
-        _bootstrap_iam(moto.url)
         with herd_up(tmp_path, HerdUp, "--provider", "herd.providers.aws.provider:provider") as herd:
             herd.kubectl("apply", "-f", "-", input=_flavor(moto.env()))
             machines = eventually_sync(lambda: _joined(herd), "every Machine's Node joined", timeout=240, poll=1)

@@ -1,6 +1,7 @@
-"""A moto server (AWS's API, simulated) on 127.0.0.1, seeded with CAPA-named AMIs, for trying herd's AWS provider
-without an AWS account: its tests, `bench/aws.py`. moto runs in a child process (`python -m moto.server`, from the
-`test` extra); nothing here imports it."""
+"""A moto server (AWS's API, simulated) on 127.0.0.1, seeded with CAPA-named AMIs and the instance profiles
+`clusterawsadm bootstrap iam` makes, for trying herd's AWS provider without an AWS account: `herd dev aws`, its
+tests, `bench/aws.py`. moto runs in a child process (`python -m moto.server`, from the `test` extra); nothing here
+imports it."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ MOTO_ACCOUNT = "123456789012"
 CAPA_ACCOUNT = "819546954734"
 KUBERNETES_VERSIONS = ("v1.32.5", "v1.33.1", "v1.34.0")
 REGION = "us-east-1"
+# The instance profiles CAPA's templates name (made in a real account by `clusterawsadm bootstrap iam`)
+INSTANCE_PROFILES = tuple(f"{role}.cluster-api-provider-aws.sigs.k8s.io"
+                          for role in ("control-plane", "controllers", "nodes"))
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,21 @@ class MotoServer:
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
+        seed_instance_profiles(self.url)
+
+
+def seed_instance_profiles(url: str) -> None:
+    """The instance profiles (and their roles) of INSTANCE_PROFILES, as CAPA's IAM bootstrap makes them."""
+    import boto3  # type: ignore[import-untyped]  # only where a moto server runs
+
+    iam = boto3.client("iam", endpoint_url=url, region_name=REGION, aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    for name in INSTANCE_PROFILES:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+        iam.create_instance_profile(InstanceProfileName=name)
+        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
 
 
 def seeded_amis(versions: tuple[str, ...] = KUBERNETES_VERSIONS) -> list[dict[str, object]]:
@@ -87,6 +106,7 @@ def moto_server(workdir: Path, port: int = 0) -> Iterator[MotoServer]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("moto server did not start") from None
                 time.sleep(0.1)
+        seed_instance_profiles(url)
         yield MotoServer(url, process)
     finally:
         process.terminate()
