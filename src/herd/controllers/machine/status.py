@@ -8,11 +8,12 @@ from herd.api.cluster import cluster as cluster_api
 from herd.api.cluster import machine as api
 from herd.api.objects import nested, parse_time, rfc3339
 from herd.contract import conditions as cond
-from herd.runtime.conditions import FALSE, TRUE, UNKNOWN, get_condition
+from herd.runtime.conditions import FALSE, TRUE, UNKNOWN, get_condition, is_true
 
 from .scope import CONNECTION_DOWN, MachineScope
 
 _INTERNAL_ERROR_MESSAGE = "Please check controller logs for errors"
+UNPROBED_RECHECK_SECONDS = 2.0  # how soon a Machine looks again at a workload cluster not yet probed
 _NODE_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 
 
@@ -31,6 +32,10 @@ def update_status(scope: MachineScope) -> float:
     available, wait = available_condition(scope)
     cond.apply(machine, available, now=now)
     set_phase(scope)
+    if scope.health.last_probe_success_time is None and scope.health.consecutive_failures < 5 and \
+            is_true(scope.cluster or {}, cluster_api.CONTROL_PLANE_INITIALIZED):
+        # the workload cluster not probed yet (e.g. just after a restart): no event tells this Machine when it is
+        wait = min(wait, UNPROBED_RECHECK_SECONDS) if wait > 0 else UNPROBED_RECHECK_SECONDS
     return wait
 
 

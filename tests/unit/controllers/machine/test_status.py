@@ -168,6 +168,13 @@ def test_a_ready_machine_waits_min_ready_seconds_before_it_is_available() -> Non
     assert wait == 300
 
 
+def test_a_machine_looks_again_soon_while_its_workload_cluster_was_never_probed() -> None:
+    # just after a restart nothing else wakes the Machine once the first probe answers: it would stay Unknown
+    unprobed = Stage(**{**RUNNING.__dict__, "health": HealthState()}).scope()
+    assert status.update_status(unprobed) == status.UNPROBED_RECHECK_SECONDS
+    assert status.update_status(RUNNING.scope()) == 0
+
+
 def test_a_machine_with_bootstrap_data_given_directly_is_bootstrap_ready() -> None:
     s = Stage().scope()
     s.machine["spec"]["bootstrap"] = {"dataSecretName": "given"}
