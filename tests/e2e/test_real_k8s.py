@@ -19,14 +19,23 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from support.herd_up import Process, WatchRecorder
-from support.kcp import FAILURE_DOMAINS, ControlPlaneHerd, available, condition_status, ha_cluster, name, summary
+from support.herd_up import Process
+from support.kcp import (
+    FAILURE_DOMAINS,
+    ControlPlaneHerd,
+    MachineWatch,
+    available,
+    condition_status,
+    ha_cluster,
+    name,
+    summary,
+)
 from support.plane import kubectl
 from support.realk8s import KUBE_APISERVER, RealKubernetes, real_kubernetes, require_binaries
 from support.waiting import eventually_sync
@@ -211,21 +220,6 @@ def converged(herd: RealHerd, namespace: str, replicas: int, version: str = OLD)
         return machines
     found: list[dict[str, Any]] = eventually(probe, f"{replicas} {version} workers in {namespace}")
     return found
-
-
-@dataclass
-class MachineWatch(WatchRecorder):
-    """`kubectl get machines -w`: the worker Machines after every event."""
-
-    states: list[dict[str, dict[str, Any]]] = field(default_factory=list)
-    current: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def record(self, type_: str, machine: dict[str, Any]) -> None:
-        if type_ == "DELETED":
-            self.current.pop(name(machine), None)
-        elif type_ in ("ADDED", "MODIFIED"):
-            self.current[name(machine)] = machine
-        self.states.append(dict(self.current))
 
 
 def test_scaling_and_a_rolling_update_keep_max_surge_and_max_unavailable(herd: RealHerd) -> None:

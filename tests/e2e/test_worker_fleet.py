@@ -13,14 +13,14 @@ import json
 import re
 import signal
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from support import waiting
-from support.herd_up import HerdUp, WatchRecorder, herd_up
+from support.herd_up import HerdUp, herd_up
+from support.kcp import MachineWatch
 from support.waiting import eventually_sync
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cluster-with-workers.yaml"
@@ -152,21 +152,6 @@ def test_scaling_up_and_down_converges_and_removes_annotated_machines_first(herd
 
 
 # ----- 2. rolling update, watched -----
-
-@dataclass
-class MachineWatch(WatchRecorder):
-    """`kubectl get machines -w --output-watch-events -o json`: the worker Machines after every event."""
-
-    states: list[dict[str, dict[str, Any]]] = field(default_factory=list)
-    current: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def record(self, type_: str, machine: dict[str, Any]) -> None:
-        if type_ == "DELETED":
-            self.current.pop(name(machine), None)
-        elif type_ in ("ADDED", "MODIFIED"):
-            self.current[name(machine)] = machine
-        self.states.append(dict(self.current))
-
 
 def test_a_rolling_update_respects_max_surge_and_max_unavailable_at_every_step(herd: Herd) -> None:
     namespace, replicas, max_surge, max_unavailable = "rolling", 3, 1, 0
