@@ -27,13 +27,14 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+
+from fleet import start_herd
 
 from herd.api.cluster import CLUSTER, MACHINE
 from herd.cli.aws_moto import REGION, moto_server
@@ -228,19 +229,6 @@ def split_calls(operations: Counter[str]) -> tuple[int, int, int]:
     return machines, sum(operations.values()) - simulated - machines, simulated
 
 
-def start_herd_up(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], Path]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "herd.cli.main", "up", "--data-dir", str(data_dir), "--port", "0", "--provider",
-         FLAVOR_PROVIDER], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("ready: export KUBECONFIG="):
-            # its later output is drained so a full pipe never stalls it
-            threading.Thread(target=process.stdout.read, daemon=True).start()
-            return process, data_dir / "management.kubeconfig"
-    raise SystemExit("herd up did not start")
-
-
 def flavor_manifest(control_planes: int, workers: int, env: dict[str, str]) -> str:
     return subprocess.run(
         [sys.executable, "-m", "herd.cli.main", "generate", "cluster", NAME, "--flavor", "aws", "--kubernetes-version",
@@ -266,7 +254,7 @@ async def run_flavor(control_planes: int, workers: int, timeout: float, breakdow
     phases: dict[str, Counter[str]] = {}
     with moto_server(base) as moto:
         env = {**os.environ, **moto.env()}
-        process, kubeconfig = start_herd_up(base / "data", env)
+        process, kubeconfig = start_herd(base / "data", "--provider", FLAVOR_PROVIDER, env=env)
         client = Client.from_kubeconfig(kubeconfig)
         try:
             manifest = flavor_manifest(control_planes, workers, env)

@@ -69,11 +69,12 @@ def drain(process: subprocess.Popen[str]) -> None:
     threading.Thread(target=lambda: [None for _ in process.stdout or []], daemon=True).start()
 
 
-def start_herd(data_dir: Path) -> tuple[subprocess.Popen[str], Path]:
-    """`herd up` in a subprocess; returns once the manager is running (its output is then drained)."""
+def start_herd(data_dir: Path, *flags: str,
+               env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], Path]:
+    """`herd up [flags]` in a subprocess; returns once the manager is running (its output is then drained)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "herd.cli.main", "up", "--data-dir", str(data_dir), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [sys.executable, "-m", "herd.cli.main", "up", "--data-dir", str(data_dir), "--port", "0", *flags],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     for line in process.stdout:
         match = re.search(r"export KUBECONFIG=(\S+)", line)

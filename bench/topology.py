@@ -16,8 +16,6 @@ import argparse
 import asyncio
 import re
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -26,28 +24,13 @@ from typing import Any
 
 import yaml
 from controlplane import cpu_used
-from fleet import apply, cpu_seconds, drain, peak_rss_mib, stop_herd, wait_for
+from fleet import apply, cpu_seconds, peak_rss_mib, start_herd, stop_herd, wait_for
 
 from herd.api.cluster import CLUSTER
 from herd.runtime import Client
 
 NAMESPACE, VERSION = "default", "v1.33.0"
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "clusterclass-dev.yaml"
-
-
-def start_herd(data_dir: Path, health_port: int) -> tuple[subprocess.Popen[str], Path]:
-    """`herd up --feature-gates ClusterTopology=true` with its metrics on `health_port`."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "herd.cli.main", "up", "--data-dir", str(data_dir), "--port", "0", "--health-port",
-         str(health_port), "--feature-gates", "ClusterTopology=true"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        match = re.search(r"export KUBECONFIG=(\S+)", line)
-        if match:
-            drain(process)
-            return process, Path(match.group(1))
-    raise SystemExit("herd up did not start")
 
 
 def free_port() -> int:
@@ -92,7 +75,8 @@ def available(cluster: dict[str, Any]) -> bool:
 async def run(clusters: int, timeout: float) -> dict[str, float]:
     base = Path(tempfile.mkdtemp(prefix="herd-bench-topology-"))
     health_port = free_port()
-    process, kubeconfig = start_herd(base / "data", health_port)
+    process, kubeconfig = start_herd(base / "data", "--health-port", str(health_port),
+                                     "--feature-gates", "ClusterTopology=true")
     client = Client.from_kubeconfig(kubeconfig)
     figures: dict[str, float] = {}
     try:
