@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,10 @@ from .waiting import eventually
 ControllerFactory = Callable[[Client, ClusterCache, Cache], Controller]
 
 
-async def install_crds(client: Client) -> None:
-    """Every herd CRD created (those the plane has already are kept) and, before returning, served."""
-    crds = all_crds()
+async def install_crds(client: Client, extra: Iterable[dict[str, Any]] = ()) -> None:
+    """Every herd CRD and the `extra` ones (e.g. a provider's) created (those the plane has already are kept)
+    and, before returning, served."""
+    crds = [*all_crds(), *extra]
     for crd in crds:
         with contextlib.suppress(AlreadyExists):
             await client.create(crd, kind=CRD)

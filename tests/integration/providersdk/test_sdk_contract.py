@@ -9,7 +9,6 @@ Machine's bootstrap data."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -43,7 +42,7 @@ from herd.providersdk import (
     Waiting,
     find_or_create,
 )
-from herd.runtime import CRD, EVENT, SECRET, AlreadyExists, Client, Manager, NotFound, Object
+from herd.runtime import EVENT, SECRET, Client, Manager, NotFound, Object
 
 NAMES = (f"t{i}" for i in itertools.count())
 
@@ -115,25 +114,12 @@ PROVIDER = InfrastructureProvider(
 async def client(shared_plane: ServedPlane) -> AsyncIterator[Client]:
     """A client of the module's plane with the fake provider's controllers running."""
     management = Client.from_kubeconfig(shared_plane.kubeconfig)
-    await install_crds(management)
-    for crd in PROVIDER.crds():
-        with contextlib.suppress(AlreadyExists):  # installed by an earlier test of the module
-            await management.create(crd, kind=CRD)
-    await eventually(lambda: _served(management), "the fake provider's kinds served")
+    await install_crds(management, PROVIDER.crds())  # kept when an earlier test of the module installed them
     manager = Manager(management, health_port=None)
     PROVIDER.add_to(manager)
     async with running(manager):
         yield management
     await management.close()
-
-
-async def _served(client: Client) -> bool:
-    try:
-        await client.list(PROVIDER.machine_kind, namespace="default")
-        await client.list(PROVIDER.cluster_kind, namespace="default")
-    except NotFound:
-        return False
-    return True
 
 
 @dataclass

@@ -8,7 +8,6 @@ Only the provider's two controllers run: the test plays the Cluster and Machine 
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import itertools
 import time
@@ -31,7 +30,7 @@ from herd.providers.aws.services.instances import user_data_of
 from herd.providers.aws.services.inventory import owned_resources
 from herd.providers.aws.services.scope import AWSScope
 from herd.providersdk import Backoff
-from herd.runtime import CRD, SECRET, AlreadyExists, Client, Manager, NotFound, Object
+from herd.runtime import SECRET, Client, Manager, NotFound, Object
 
 PROVIDER = dataclasses.replace(aws_provider, backoff=Backoff(initial=0.3, factor=2.0, maximum=5.0))
 NAMES = (f"aws{i}" for i in itertools.count())
@@ -78,11 +77,7 @@ class World:
 @pytest.fixture
 async def world(shared_plane: ServedPlane, moto: MotoServer) -> AsyncIterator[World]:
     management = Client.from_kubeconfig(shared_plane.kubeconfig)
-    await install_crds(management)
-    for crd in PROVIDER.crds():
-        with contextlib.suppress(AlreadyExists):
-            await management.create(crd, kind=CRD)
-    await eventually(lambda: _served(management), "the AWS kinds served")
+    await install_crds(management, PROVIDER.crds())
     faults = Faults()
     env = AWSEnvironment(endpoint_url=moto.url, max_attempts=1, on_new_clients=[faults.install],
                          credentials={"AccessKeyID": "testing", "SecretAccessKey": "testing"})
@@ -91,15 +86,6 @@ async def world(shared_plane: ServedPlane, moto: MotoServer) -> AsyncIterator[Wo
     async with running(manager):
         yield World(management, env, faults)
     await management.close()
-
-
-async def _served(client: Client) -> bool:
-    try:
-        await client.list(PROVIDER.machine_kind, namespace="default")
-        await client.list(PROVIDER.cluster_kind, namespace="default")
-    except NotFound:
-        return False
-    return True
 
 
 def _owner(obj: Object) -> list[dict[str, Any]]:
