@@ -51,10 +51,14 @@ async def machine_sets(client: Client, md_name: str) -> list[dict[str, Any]]:
     return sorted(found, key=lambda ms: int(ms["metadata"]["annotations"][REVISION_ANNOTATION]))
 
 
-async def report(client: Client, ms: dict[str, Any], current: int, available: int) -> None:
-    """What the MachineSet controller would write: its Machines exist and are available."""
-    await client.patch_status(MACHINE_SET, ms["metadata"]["name"], {"status": {
-        "replicas": current, "availableReplicas": available, "readyReplicas": available}}, namespace=NS)
+async def report(client: Client, ms: dict[str, Any], current: int, available: int, *,
+                 up_to_date: int | None = None) -> None:
+    """What the MachineSet controller would write: its Machines exist and are available (and, with `up_to_date`,
+    how many match the template, having acted on the set's latest spec)."""
+    status: dict[str, Any] = {"replicas": current, "availableReplicas": available, "readyReplicas": available}
+    if up_to_date is not None:
+        status |= {"upToDateReplicas": up_to_date, "observedGeneration": ms["metadata"]["generation"]}
+    await client.patch_status(MACHINE_SET, ms["metadata"]["name"], {"status": status}, namespace=NS)
 
 
 async def test_rolling_update_moves_machines_to_a_new_machine_set_within_surge(shared_plane: ServedPlane) -> None:
@@ -130,3 +134,57 @@ async def test_rolling_update_moves_machines_to_a_new_machine_set_within_surge(s
                 ("SuccessfulScale", f"Scaled up MachineSet {new_name}: 0 -> 1"),
                 ("SuccessfulScale", f"Scaled down MachineSet {old_name}: 3 -> 2")} <= told
         assert {e["source"]["component"] for e in listed.items} == {"machinedeployment-controller"}
+
+
+async def test_a_finished_rolling_update_deletes_the_old_machine_set(shared_plane: ServedPlane) -> None:
+    async with running(shared_plane) as client:
+        with contextlib.suppress(AlreadyExists):
+            await client.create({"apiVersion": CLUSTER.api_version, "kind": "Cluster",
+                                 "metadata": {"name": "c1", "namespace": NS}, "spec": {"paused": False}})
+        await client.create(machine_deployment("rolled", 2, maxSurge=1, maxUnavailable=0))
+        reported: dict[str, int] = {}  # the Machines each set was last said to have
+
+        async def play_machine_set_controller() -> list[dict[str, Any]]:
+            """Report each set's Machines as they would become (those of the current template up to date)."""
+            sets = await machine_sets(client, "rolled")
+            for name, count in reported.items():  # a set may go only once it has no Machines left
+                assert count == 0 or any(ms["metadata"]["name"] == name for ms in sets), (name, count)
+            md = await client.get(MACHINE_DEPLOYMENT, "rolled", NS)
+            version = md["spec"]["template"]["spec"]["version"]
+            for ms in sets:
+                wanted, status = ms["spec"]["replicas"], ms.get("status") or {}
+                current = wanted if ms["spec"]["template"]["spec"]["version"] == version else 0
+                if (status.get("replicas"), status.get("upToDateReplicas"), status.get("observedGeneration")) != \
+                        (wanted, current, ms["metadata"]["generation"]):
+                    await report(client, ms, wanted, wanted, up_to_date=current)
+                reported[ms["metadata"]["name"]] = wanted
+            return sets
+
+        async def only(version: str) -> bool:
+            sets = await play_machine_set_controller()
+            return [(ms["spec"]["template"]["spec"]["version"], ms["spec"]["replicas"]) for ms in sets] == \
+                [(version, 2)]
+
+        await eventually(lambda: only("v1.30.0"), what="one MachineSet of 2 Machines")
+        [old] = await machine_sets(client, "rolled")
+        await client.patch(MACHINE_DEPLOYMENT, "rolled", {"spec": {"template": {"spec": {"version": "v1.31.0"}}}},
+                           namespace=NS)
+        await eventually(lambda: only("v1.31.0"), what="the rollout to finish with the old MachineSet deleted")
+
+        # what `kubectl get machinesets` shows: the new set alone, all its Machines there
+        listed = await client.list(MACHINE_SET, namespace=NS, label_selector="pool=rolled")
+        [new] = listed.items
+        assert new["metadata"]["name"] != old["metadata"]["name"]
+        assert new["metadata"]["annotations"][REVISION_ANNOTATION] == "2"
+        assert (new["spec"]["replicas"], new["status"]["replicas"], new["status"]["availableReplicas"]) == (2, 2, 2)
+
+        async def reports_two_up_to_date() -> bool:
+            status = (await client.get(MACHINE_DEPLOYMENT, "rolled", NS))["status"]
+            rolling_out = {c["type"]: c["status"] for c in status.get("conditions") or []}.get("RollingOut")
+            return (status["replicas"], status["upToDateReplicas"], rolling_out) == (2, 2, "False")
+
+        await eventually(reports_two_up_to_date, what="the MachineDeployment to report 2 up-to-date replicas")
+        events = await client.list(EVENT, namespace=NS, field_selector="involvedObject.kind=MachineDeployment,"
+                                   "involvedObject.name=rolled")
+        assert ("SuccessfulDelete", f'Deleted MachineSet "{old["metadata"]["name"]}"') in \
+            {(e["reason"], e["message"]) for e in events.items}

@@ -13,7 +13,8 @@ from herd.contract.reconciler import ObjectReconciler
 from herd.runtime import Object, Result, Selector
 
 from . import status
-from .phases import PHASES, adopt_orphans, creation_order, reconcile_delete
+from .cleanup import creation_order
+from .phases import PHASES, adopt_orphans, reconcile_delete
 from .scope import MachineDeploymentScope, Services
 
 

@@ -23,7 +23,8 @@ from herd.runtime.events import error_text
 from herd.runtime.finalizers import remove_finalizer
 from herd.runtime.objects import deep_copy
 
-from . import rollout, template
+from . import cleanup, rollout, template
+from .cleanup import creation_order
 from .scope import MachineDeploymentScope
 
 log = logging.getLogger("herd.controllers.machinedeployment")
@@ -68,11 +69,6 @@ async def adopt_orphans(scope: MachineDeploymentScope, orphans: list[Object]) ->
             raise
         await events.normal(scope.md, "SuccessfulAdopt", f'Adopted MachineSet "{ms["metadata"]["name"]}"')
     scope.machine_sets.sort(key=creation_order)
-
-
-def creation_order(ms: Object) -> tuple[str, str]:
-    """Oldest first (names break ties)."""
-    return str(nested(ms, "metadata", "creationTimestamp") or ""), str(nested(ms, "metadata", "name") or "")
 
 
 async def reconcile_machine_sets(scope: MachineDeploymentScope) -> Result | None:
@@ -204,4 +200,22 @@ async def reconcile_delete(scope: MachineDeploymentScope) -> Result | None:
     return None
 
 
-PHASES = (reconcile_machine_sets, reconcile_rollout)
+async def delete_old_machine_sets(scope: MachineDeploymentScope) -> Result | None:
+    """Once the rollout is complete, delete the old MachineSets it emptied (the v1beta2 API keeps no history)."""
+    events = recorder_for(scope.io.client, EVENT_SOURCE)
+    for ms in cleanup.machine_sets_to_delete(scope.md, scope.new_machine_set, scope.machine_sets):
+        name, namespace = str(ms["metadata"]["name"]), ms["metadata"].get("namespace")
+        try:
+            await scope.io.client.delete(MACHINE_SET, name, namespace=namespace)
+        except NotFound:
+            pass  # gone already: what was wanted
+        except ApiError as exc:
+            await events.warning(scope.md, "FailedDelete", f'Failed to delete MachineSet "{name}": {error_text(exc)}')
+            raise  # the next ones wait for the retry: no burst of failing deletes
+        log.info("machinedeployment %s: MachineSet %s/%s deleting (cleanup of old MachineSets)",
+                 ObjectKey.of(scope.md), namespace, name)
+        await events.normal(scope.md, "SuccessfulDelete", f'Deleted MachineSet "{name}"')
+    return None
+
+
+PHASES = (reconcile_machine_sets, reconcile_rollout, delete_old_machine_sets)
