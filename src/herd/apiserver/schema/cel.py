@@ -1,10 +1,9 @@
 """CEL `x-kubernetes-validations` rules of CRD schemas, evaluated as kube-apiserver does.
 
 The expressions run on `common-expression-language` (Rust bindings): it is the one PyPI CEL
-library fast enough to evaluate a 100-item uniqueness rule in milliseconds. This module keeps
-it behind a thin evaluator: rules are compiled once per rule text, `self` is bound to the value
-at the schema node that carries the rule (and `oldSelf` to the old value on updates), and a
-failure becomes a Kubernetes field cause.
+library fast enough to evaluate a 100-item uniqueness rule in milliseconds. Compiling and running
+a rule is `herd.cel`'s (shared with the ClusterClass variables' evaluator); this module adds the
+Kubernetes libraries below, binds `oldSelf` as optionalOldSelf asks, and estimates a call's cost.
 
 Kubernetes CEL libraries covered: the CEL standard library (macros `all`/`exists`/
 `exists_one`/`map`/`filter`, `has`, `size`, `in`, `matches`, `startsWith`/`endsWith`/
@@ -20,10 +19,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import cel
@@ -31,21 +27,16 @@ from cel import stdlib
 
 from herd.apiserver.schema import cel_format, cel_network, cel_quantity
 from herd.apiserver.schema.regex import compile_pattern
+from herd.cel import CompiledRule, FunctionLibrary, library_error_text, run
+from herd.cel import compile_error as compile_error  # what schema_rules imports from here
+from herd.cel import compile_rule as compile_entry
 
 # kube-apiserver's limits: one rule call, and all the rules of one object together.
 PER_CALL_COST_LIMIT = 1_000_000
 PER_OBJECT_COST_LIMIT = 10_000_000
-_LOOP_MACRO = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(")
-_OLD_SELF = re.compile(r"\boldSelf\b")
-# how the binding reports an exception raised by one of our functions
-_WRAPPED_ERROR = re.compile(r"Python function call failed: \w+: (.*?)\.? Check function arguments and their types\.")
 # The binding logs each failing Python function call; that failure is the object's, told in the answer instead.
 logging.getLogger("cel").setLevel(logging.ERROR)
-_REASONS = {"FieldValueForbidden", "FieldValueRequired", "FieldValueDuplicate", "FieldValueInvalid"}
-
-
-class RuleCompileError(ValueError):
-    """A rule or messageExpression that does not compile; the text says why."""
+Rule = CompiledRule
 
 
 def _list_index_of(items: list[Any], item: Any) -> int:
@@ -81,7 +72,7 @@ def _find_all(text: str, pattern: str, *limit: int) -> list[str]:
     return matches[: limit[0]] if limit and limit[0] >= 0 else matches
 
 
-_FUNCTIONS: dict[str, Callable[..., Any]] = {
+_LIBRARY = FunctionLibrary({
     **stdlib.STDLIB_FUNCTIONS,
     "indexOf": _index_of,
     "lastIndexOf": _last_index_of,
@@ -91,79 +82,12 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     **cel_quantity.FUNCTIONS,
     **cel_network.FUNCTIONS,
     **cel_format.FUNCTIONS,
-}
-
-# Last name components, to tell from a program's references whether it calls any of ours.
-_FUNCTION_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in _FUNCTIONS)
-
-
-def _needs_functions(*programs: cel.Program | None) -> bool:
-    """Registering our functions doubles a small rule's cost, so only rules that call one get them."""
-    return any(p is not None and _FUNCTION_NAMES.intersection(p.functions()) for p in programs)
-
-
-@lru_cache(maxsize=4096)
-def _program(source: str) -> cel.Program:
-    try:
-        return cel.compile(source)
-    except (ValueError, RuntimeError, TypeError) as err:
-        raise RuleCompileError(str(err)) from None
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One compiled entry of `x-kubernetes-validations`."""
-
-    source: str
-    program: cel.Program
-    message: str
-    message_program: cel.Program | None
-    field_path: str
-    reason: str
-    is_transition: bool
-    optional_old_self: bool
-    loop_depth: int
-    needs_functions: bool
-
-    def applies(self, has_old: bool) -> bool:
-        """Transition rules run only on updates that have an old value, unless optionalOldSelf."""
-        return not self.is_transition or has_old or self.optional_old_self
+})
 
 
 def compile_rule(raw: dict[str, Any]) -> Rule:
-    """Compile one validation rule; RuleCompileError names what is wrong."""
-    source = str(raw.get("rule") or "")
-    program = _program(source)
-    expression = raw.get("messageExpression")
-    try:
-        message_program = _program(expression) if isinstance(expression, str) and expression else None
-    except RuleCompileError as err:
-        raise RuleCompileError(f"messageExpression compilation failed: {err}") from None
-    reason = raw.get("reason")
-    return Rule(
-        source=source,
-        program=program,
-        message=str(raw.get("message") or ""),
-        message_program=message_program,
-        field_path=str(raw.get("fieldPath") or ""),
-        reason=reason if isinstance(reason, str) and reason in _REASONS else "FieldValueInvalid",
-        is_transition=bool(_OLD_SELF.search(source)),
-        optional_old_self=raw.get("optionalOldSelf") is True,
-        loop_depth=len(_LOOP_MACRO.findall(source)),
-        needs_functions=_needs_functions(program, message_program),
-    )
-
-
-def compile_error(raw: dict[str, Any]) -> tuple[str, str] | None:
-    """(`rule` or `messageExpression`, why) when the rule does not compile; None when it does."""
-    try:
-        compile_rule(raw)
-    except RuleCompileError as err:
-        text = str(err)
-        if text.startswith("messageExpression"):
-            return "messageExpression", text
-        return "rule", f"compilation failed: {text}"
-    return None
+    """Compile one validation rule with the Kubernetes libraries; RuleCompileError names what is wrong."""
+    return compile_entry(raw, _LIBRARY)
 
 
 def value_size(value: Any) -> int:
@@ -197,34 +121,4 @@ def evaluate(rule: Rule, value: Any, old: Any, has_old: bool) -> Outcome:
     if rule.is_transition:
         variables["oldSelf"] = cel.OptionalValue.of(old) if rule.optional_old_self and has_old else (
             cel.OptionalValue.none() if rule.optional_old_self else old)
-    context = cel.Context(variables=variables, functions=_FUNCTIONS if rule.needs_functions else None)
-    try:
-        result = rule.program.execute(context)
-    except KeyError as err:
-        return Outcome(("FieldValueInvalid", f"{rule.source.strip()}: no such key: {err.args[0]}"))
-    except Exception as err:  # any evaluation error (division by zero, bad regex, ...) is the object's fault
-        return Outcome(("FieldValueInvalid", f"{rule.source.strip()}: {_error_text(err)}"))
-    if result is True:
-        return Outcome(None)
-    if result is not False:
-        return Outcome(("FieldValueInvalid", f"{rule.source.strip()}: rule must evaluate to a bool"))
-    return Outcome((rule.reason, _message(rule, context)))
-
-
-def _error_text(err: Exception) -> str:
-    """The evaluation error on one line; a library function's own error without the binding's wrapping."""
-    text = " ".join(str(err).split())
-    wrapped = _WRAPPED_ERROR.search(text)
-    return wrapped.group(1) if wrapped else text
-
-
-def _message(rule: Rule, context: cel.Context) -> str:
-    """messageExpression's result when it gives a non-empty single-line string, else message or the default."""
-    if rule.message_program is not None:
-        try:
-            text = rule.message_program.execute(context)
-        except Exception:  # a broken messageExpression falls back to the message, as in kube
-            text = None
-        if isinstance(text, str) and text.strip() and "\n" not in text:
-            return text
-    return rule.message or f"failed rule: {rule.source.strip()}"
+    return Outcome(run(rule, variables, library_error_text))

@@ -17,12 +17,12 @@ from herd.apiserver.schema.cel import (
     PER_CALL_COST_LIMIT,
     PER_OBJECT_COST_LIMIT,
     Rule,
-    RuleCompileError,
     compile_rule,
     estimated_cost,
     evaluate,
     value_size,
 )
+from herd.cel import RuleCompileError
 
 _NO_OLD = object()
 # id(schema node) -> (node kept alive so its id is not reused, its compiled rules)
