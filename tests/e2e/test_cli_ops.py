@@ -129,13 +129,40 @@ def template(plane: HerdUp) -> dict[str, Any]:
     return dict(spec["template"])
 
 
+def worker_sets(plane: HerdUp) -> list[tuple[str, int, int]]:
+    """What `kubectl get machinesets` shows of the workers: version, desired and current replicas, oldest first."""
+    sets = sorted(plane.items("machinesets", NAMESPACE, "-l", WORKERS),
+                  key=lambda ms: (ms["metadata"]["creationTimestamp"], ms["metadata"]["name"]))
+    return [(ms["spec"]["template"]["spec"]["version"], ms["spec"]["replicas"],
+             (ms.get("status") or {}).get("replicas") or 0) for ms in sets]
+
+
+# a template whose Machines never finish starting: a bad rollout that stalls, the old MachineSet still there
+STUCK_TEMPLATE = {"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2", "kind": "DevMachineTemplate",
+                  "metadata": {"name": "ha-md-0-stuck", "namespace": NAMESPACE},
+                  "spec": {"template": {"spec": {"backend": {"inMemory": {
+                      "vm": {"provisioning": {"startupDuration": "1h"}},
+                      "node": {"provisioning": {"startupDuration": "1h"}}}}}}}}
+
+
 def test_undo_puts_the_previous_template_back(plane: HerdUp) -> None:
     previous = template(plane)
     assert previous["spec"]["version"] == "v1.33.0"
-    plane.kubectl("patch", "machinedeployment", MD, "--type", "merge", "-p",
-                  '{"spec":{"template":{"spec":{"version":"v1.33.1"}}}}')
+    # a finished rollout (the restart's) deletes its old MachineSets: there is no revision to go back to
     rolls_out(plane, f"md/{MD}", f"machinedeployment/{MD}")
-    assert {m["spec"]["version"] for m in plane.items("machines", NAMESPACE, "-l", WORKERS)} == {"v1.33.1"}
+
+    def one_set() -> None:
+        assert worker_sets(plane) == [("v1.33.0", 3, 3)], worker_sets(plane)
+    eventually(one_set, "one MachineSet of 3 workers")
+    assert fails_with_one_line(herd(plane, "rollout", "undo", f"md/{MD}")) == (
+        f"no rollout history found for machinedeployment/{MD}: it has no revision before the current one")
+    plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(STUCK_TEMPLATE))
+    plane.kubectl("patch", "machinedeployment", MD, "--type", "merge", "-p",
+                  '{"spec":{"template":{"spec":{"version":"v1.33.1","infrastructureRef":{"name":"ha-md-0-stuck"}}}}}')
+
+    def stalled() -> None:
+        assert worker_sets(plane) == [("v1.33.0", 3, 3), ("v1.33.1", 1, 1)], worker_sets(plane)
+    eventually(stalled, "the rollout stalled on one new Machine that never starts")
 
     lines = succeeds(herd(plane, "rollout", "undo", f"md/{MD}"))
     assert re.fullmatch(rf"machinedeployment\.cluster\.x-k8s\.io/{MD} rolled back to revision \d+", lines[0]), lines
@@ -147,13 +174,15 @@ def test_undo_puts_the_previous_template_back(plane: HerdUp) -> None:
         assert versions == ["v1.33.0"] * 3, versions
     eventually(back_to_the_old_version, "the workers back on v1.33.0")
 
+    eventually(one_set, "the stalled MachineSet, emptied, deleted too")
+
     # the MachineSet rolled back to is the newest revision now, as upstream numbers them
     current = plane.get("machinedeployment", MD, NAMESPACE)["metadata"]["annotations"][REVISION]
     again = succeeds(herd(plane, "rollout", "undo", f"md/{MD}", "--to-revision", current))
     assert again == [f"machinedeployment.cluster.x-k8s.io/{MD} skipped rollback (the current template already "
                      f"matches revision {current})"]
     message = fails_with_one_line(herd(plane, "rollout", "undo", f"md/{MD}", "--to-revision", "99"))
-    assert message.startswith(f"revision 99 of machinedeployment/{MD} not found (revisions: 1, "), message
+    assert message == f"revision 99 of machinedeployment/{MD} not found (revisions: {current})", message
     message = fails_with_one_line(herd(plane, "rollout", "undo", f"kcp/{KCP}"))
     assert message.startswith("undo is not supported for kubeadmcontrolplane"), message
 
