@@ -175,6 +175,10 @@ def _ref_name(obj: Object | None, *path: str) -> str:
     return str(nested(obj or {}, *path, "name") or "")
 
 
+def _name(obj: Object | None) -> str:
+    return str(nested(obj or {}, "metadata", "name") or "")
+
+
 def compute(cluster: Object, blueprint: Blueprint, current: Current, versions: UpgradeTracker) -> Desired:
     """Everything the topology asks for; raises ValueError (or PatchError) when the class cannot be built."""
     cc = blueprint.cluster_class
@@ -183,12 +187,14 @@ def compute(cluster: Object, blueprint: Blueprint, current: Current, versions: U
     cp_topology = dict(topology.get("controlPlane") or {})
     cp_class = dict(nested(cc, "spec", "controlPlane") or {})
 
-    # names: the existing objects', else new ones
-    infra_name = _ref_name(cluster, "spec", "infrastructureRef") or names.from_template(
-        nested(cc, "spec", "infrastructure", "naming", "template") or names.INFRASTRUCTURE_CLUSTER_NAMING,
-        cluster_name)
-    cp_name = _ref_name(cluster, "spec", "controlPlaneRef") or names.from_template(
-        nested(cp_class, "naming", "template") or names.CONTROL_PLANE_NAMING, cluster_name)
+    # names: the existing objects' (referenced by the Cluster, or made for it before it could reference them),
+    # else new ones
+    infra_name = (_ref_name(cluster, "spec", "infrastructureRef") or _name(current.infrastructure_cluster)
+                  or names.from_template(nested(cc, "spec", "infrastructure", "naming", "template")
+                                         or names.INFRASTRUCTURE_CLUSTER_NAMING, cluster_name))
+    cp_name = (_ref_name(cluster, "spec", "controlPlaneRef") or _name(current.control_plane)
+               or names.from_template(nested(cp_class, "naming", "template") or names.CONTROL_PLANE_NAMING,
+                                      cluster_name))
     cp_machine_name = (_ref_name(current.control_plane, "spec", "machineTemplate", "spec", "infrastructureRef")
                        or names.with_prefix(f"{cluster_name}-"))
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from herd.api.cluster import CLUSTER_CLASS, MACHINE, MACHINE_DEPLOYMENT
-from herd.api.cluster.labels import CLUSTER_TOPOLOGY_MACHINE_DEPLOYMENT_NAME_LABEL, MACHINE_DEPLOYMENT_NAME_LABEL
+from herd.api.cluster.labels import (
+    CLUSTER_NAME_LABEL,
+    CLUSTER_TOPOLOGY_MACHINE_DEPLOYMENT_NAME_LABEL,
+    CLUSTER_TOPOLOGY_OWNED_LABEL,
+    MACHINE_DEPLOYMENT_NAME_LABEL,
+)
 from herd.api.objects import nested
 from herd.contract.indexes import by_cluster
 from herd.runtime import Kind, Object, ObjectKey
@@ -84,13 +89,37 @@ async def _referenced(scope: TopologyScope, ref: dict[str, Any] | None, like: Ob
     return await scope.io.tracker.get(kind, scope.namespace, str(ref["name"]))
 
 
+async def _unreferenced(scope: TopologyScope, template: Object) -> Object | None:
+    """The object a previous reconcile made from the class's `template` for this Cluster but could not point the
+    Cluster at (it stopped, or the Cluster's update failed, in between): found on the server by the topology's
+    labels, as the cache may not have seen it yet. The oldest is kept; any others go to `scope.duplicates`."""
+    kind = await kind_of(scope, str(template["apiVersion"]), str(template["kind"]).removesuffix("Template"))
+    selector = f"{CLUSTER_NAME_LABEL}={scope.name},{CLUSTER_TOPOLOGY_OWNED_LABEL}"
+    listed = await scope.io.client.list(kind, namespace=scope.namespace, label_selector=selector)
+    found = sorted((obj for obj in listed.items if not obj["metadata"].get("deletionTimestamp")),
+                   key=lambda obj: (str(obj["metadata"].get("creationTimestamp") or ""), obj["metadata"]["name"]))
+    for obj in found:
+        obj.setdefault("apiVersion", kind.api_version)
+        obj.setdefault("kind", kind.kind)
+    scope.duplicates += found[1:]
+    return found[0] if found else None
+
+
+async def _made_for_cluster(scope: TopologyScope, ref: dict[str, Any] | None, template: Object) -> Object | None:
+    """The infrastructure cluster or control plane: the one the Cluster references or, while it references none,
+    one made for it earlier (so that a new name is generated only when there is none)."""
+    if ref and ref.get("name"):
+        return await _referenced(scope, ref, template)
+    return await _unreferenced(scope, template)
+
+
 async def load_current(scope: TopologyScope, blueprint: Blueprint) -> None:
     """The managed objects that exist, and what the upgrade decisions need to know of them."""
     spec = scope.cluster.get("spec") or {}
     current = Current()
-    current.infrastructure_cluster = await _referenced(scope, spec.get("infrastructureRef"),
-                                                       blueprint.infrastructure_cluster)
-    current.control_plane = await _referenced(scope, spec.get("controlPlaneRef"), blueprint.control_plane)
+    current.infrastructure_cluster = await _made_for_cluster(scope, spec.get("infrastructureRef"),
+                                                             blueprint.infrastructure_cluster)
+    current.control_plane = await _made_for_cluster(scope, spec.get("controlPlaneRef"), blueprint.control_plane)
     current.control_plane_machine = await _referenced(
         scope, nested(current.control_plane or {}, "spec", "machineTemplate", "spec", "infrastructureRef"),
         blueprint.control_plane_machine)

@@ -90,6 +90,11 @@ async def reconcile_cluster_references(scope: TopologyScope, desired: Desired) -
     changed = {k: v for k, v in wanted.items() if spec.get(k) != v}
     if changed:
         scope.cluster = await scope.io.client.patch(CLUSTER, scope.name, {"spec": changed}, namespace=scope.namespace)
+    for duplicate in scope.duplicates:
+        log.info("cluster %s/%s: deleting %s %s (a second one made for the Cluster, never referenced)",
+                 scope.namespace, scope.name, duplicate["kind"], duplicate["metadata"]["name"])
+        with contextlib.suppress(NotFound):
+            await scope.io.client.delete(await _kind(scope, duplicate), duplicate["metadata"]["name"], scope.namespace)
 
 
 async def _health_check(scope: TopologyScope, desired: Object | None, target: Object | None) -> None:
@@ -144,6 +149,7 @@ async def _exists_on_server(scope: TopologyScope, topology_name: str) -> bool:
     selector = ",".join([f"{CLUSTER_NAME_LABEL}={scope.name}", CLUSTER_TOPOLOGY_OWNED_LABEL,
                          f"{CLUSTER_TOPOLOGY_MACHINE_DEPLOYMENT_NAME_LABEL}={topology_name}"])
     listed = await scope.io.client.list(MACHINE_DEPLOYMENT, namespace=scope.namespace, label_selector=selector)
+    scope.unseen_machine_deployments += listed.items
     return bool(listed.items)
 
 
@@ -157,7 +163,7 @@ def _in_use(scope: TopologyScope, desired: Desired) -> set[tuple[str, str]]:
     add(nested(desired.control_plane, "spec", "machineTemplate", "spec", "infrastructureRef"))
     add(nested(scope.current.control_plane or {}, "spec", "machineTemplate", "spec", "infrastructureRef"))
     holders = [p.md for p in desired.machine_deployments.values()]
-    holders += [p.md for p in scope.current.machine_deployments.values()]
+    holders += [p.md for p in scope.current.machine_deployments.values()] + scope.unseen_machine_deployments
     # a MachineSet scaled to zero with no Machines left is what upstream's MachineDeployment deletes after a rollout
     # (and its templates with it); herd's keeps such sets, which must not keep old templates alive
     holders += [ms for ms in by_cluster(scope.io.cache, MACHINE_SET, ObjectKey(scope.namespace, scope.name), copy=False)

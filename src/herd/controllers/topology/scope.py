@@ -35,6 +35,10 @@ class TopologyScope:
     desired: Desired | None = None
     class_not_reconciled: bool = False
     stale_templates: list[Object] = field(default_factory=list)  # replaced by a rotation: deleted once unused
+    # infrastructure clusters / control planes made for the Cluster beyond the one kept: deleted once it is referenced
+    duplicates: list[Object] = field(default_factory=list)
+    # MachineDeployments the server has but the cache not yet: their templates are in use
+    unseen_machine_deployments: list[Object] = field(default_factory=list)
 
     @property
     def name(self) -> str:

@@ -70,6 +70,18 @@ def test_existing_objects_keep_their_names(cluster: dict[str, Any], blueprint: B
     assert names == ["c1-aaaaa", "c1-bbbbb", "c1-md-0-ccccc", "c1-md-0-ddddd", "c1-md-0-eeeee"]
 
 
+def test_objects_made_before_the_cluster_referenced_them_keep_their_names(
+        cluster: dict[str, Any], blueprint: Blueprint) -> None:
+    """An infrastructure cluster and control plane found by label while the Cluster references none (the
+    controller stopped before writing the references) are the ones asked for, not new ones."""
+    infra = {"metadata": {"name": "c1-fffff"}}
+    cp = {"metadata": {"name": "c1-ggggg"}, "spec": {"version": "v1.33.0", "machineTemplate": {"spec": {
+        "infrastructureRef": {"name": "c1-hhhhh"}}}}}
+    d = desired_for(cluster, blueprint, Current(infrastructure_cluster=infra, control_plane=cp))
+    assert [d.infrastructure_cluster["metadata"]["name"], d.control_plane["metadata"]["name"],
+            d.control_plane_machine["metadata"]["name"]] == ["c1-fffff", "c1-ggggg", "c1-hhhhh"]
+
+
 def _startup(template: dict[str, Any]) -> str:
     return str(template["spec"]["template"]["spec"]["backend"]["inMemory"]["vm"]["provisioning"]["startupDuration"])
 
