@@ -126,7 +126,8 @@ async def reconcile_machine_sets(scope: MachineDeploymentScope) -> Result | None
 
 
 async def reconcile_rollout(scope: MachineDeploymentScope) -> Result | None:
-    """Scale the new MachineSet up and the old ones down by one planning step of the rollout strategy."""
+    """Scale the new MachineSet up and the old ones down by one planning step of the rollout strategy; once the
+    rollout is complete, delete the old MachineSets it emptied."""
     new = scope.new_machine_set
     if new is None or scope.replicas is None:
         return None
@@ -158,6 +159,7 @@ async def reconcile_rollout(scope: MachineDeploymentScope) -> Result | None:
         written.append(await _write_recorded(scope, before, ms, original))
     scope.machine_sets = written
     scope.new_machine_set = next(ms for ms in written if ms["metadata"].get("uid") == new["metadata"].get("uid"))
+    await delete_old_machine_sets(scope)  # only after every write of the step succeeded
     return None
 
 
@@ -200,7 +202,7 @@ async def reconcile_delete(scope: MachineDeploymentScope) -> Result | None:
     return None
 
 
-async def delete_old_machine_sets(scope: MachineDeploymentScope) -> Result | None:
+async def delete_old_machine_sets(scope: MachineDeploymentScope) -> None:
     """Once the rollout is complete, delete the old MachineSets it emptied (the v1beta2 API keeps no history)."""
     events = recorder_for(scope.io.client, EVENT_SOURCE)
     for ms in cleanup.machine_sets_to_delete(scope.md, scope.new_machine_set, scope.machine_sets):
@@ -215,7 +217,6 @@ async def delete_old_machine_sets(scope: MachineDeploymentScope) -> Result | Non
         log.info("machinedeployment %s: MachineSet %s/%s deleting (cleanup of old MachineSets)",
                  ObjectKey.of(scope.md), namespace, name)
         await events.normal(scope.md, "SuccessfulDelete", f'Deleted MachineSet "{name}"')
-    return None
 
 
-PHASES = (reconcile_machine_sets, reconcile_rollout, delete_old_machine_sets)
+PHASES = (reconcile_machine_sets, reconcile_rollout)
