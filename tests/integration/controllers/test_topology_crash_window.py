@@ -4,8 +4,9 @@ MachineDeployment), then started again with a fresh cache, as after `kill -9`.
 
 The stop is simulated by a write that fails (an HTTP 500) until the manager is stopped; the failed reconcile
 is retried meanwhile, as it would be. Each Cluster must end with one infrastructure cluster, one control plane,
-one MachineDeployment per topology entry, and only the templates those reference. Only this controller runs
-(no Cluster controller adopts what it makes)."""
+one MachineDeployment per topology entry, and only the templates those reference. Also: duplicates left by
+earlier attempts are folded into one, and a MachineDeployment the cache has not seen yet keeps its templates.
+Only this controller runs (no Cluster controller adopts what it makes)."""
 
 from __future__ import annotations
 
@@ -23,15 +24,16 @@ from support.waiting import eventually
 from herd.api.cluster import CLUSTER, MACHINE_DEPLOYMENT
 from herd.controllers import topology
 from herd.controllers.topology import load as topology_load
-from herd.runtime import AlreadyExists, Client
+from herd.runtime import AlreadyExists, Cache, Client, Controller, Kind
 from herd.runtime.errors import ApiError
 
 NS = "topology-crash"
 OWNED = "topology.cluster.x-k8s.io/owned"
 KCP_API_VERSION = "controlplane.cluster.x-k8s.io/v1beta2"
 INFRA_API_VERSION = "infrastructure.cluster.x-k8s.io/v1beta2"
+BOOTSTRAP_API_VERSION = "bootstrap.cluster.x-k8s.io/v1beta2"
 CLASS_FILE = Path(__file__).parents[3] / "examples" / "clusterclass-dev.yaml"
-Failing = Callable[..., bool]  # the arguments of a client call → whether it fails
+Picker = Callable[..., bool]  # the arguments of a client call → whether it is the one watched for
 
 
 @pytest.fixture
@@ -61,26 +63,32 @@ def cluster(name: str) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def failing(client: Client, method: str, when: Failing) -> Iterator[list[tuple[Any, ...]]]:
-    """Calls of `client.<method>` that `when` picks fail with a 500 (listed in the yielded list) while the block
-    runs."""
+def intercepted(client: Client, method: str, when: Picker, *, fail: bool = True) -> Iterator[list[tuple[Any, ...]]]:
+    """Calls of `client.<method>` that `when` picks, listed in the yielded list while the block runs; with `fail`
+    they fail with a 500 instead of reaching the server."""
     real = getattr(client, method)
-    failures: list[tuple[Any, ...]] = []
+    picked: list[tuple[Any, ...]] = []
 
     async def call(*args: Any, **kwargs: Any) -> Any:
         if when(*args, **kwargs):
-            failures.append(args)
-            raise ApiError(500, "InternalError", f"injected failure of {method}")
+            picked.append(args)
+            if fail:
+                raise ApiError(500, "InternalError", f"injected failure of {method}")
         return await real(*args, **kwargs)
     setattr(client, method, call)
     try:
-        yield failures
+        yield picked
     finally:
         delattr(client, method)
 
 
-def run_topology(client: Client) -> contextlib.AbstractAsyncContextManager[Any]:
-    return running_manager(client, lambda c, _clusters, cache: topology.new_controller(c, cache, poll_seconds=1))
+def run_topology(client: Client, caches: list[Cache] | None = None) -> contextlib.AbstractAsyncContextManager[Any]:
+    """A manager running the topology controller (its cache appended to `caches`)."""
+    def new_controller(c: Client, _clusters: Any, cache: Cache) -> Controller:
+        if caches is not None:
+            caches.append(cache)
+        return topology.new_controller(c, cache, poll_seconds=1)
+    return running_manager(client, new_controller)
 
 
 async def owned(client: Client, api_version: str, kind: str, name: str) -> list[dict[str, Any]]:
@@ -90,11 +98,11 @@ async def owned(client: Client, api_version: str, kind: str, name: str) -> list[
     return [o for o in listed.items if not o["metadata"].get("deletionTimestamp")]
 
 
-async def crash_then_restart(client: Client, name: str, method: str, when: Failing, *, times: int = 2) -> None:
+async def crash_then_restart(client: Client, name: str, method: str, when: Picker, *, times: int = 2) -> None:
     """Cluster `name` reconciled until `when`'s writes failed `times` times (the failed reconcile is retried),
     the controller stopped, then started again without the failure until `settled`."""
     await client.create(cluster(name), kind=CLUSTER)
-    with failing(client, method, when) as failures:
+    with intercepted(client, method, when) as failures:
         async with run_topology(client):
             await eventually(lambda: len(failures) >= times, f"the {method} failing {times} times", timeout=20)
     async with run_topology(client):
@@ -136,7 +144,7 @@ async def assert_one_of_each(client: Client, name: str) -> None:
     machine_templates = await owned(client, INFRA_API_VERSION, "DevMachineTemplate", name)
     assert sorted(o["metadata"]["name"] for o in machine_templates) == sorted(
         [kcps[0]["spec"]["machineTemplate"]["spec"]["infrastructureRef"]["name"], machine["infrastructureRef"]["name"]])
-    configs = await owned(client, "bootstrap.cluster.x-k8s.io/v1beta2", "KubeadmConfigTemplate", name)
+    configs = await owned(client, BOOTSTRAP_API_VERSION, "KubeadmConfigTemplate", name)
     assert [o["metadata"]["name"] for o in configs] == [machine["bootstrap"]["configRef"]["name"]]
 
 
@@ -167,15 +175,13 @@ async def test_machine_deployment_made_once_when_stopped_around_its_creation(cli
     await crash_then_restart(client, name, "create", worker_object_created, times=1)
 
 
-
 async def test_duplicates_left_by_a_controller_that_did_not_look_are_folded_into_one(
         client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A controller that generated a new name whenever the Cluster referenced nothing (as herd did) left an
-    infrastructure cluster and a control plane per failed attempt: the oldest of each is adopted, the others
-    deleted."""
+    """A controller that generated a new name whenever the Cluster referenced nothing left an infrastructure
+    cluster and a control plane per failed attempt: the oldest of each is adopted, the others deleted."""
     name = "dups"
     await client.create(cluster(name), kind=CLUSTER)
-    with monkeypatch.context() as patched, failing(client, "patch", cluster_references_written) as failures:
+    with monkeypatch.context() as patched, intercepted(client, "patch", cluster_references_written) as failures:
         patched.setattr(topology_load, "_unreferenced", no_lookup)
         async with run_topology(client):
             await eventually(lambda: len(failures) >= 3, "three failed reconciles", timeout=20)
@@ -195,3 +201,37 @@ async def no_lookup(*_: Any) -> None:
 
 def creation_order(obj: dict[str, Any]) -> tuple[str, str]:
     return str(obj["metadata"]["creationTimestamp"]), str(obj["metadata"]["name"])
+
+
+async def test_templates_of_a_machine_deployment_the_cache_has_not_seen_yet_are_kept(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reconciles whose cache does not list the MachineDeployment yet (made moments before) make no second one
+    and do not delete its templates as unused."""
+    name = "unseen"
+    await client.create(cluster(name), kind=CLUSTER)
+    async with run_topology(client):
+        await settled(client, name)
+    caches: list[Cache] = []
+    template_kinds = [await client.kind_of({"apiVersion": api_version, "kind": kind}) for api_version, kind in
+                      ((INFRA_API_VERSION, "DevMachineTemplate"), (BOOTSTRAP_API_VERSION, "KubeadmConfigTemplate"))]
+
+    def machine_deployments_listed(kind: Kind, **_: Any) -> bool:
+        return kind == MACHINE_DEPLOYMENT
+
+    with intercepted(client, "list", machine_deployments_listed, fail=False) as server_lists:
+        async with run_topology(client, caches):
+            cache = caches[0]
+            real_list = cache.list
+            monkeypatch.setattr(cache, "list", lambda kind, **kw: [] if kind == MACHINE_DEPLOYMENT
+                                else real_list(kind, **kw))
+            await eventually(lambda: all(cache.informer(kind).has_synced for kind in template_kinds),
+                             "the template kinds watched", timeout=20)
+            # a reconcile that starts after a touch runs with the templates watched; the next touch's reconcile
+            # asks the server only once the previous reconcile has ended (one at a time per Cluster)
+            for touch in range(2):
+                seen = len(server_lists)
+                await client.patch(CLUSTER, name, {"metadata": {"annotations": {"touched": str(touch)}}},
+                                   namespace=NS)
+                await eventually(lambda seen=seen: len(server_lists) > seen,
+                                 "a reconcile asking the server for the MachineDeployment", timeout=20)
+    await assert_one_of_each(client, name)
