@@ -41,8 +41,7 @@ def decode_body(raw: bytes, content_type: str | None) -> Any:
 
 
 def json_response(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
-    headers = {"Content-Type": JSON}
-    response = web.Response(body=dumps(body), status=status, headers=headers)
+    response = web.Response(body=dumps(body), status=status, content_type=JSON)
     for warning in warnings or []:
         response.headers.add("Warning", f'299 - "{_header_text(warning)}"')
     return response

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,8 +38,32 @@ def now_rfc3339() -> str:
     return _last_timestamp[1]
 
 
+_random_pool = bytearray()
+
+
 def new_uid() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID as kube-apiserver gives every object.
+
+    The random bytes come from the OS 4 KiB at a time rather than 16 per object: `uuid.uuid4()`'s system call
+    and object cost a create ~2 µs more, and creates are the API server's busiest write.
+    """
+    global _random_pool
+    if len(_random_pool) < 16:
+        _random_pool = bytearray(os.urandom(4096))
+    raw = _random_pool[-16:]
+    del _random_pool[-16:]
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def _forget_random_pool() -> None:
+    global _random_pool
+    _random_pool = bytearray()
+
+
+os.register_at_fork(after_in_child=_forget_random_pool)  # a forked child must not hand out its parent's UIDs
 
 
 def generated_name(prefix: str) -> str:

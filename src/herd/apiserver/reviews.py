@@ -36,7 +36,8 @@ _ATTRIBUTE_FIELDS = ("resourceAttributes", "nonResourceAttributes")
 
 
 def is_review(rtype: ResourceType) -> bool:
-    return rtype in REVIEW_TYPES
+    # by identity: `in` would compare the type of every request field by field with each review type
+    return any(rtype is review for review in REVIEW_TYPES)
 
 
 def user_info(user: UserInfo) -> dict[str, Any]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
 
 
-@dataclass(frozen=True)
-class ResourcePath:
-    """`/apis/<group>/<version>[/namespaces/<ns>]/<resource>[/<name>[/<subresource>]]`."""
+class ResourcePath(NamedTuple):
+    """`/apis/<group>/<version>[/namespaces/<ns>]/<resource>[/<name>[/<subresource>]]`.
+
+    Tuples, not dataclasses: every request parses its path, and a frozen dataclass costs several times more to make.
+    """
 
     group: str
     version: str
@@ -19,8 +21,7 @@ class ResourcePath:
     subresource: str = ""
 
 
-@dataclass(frozen=True)
-class GroupPath:
+class GroupPath(NamedTuple):
     """A discovery path: `/api`, `/apis`, `/apis/<group>` or a group-version."""
 
     group: str | None
@@ -30,7 +31,9 @@ class GroupPath:
 
 def parse_path(path: str) -> ResourcePath | GroupPath | None:
     """Parse an API path; None when it is not under /api or /apis."""
-    parts = [p for p in path.split("/") if p]
+    parts = path[1:].split("/") if path.startswith("/") else path.split("/")
+    if "" in parts:  # empty segments (`//`, a trailing `/`) are skipped
+        parts = [p for p in parts if p]
     if not parts or parts[0] not in ("api", "apis"):
         return None
     core = parts[0] == "api"

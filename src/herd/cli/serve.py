@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -121,10 +122,31 @@ def install_uvloop() -> None:
         pass
 
 
+# Collections of the youngest generation every 10,000 allocations rather than CPython's 700. A request allocates
+# hundreds of short-lived containers, so the default collects every few requests and, as the store grows, sweeps
+# every stored object often: measured at ~64 µs of CPU per create of a 1 KiB custom resource (a fifth of the
+# server's), ~16 µs with this threshold (bench/apiserver_gc.py). Cyclic garbage waits a little longer; the
+# store's own objects hold no cycles.
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
+def tune_garbage_collection() -> None:
+    """Collect less often than CPython's default (see GC_THRESHOLDS)."""
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def freeze_loaded_state() -> None:
+    """Move everything alive now (modules, the loaded store) out of the collector's sweeps for good: none of
+    it is ever garbage, yet every full collection would walk all of it."""
+    gc.collect()
+    gc.freeze()
+
+
 def run(args: argparse.Namespace) -> int:
     options = ServeOptions.from_args(args)
     setup_logging()  # to stderr; as `herd up`'s child, where `herd up` says (herd.runtime.logsetup.LogTarget)
     install_uvloop()
+    tune_garbage_collection()
     raise_open_file_limit()  # every client connection is a descriptor; the soft limit is often 1024
     asyncio.run(serve(options))
     return 0
@@ -194,6 +216,7 @@ async def serve(options: ServeOptions) -> None:
                        "(`herd status` tells whether it is herd) or choose another --port (0 picks a free one)"
                        ) from None
     write_admin_kubeconfig(server, kubeconfig, options.data_dir)
+    freeze_loaded_state()
     print(f"herd API server listening on {server.url} (port {port})", flush=True)
     print(f"export KUBECONFIG={kubeconfig}", flush=True)
     stop = asyncio.Event()

@@ -15,6 +15,7 @@ from typing import Any
 from .. import errors
 from ..admission.base import Admission, AdmissionAttributes
 from ..auth import UserInfo
+from ..resources import ResourceType
 from ..storage.store import Store
 from .authorizer import MASTERS, Authorizer
 from .rules import EVERYTHING, Attributes, Rule, compile_rules
@@ -76,6 +77,11 @@ def escalation_error(user: UserInfo, plural: str, name: str, missing: list[Rule]
         f"attempting to grant RBAC permissions not currently held:\n{detail}", name=name, group=GROUP, kind=plural)
 
 
+def _is_rbac(rtype: ResourceType) -> bool:
+    # by identity: `in` would compare every write's type field by field with each RBAC type
+    return any(rtype is rbac for rbac in RBAC_TYPES)
+
+
 class RBACAdmission:
     """Wraps the server's admission: RBAC objects are validated and checked for escalation first."""
 
@@ -83,7 +89,7 @@ class RBACAdmission:
         self.inner, self.authorizer, self.store = inner, authorizer, store
 
     async def mutate(self, attrs: AdmissionAttributes) -> dict[str, Any] | None:
-        if attrs.rtype in RBAC_TYPES and attrs.obj is not None:
+        if _is_rbac(attrs.rtype) and attrs.obj is not None:
             for subject in attrs.obj.get("subjects") or []:  # kube's defaulting of User and Group subjects
                 if isinstance(subject, dict) and subject.get("kind") in ("User", "Group") \
                         and not subject.get("apiGroup"):
@@ -91,7 +97,7 @@ class RBACAdmission:
         return await self.inner.mutate(attrs)
 
     async def validate(self, attrs: AdmissionAttributes) -> None:
-        if attrs.rtype in RBAC_TYPES and attrs.obj is not None and attrs.operation in ("CREATE", "UPDATE"):
+        if _is_rbac(attrs.rtype) and attrs.obj is not None and attrs.operation in ("CREATE", "UPDATE"):
             causes = rbac_causes(attrs.rtype, attrs.obj, attrs.old)
             if causes:
                 raise errors.invalid(GROUP, attrs.rtype.kind, attrs.name, causes)

@@ -26,7 +26,9 @@ def apply_defaults(obj: dict[str, Any], schema: dict[str, Any]) -> None:
     a non-nullable item schema is replaced). Call it on pruned data: defaults are never pruned
     again here. Default values are deep-copied, so objects never share structure with the schema.
     """
-    _default(obj, compiled(schema))
+    root = compiled(schema)
+    if root.has_defaults():
+        _default(obj, root)
 
 
 def _needs_default(value: Any, node: Node) -> bool:
@@ -34,6 +36,8 @@ def _needs_default(value: Any, node: Node) -> bool:
 
 
 def _default(value: Any, node: Node) -> None:
+    if not node.has_defaults():  # most subtrees declare none: nothing to walk
+        return
     kind = type(value)
     if kind is dict:
         for name, prop in node.defaulted_props():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Final
 
 from herd.apiserver.schema.formats import number_format_checker, string_format_checker
@@ -51,25 +52,36 @@ def _subschemas(raw: dict[str, Any], key: str, tree: _Tree) -> tuple[Node, ...]:
 class _Tree:
     """State shared by every node of one compiled schema."""
 
-    __slots__ = ("list_flags",)
+    __slots__ = ("default_flags", "list_flags")
 
     def __init__(self) -> None:
-        # id(raw node) -> "this subtree declares a set/map list"; filled in one pass on first use.
+        # id(raw node) -> "this subtree declares a set/map list" (a default); filled in one pass on first use.
         self.list_flags: dict[int, bool] | None = None
+        self.default_flags: dict[int, bool] | None = None
 
 
-def _scan_lists(raw: Any, flags: dict[int, bool]) -> bool:
+def _scan(raw: Any, flags: dict[int, bool], marks: Callable[[dict[str, Any]], bool]) -> bool:
+    """Whether `marks` holds for `raw` or any node structurally below it (properties, items,
+    additionalProperties), recording the answer of every node on the way in `flags`."""
     if not isinstance(raw, dict):
         return False
-    found = raw.get("x-kubernetes-list-type") in ("set", "map")
+    found = marks(raw)
     props = raw.get("properties")
     if isinstance(props, dict):
         for sub in props.values():
-            found = _scan_lists(sub, flags) or found
-    found = _scan_lists(raw.get("items"), flags) or found
-    found = _scan_lists(raw.get("additionalProperties"), flags) or found
+            found = _scan(sub, flags, marks) or found
+    found = _scan(raw.get("items"), flags, marks) or found
+    found = _scan(raw.get("additionalProperties"), flags, marks) or found
     flags[id(raw)] = found
     return found
+
+
+def _declares_set_or_map_list(raw: dict[str, Any]) -> bool:
+    return raw.get("x-kubernetes-list-type") in ("set", "map")
+
+
+def _declares_default(raw: dict[str, Any]) -> bool:
+    return raw.get("default") is not None
 
 
 class Node:
@@ -261,7 +273,17 @@ class Node:
             flags = self.tree.list_flags = {}
         found = flags.get(id(self.raw))
         if found is None:
-            found = _scan_lists(self.raw, flags)
+            found = _scan(self.raw, flags, _declares_set_or_map_list)
+        return found
+
+    def has_defaults(self) -> bool:
+        """Whether this node or anything structurally below it declares a default (else defaulting skips it)."""
+        flags = self.tree.default_flags
+        if flags is None:
+            flags = self.tree.default_flags = {}
+        found = flags.get(id(self.raw))
+        if found is None:
+            found = _scan(self.raw, flags, _declares_default)
         return found
 
 
