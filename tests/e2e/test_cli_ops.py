@@ -155,7 +155,8 @@ def test_undo_puts_the_previous_template_back(plane: HerdUp) -> None:
         assert worker_sets(plane) == [("v1.33.0", 3, 3)], worker_sets(plane)
     eventually(one_set, "one MachineSet of 3 workers")
     assert fails_with_one_line(herd(plane, "rollout", "undo", f"md/{MD}")) == (
-        f"no rollout history found for machinedeployment/{MD}: it has no revision before the current one")
+        f"no rollout history found for machinedeployment/{MD}: no revision before the current one is left (a finished "
+        "rollout deletes its old MachineSets); edit spec.template back instead")
     plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(STUCK_TEMPLATE))
     plane.kubectl("patch", "machinedeployment", MD, "--type", "merge", "-p",
                   '{"spec":{"template":{"spec":{"version":"v1.33.1","infrastructureRef":{"name":"ha-md-0-stuck"}}}}}')

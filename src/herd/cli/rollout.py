@@ -31,6 +31,12 @@ from .serve import CLIError
 
 Action = Callable[[Client, Target, str, argparse.Namespace], Awaitable[str]]
 UPDATE_ATTEMPTS = 5  # an undo replaces the template; a controller writing the object in between means try again
+# the controller deletes a MachineDeployment's old MachineSets once a rollout finishes, so the history undo reads
+# from only exists while a rollout is under way; the help says so before a user finds out from the error
+UNDO_DESCRIPTION = ("Put a MachineDeployment's template back to an earlier revision's. Only a rollout still under "
+                    "way (a stalled one, typically) has earlier revisions: once every replica is up to date and "
+                    "available, the old MachineSets are deleted and there is nothing to go back to; edit "
+                    "spec.template back instead.")
 
 
 def add_parser(commands: Any) -> None:
@@ -42,11 +48,12 @@ def add_parser(commands: Any) -> None:
             ("restart", restart, "replace every Machine (sets spec.rollout.after to now)", "md/fleet-md-0"),
             ("pause", pause, "stop the rollout of template changes", "md/fleet-md-0"),
             ("resume", resume, "let a paused rollout go on", "kcp/ha-control-plane"),
-            ("undo", undo, "put a MachineDeployment's template back to an earlier revision's",
-             "md/fleet-md-0 --to-revision 1"),
+            ("undo", undo, "put a MachineDeployment's template back to an earlier revision's (only while a "
+             "rollout is under way)", "md/fleet-md-0 --to-revision 1"),
             ("status", None, "follow the rollout until every replica is up to date and available",
              "kcp/ha-control-plane --timeout 5m")):
-        action = actions.add_parser(name, help=help_text, epilog=f"example: herd rollout {name} {example}")
+        action = actions.add_parser(name, help=help_text, epilog=f"example: herd rollout {name} {example}",
+                                    description=UNDO_DESCRIPTION if name == "undo" else None)
         action.add_argument("target", metavar="TYPE/NAME", help="machinedeployment/NAME (md/NAME) or "
                             "kubeadmcontrolplane/NAME (kcp/NAME)")
         action.add_argument("-n", "--namespace", help="the object's namespace (default: the kubeconfig context's)")

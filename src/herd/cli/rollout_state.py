@@ -89,7 +89,8 @@ def undo_source(target: Target, machine_sets: Iterable[Object], to_revision: int
             raise CLIError(f"revision {to_revision} of {target.short} not found (revisions: {known})")
         return by_revision[to_revision]
     if len(by_revision) < 2:
-        raise CLIError(f"no rollout history found for {target.short}: it has no revision before the current one")
+        raise CLIError(f"no rollout history found for {target.short}: no revision before the current one is left "
+                       "(a finished rollout deletes its old MachineSets); edit spec.template back instead")
     return by_revision[sorted(by_revision)[-2]]
 
 

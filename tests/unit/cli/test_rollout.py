@@ -1,5 +1,5 @@
 """`herd rollout`'s pure parts: TYPE/NAME and its spellings, the MachineSet an undo goes back to, the template it
-puts back, and the progress line `herd rollout status` prints from an object's state."""
+puts back, the progress line `herd rollout status` prints from an object's state, and what `--help` says of undo."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from herd.api.cluster import MACHINE_DEPLOYMENT
 from herd.api.controlplane import KUBEADM_CONTROL_PLANE
+from herd.cli.main import main
 from herd.cli.rollout_state import (
     Target,
     check_undo,
@@ -61,6 +62,19 @@ def test_the_names_printed_for_a_target() -> None:
     assert KCP.type_name == "kubeadmcontrolplane.controlplane.cluster.x-k8s.io/ha-control-plane"
 
 
+def test_undo_help_says_a_finished_rollout_leaves_nothing_to_go_back_to(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["rollout", "undo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
+    assert "Only a rollout still under way (a stalled one, typically) has earlier revisions" in text
+    assert "the old MachineSets are deleted and there is nothing to go back to; edit spec.template back instead" in text
+    with pytest.raises(SystemExit):
+        main(["rollout", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "undo put a MachineDeployment's template back to an earlier revision's (only while a rollout is under " \
+        "way)" in text
+
+
 def test_undo_is_refused_for_a_control_plane_and_a_negative_revision() -> None:
     check_undo(MD, 0)
     check_undo(MD, 3)
@@ -100,8 +114,9 @@ def test_the_undo_target_by_revision(to_revision: int, expected: str) -> None:
 @pytest.mark.parametrize(("machine_sets", "to_revision", "message"), [
     pytest.param(HISTORY, 7, "revision 7 of machinedeployment/fleet-md-0 not found (revisions: 1, 2, 3)",
                  id="unknown-revision"),
-    pytest.param(HISTORY[:1], 0, "no rollout history found for machinedeployment/fleet-md-0: it has no revision "
-                 "before the current one", id="one-revision"),
+    pytest.param(HISTORY[:1], 0, "no rollout history found for machinedeployment/fleet-md-0: no revision before "
+                 "the current one is left (a finished rollout deletes its old MachineSets); edit spec.template back "
+                 "instead", id="one-revision"),
     pytest.param([], 0, "no rollout history found", id="no-machine-sets"),
     pytest.param([], 2, "revision 2 of machinedeployment/fleet-md-0 not found (revisions: none)", id="none"),
 ])
