@@ -132,6 +132,16 @@ def test_a_malformed_class_is_refused_naming_the_field(obj: dict[str, Any], expe
     assert any(e.startswith(expected) for e in found), found
 
 
+def test_a_rule_or_message_expression_that_does_not_compile_is_one_line_naming_it() -> None:
+    rules = [{"rule": "self >\n  (", "message": "m"}, {"rule": "self > 0", "messageExpression": "'cpus: ' +"}]
+    found = [e for e in errors_of(with_change("variables.0.schema.openAPIV3Schema.x-kubernetes-validations", rules))
+             if "compilation failed" in e]
+    assert [e.split(": Invalid value: ")[0] for e in found] == [f"{SCHEMA}.x-kubernetes-validations[0].rule",
+                                                                  f"{SCHEMA}.x-kubernetes-validations[1].messageExpression"]
+    assert ": compilation failed: " in found[0] and ": messageExpression compilation failed: " in found[1]
+    assert all("\n" not in e for e in found), found  # the library's own text spans lines: a caret under the input
+
+
 class Reader:
     """A TopologyReader over plain lists."""
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from herd.api.celrules import RuleError, compile_rule
 from herd.api.objects import nested
+from herd.cel import compile_error, one_line
 from herd.runtime.webhook import FieldError, validate_annotations, validate_labels
 
 from .variables import child_path, quote_value, unsupported, validate_value
@@ -150,12 +150,7 @@ def _rule_errors(rules: Any, path: str) -> list[FieldError]:
         field_path = raw.get("fieldPath")
         if isinstance(field_path, str) and not re.match(r"^(\.[A-Za-z_][A-Za-z0-9_-]*|\[[^\]\n]+\])+$", field_path):
             errors.append(FieldError.invalid(f"{where}.fieldPath", field_path, "fieldPath must be a valid path"))
-        try:
-            compile_rule(raw)
-        except RuleError as err:
-            text = str(err)
-            if text.startswith("messageExpression"):
-                errors.append(FieldError.invalid(f"{where}.messageExpression", raw.get("messageExpression"), text))
-            else:
-                errors.append(FieldError.invalid(f"{where}.rule", raw.get("rule"), f"compilation failed: {text}"))
+        if (problem := compile_error(raw)) is not None:  # a webhook's field error is one line
+            key, why = problem
+            errors.append(FieldError.invalid(f"{where}.{key}", raw.get(key), one_line(why)))
     return errors
