@@ -1,6 +1,9 @@
-"""The runtime client against `herd serve`: unstructured CRUD, patches, status, discovery, typed errors."""
+"""The runtime client against `herd serve`: unstructured CRUD, patches, server-side apply, status, discovery, typed
+errors."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from support.waiting import eventually
@@ -16,7 +19,6 @@ from herd.runtime import (
     Kind,
     NotFound,
 )
-from herd.runtime.errors import ApiError
 
 
 async def install_widgets(client: Client) -> Kind:
@@ -102,12 +104,34 @@ async def test_discovery_knows_builtins_and_reports_unknown_kinds(client: Client
         await client.mapper.kind_for("nothing.example.com/v1", "Thing")
 
 
-async def test_server_side_apply_errors_are_reported_if_the_server_lacks_it(client: Client) -> None:
-    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa", "namespace": "default"},
-           "data": {"a": "1"}}
-    try:
-        applied = await client.apply(obj)
-    except ApiError as exc:
-        assert exc.code == 415  # herd serve does not do server-side apply yet
-    else:
-        assert applied["data"] == {"a": "1"}
+def config_map(name: str, data: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}, "data": data}
+
+
+def managers(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each field manager's managedFields entry, with the data keys it owns."""
+    return {entry["manager"]: {"operation": entry["operation"], "keys": sorted(entry["fieldsV1"].get("f:data", {}))}
+            for entry in obj["metadata"]["managedFields"]}
+
+
+async def test_server_side_apply_creates_updates_and_reports_conflicts(client: Client) -> None:
+    created = await client.apply(config_map("ssa", {"a": "1"}), field_manager="alice")
+    assert created["data"] == {"a": "1"}
+    assert managers(created) == {"alice": {"operation": "Apply", "keys": ["f:a"]}}
+    updated = await client.apply(config_map("ssa", {"a": "1", "b": "2"}), field_manager="alice")
+    assert updated["data"] == {"a": "1", "b": "2"}
+    assert managers(updated) == {"alice": {"operation": "Apply", "keys": ["f:a", "f:b"]}}
+    # another manager setting a field alice owns to another value is refused, naming the field and its owner
+    with pytest.raises(Conflict) as refused:
+        await client.apply(config_map("ssa", {"a": "changed"}), field_manager="bob")
+    assert [(c.reason, c.field) for c in refused.value.causes] == [("FieldManagerConflict", ".data.a")]
+    assert 'conflict with "alice"' in refused.value.causes[0].message
+    assert (await client.get(CONFIGMAP, "ssa", "default"))["data"] == {"a": "1", "b": "2"}
+    # forced, bob takes the field over; what alice still owns stays hers
+    forced = await client.apply(config_map("ssa", {"a": "changed"}), field_manager="bob", force=True)
+    assert forced["data"] == {"a": "changed", "b": "2"}
+    assert managers(forced) == {"alice": {"operation": "Apply", "keys": ["f:b"]},
+                                "bob": {"operation": "Apply", "keys": ["f:a"]}}
+    # a field its manager no longer applies, and nobody else owns, is removed
+    dropped = await client.apply(config_map("ssa", {}), field_manager="alice")
+    assert dropped["data"] == {"a": "changed"}
