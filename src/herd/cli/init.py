@@ -17,7 +17,7 @@ from herd.runtime import ApiError, Client, Unreachable, setup_logging
 
 from .controller_identity import ControllerCredentials, who_am_i
 from .management import SetupError, run_management
-from .serve import CLIError, install_uvloop
+from .serve import CLIError, install_uvloop, tune_garbage_collection
 from .up import add_manager_arguments, manager_options
 
 
@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     options = manager_options(args)
     setup_logging(json_format=args.log_format == "json")
     install_uvloop()
+    tune_garbage_collection()  # the controllers' caches hold every object they watch, as the store does
     asyncio.run(init(args.kubeconfig, args.context, args.data_dir.expanduser(), options,
                      own_identity=args.controller_identity == "service-account"))
     return 0

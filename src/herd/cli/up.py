@@ -27,7 +27,14 @@ from herd.runtime.logsetup import LogTarget
 from .apiserver_process import APIServerProcess
 from .management import ManagerOptions, SetupError, run_management
 from .manager_rbac import controller_client
-from .serve import CLIError, ServeOptions, add_server_arguments, check_numbers, install_uvloop
+from .serve import (
+    CLIError,
+    ServeOptions,
+    add_server_arguments,
+    check_numbers,
+    install_uvloop,
+    tune_garbage_collection,
+)
 
 log = logging.getLogger("herd.cli")
 READY = "ready: export KUBECONFIG="  # what a script waits for (or for the file itself)
@@ -121,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
                        "with --data-dir") from None
     os.environ.update(target.environment())  # the API server and workload host children log there too
     install_uvloop()
+    tune_garbage_collection()  # the controllers' caches hold every object they watch, as the store does
     try:
         asyncio.run(up(options, manager, target))
     except (CLIError, KeyboardInterrupt):

@@ -224,9 +224,10 @@ def main() -> None:
     setup_logging()
     from herd.apiserver.connections import raise_open_file_limit
 
-    from .serve import install_uvloop
+    from .serve import install_uvloop, tune_garbage_collection
 
     install_uvloop()
+    tune_garbage_collection()
     raise_open_file_limit()  # one listener and its clients' connections per workload cluster
     asyncio.run(serve_requests())
 
