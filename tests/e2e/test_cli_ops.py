@@ -183,7 +183,8 @@ def test_undo_puts_the_previous_template_back(plane: HerdUp) -> None:
     assert again == [f"machinedeployment.cluster.x-k8s.io/{MD} skipped rollback (the current template already "
                      f"matches revision {current})"]
     message = fails_with_one_line(herd(plane, "rollout", "undo", f"md/{MD}", "--to-revision", "99"))
-    assert message == f"revision 99 of machinedeployment/{MD} not found (revisions: {current})", message
+    assert message == (f"revision 99 of machinedeployment/{MD} not found (revisions: {current}; a finished rollout "
+                       "deletes its old MachineSets, so only one under way has earlier ones)"), message
     message = fails_with_one_line(herd(plane, "rollout", "undo", f"kcp/{KCP}"))
     assert message.startswith("undo is not supported for kubeadmcontrolplane"), message
 

@@ -86,7 +86,8 @@ def undo_source(target: Target, machine_sets: Iterable[Object], to_revision: int
     if to_revision:
         if to_revision not in by_revision:
             known = ", ".join(str(n) for n in sorted(by_revision)) or "none"
-            raise CLIError(f"revision {to_revision} of {target.short} not found (revisions: {known})")
+            raise CLIError(f"revision {to_revision} of {target.short} not found (revisions: {known}; a finished "
+                           "rollout deletes its old MachineSets, so only one under way has earlier ones)")
         return by_revision[to_revision]
     if len(by_revision) < 2:
         raise CLIError(f"no rollout history found for {target.short}: no revision before the current one is left "

@@ -112,13 +112,14 @@ def test_the_undo_target_by_revision(to_revision: int, expected: str) -> None:
 
 
 @pytest.mark.parametrize(("machine_sets", "to_revision", "message"), [
-    pytest.param(HISTORY, 7, "revision 7 of machinedeployment/fleet-md-0 not found (revisions: 1, 2, 3)",
+    pytest.param(HISTORY, 7, "revision 7 of machinedeployment/fleet-md-0 not found (revisions: 1, 2, 3; a finished "
+                 "rollout deletes its old MachineSets, so only one under way has earlier ones)",
                  id="unknown-revision"),
     pytest.param(HISTORY[:1], 0, "no rollout history found for machinedeployment/fleet-md-0: no revision before "
                  "the current one is left (a finished rollout deletes its old MachineSets); edit spec.template back "
                  "instead", id="one-revision"),
     pytest.param([], 0, "no rollout history found", id="no-machine-sets"),
-    pytest.param([], 2, "revision 2 of machinedeployment/fleet-md-0 not found (revisions: none)", id="none"),
+    pytest.param([], 2, "revision 2 of machinedeployment/fleet-md-0 not found (revisions: none; ", id="none"),
 ])
 def test_no_undo_target_is_one_clear_error(machine_sets: list[dict[str, Any]], to_revision: int,
                                            message: str) -> None:
