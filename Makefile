@@ -18,7 +18,7 @@ lint: $(BIN)/herd
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest -q tests $(PYTEST_ARGS)
+	$(BIN)/pytest -q --durations=20 tests $(PYTEST_ARGS)
 
 # kube-apiserver and etcd built from their Go modules into .cache/real-k8s/bin/ (Go caches reused)
 real-k8s:
