@@ -173,6 +173,8 @@ def decode_yaml(raw: bytes) -> Any:
         value = yaml.load(raw, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise errors.bad_request(f"error converting YAML to JSON: {exc}") from None
+    except ValueError:  # an integer literal past Python's digit limit for int(str): far beyond int64 anyway
+        raise errors.bad_request("yaml: cannot unmarshal number into Go value of type int64") from None
     value = _string_keys(value)
     check_decoded(value, "yaml")
     return value

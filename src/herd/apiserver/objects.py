@@ -389,9 +389,12 @@ class Objects:
             return
         for key in top_level:
             del obj[key]
-        unknown = [f"metadata.{k}" for k in obj.get("metadata", {}) if k not in OBJECT_META_FIELDS]
-        for path in unknown:
-            obj["metadata"].pop(path.split(".", 1)[1], None)
+        meta = obj.get("metadata")
+        unknown: list[str] = []
+        if isinstance(meta, dict):  # an apply configuration may carry `metadata: null`
+            unknown = [f"metadata.{k}" for k in meta if k not in OBJECT_META_FIELDS]
+            for path in unknown:
+                del meta[path.split(".", 1)[1]]
         unknown = top_level + unknown
         if not rtype.builtin and rtype.schema:
             unknown += prune(obj, rtype.schema)
