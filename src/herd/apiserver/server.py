@@ -148,6 +148,9 @@ class APIServer:
             return await self._dispatch(request)
         except errors.StatusError as exc:
             return status_response(exc)
+        except web.RequestPayloadError as exc:  # a body aiohttp cannot read, e.g. not in its Content-Encoding
+            reason = getattr(exc.__cause__, "message", "") or str(exc)
+            return status_response(errors.bad_request(f"the request body could not be read: {reason}"))
         except (ConnectionError, asyncio.CancelledError):
             raise
         except StorageError as exc:

@@ -35,3 +35,18 @@ async def test_an_apply_whose_metadata_is_null_is_refused_not_an_internal_error(
     assert (code, status["kind"], status["reason"]) == (400, "Status", "BadRequest"), status
     async with http.get(f"{CONFIGMAPS}/cm") as response:
         assert response.status == 404
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", CONFIGMAPS),
+    ("PUT", f"{CONFIGMAPS}/cm"),
+    ("DELETE", f"{CONFIGMAPS}/cm"),
+    ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"),
+])
+async def test_a_body_that_is_not_in_its_content_encoding_is_400(
+        http: aiohttp.ClientSession, method: str, path: str) -> None:
+    async with http.request(method, path, data=b'{"metadata": {"name": "cm"}}',
+                            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}) as response:
+        status = await response.json()
+    assert (response.status, status["kind"], status["reason"]) == (400, "Status", "BadRequest"), status
+    assert status["message"] == "the request body could not be read: Can not decode content-encoding: gzip"
