@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +40,7 @@ def now_rfc3339() -> str:
 
 
 _random_pool = bytearray()
+_random_pool_lock = threading.Lock()
 
 
 def new_uid() -> str:
@@ -48,10 +50,11 @@ def new_uid() -> str:
     and object cost a create ~2 µs more, and creates are the API server's busiest write.
     """
     global _random_pool
-    if len(_random_pool) < 16:
-        _random_pool = bytearray(os.urandom(4096))
-    raw = _random_pool[-16:]
-    del _random_pool[-16:]
+    with _random_pool_lock:  # one event loop calls this today; a second thread must not share bytes with it
+        if len(_random_pool) < 16:
+            _random_pool = bytearray(os.urandom(4096))
+        raw = _random_pool[-16:]
+        del _random_pool[-16:]
     raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
     raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
     text = raw.hex()

@@ -34,7 +34,11 @@ class CRDLifecycle:
     def crd_written(self, crd: dict[str, Any], deleted: bool = False) -> None:
         name = crd["metadata"]["name"]
         if deleted:
+            served = self.registry.by_group_resource(crd["spec"]["group"], crd["spec"]["names"]["plural"])
             self.registry.replace_owned(name, [])
+            for rtype in served[:1]:  # every version shares one storage prefix
+                # as kube-apiserver does, watches of a resource no longer served end (clients see the stream close)
+                self.objects.store.end_watches(rtype.storage_prefix)
             return
         if is_established(crd):
             self.registry.replace_owned(name, types_from_crd(crd))

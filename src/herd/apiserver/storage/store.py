@@ -400,6 +400,14 @@ class Store:
             if not watches:
                 del self._watchers[watch.prefix]
 
+    def end_watches(self, prefix: str) -> int:
+        """End every watch of a key range under `prefix` (a resource no longer served); returns how many ended."""
+        ending = [watch for watched, watches in self._watchers.items() if watched.startswith(prefix)
+                  for watch in watches]
+        for watch in ending:
+            watch.close()
+        return len(ending)
+
     def _close_watches(self) -> None:
         for watches in builtins.list(self._watchers.values()):
             for watch in builtins.list(watches):
