@@ -400,6 +400,15 @@ class Store:
             if not watches:
                 del self._watchers[watch.prefix]
 
+    def show_as_read(self, record: Record, value: dict[str, Any]) -> bool:
+        """Cache `value` as what reading `record` from storage shows now (its CRD's defaults changed): same key,
+        same revision, no watch event, the durable row untouched. False (nothing done) when the key was written
+        since `record`."""
+        if self._index.items.get(record.key) is not record:
+            return False
+        self._index.put(Record(record.key, record.revision, record.create_revision, value))
+        return True
+
     def end_watches(self, prefix: str) -> int:
         """End every watch of a key range under `prefix` (a resource no longer served); returns how many ended."""
         ending = [watch for watched, watches in self._watchers.items() if watched.startswith(prefix)
