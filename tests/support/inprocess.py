@@ -49,3 +49,13 @@ async def until(store: Store, predicate: Callable[[], bool], timeout: float = 10
                 await anext(watch)
     finally:
         watch.close()
+
+
+async def until_served(http: aiohttp.ClientSession, path: str, timeout: float = 10.0) -> None:
+    """Wait until a GET of `path` (a new CRD's resource) answers 200: a CRD is served once it is Established."""
+    async with asyncio.timeout(timeout):
+        while True:
+            async with http.get(path) as response:
+                if response.status == 200:
+                    return
+            await asyncio.sleep(0.02)

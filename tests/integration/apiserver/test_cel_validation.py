@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from support.inprocess import admin_session, running_server
+from support.inprocess import admin_session, running_server, until_served
 
 from herd.api.registry import all_crds
 
@@ -62,18 +61,9 @@ async def create_crd(http: aiohttp.ClientSession, spec_schema: dict[str, Any]) -
         return response.status, await response.json()
 
 
-async def served(http: aiohttp.ClientSession, path: str = GADGETS) -> None:
-    async with asyncio.timeout(10):
-        while True:
-            async with http.get(path) as response:
-                if response.status == 200:
-                    return
-            await asyncio.sleep(0.02)
-
-
 async def test_duplicate_names_are_refused_with_the_rules_message_and_field(session: aiohttp.ClientSession) -> None:
     assert (await create_crd(session, SPEC))[0] == 201
-    await served(session)
+    await until_served(session, GADGETS)
     bad = gadget("g1", args=[{"name": "v", "value": "1"}, {"name": "v", "value": "2"}])
     async with session.post(GADGETS, json=bad) as response:
         assert response.status == 422
@@ -89,7 +79,7 @@ async def test_duplicate_names_are_refused_with_the_rules_message_and_field(sess
 async def test_a_transition_rule_refuses_an_illegal_update_and_allows_a_legal_one(
         session: aiohttp.ClientSession) -> None:
     assert (await create_crd(session, SPEC))[0] == 201
-    await served(session)
+    await until_served(session, GADGETS)
     async with session.post(GADGETS, json=gadget("g2", size=3)) as response:
         assert response.status == 201
     patch = {"headers": {"Content-Type": "application/merge-patch+json"}}
@@ -128,7 +118,7 @@ async def test_herds_kubeadmconfig_refuses_repeated_extra_args_with_upstreams_me
     async with session.post(CRDS, json=kubeadm_configs) as response:
         assert response.status == 201
     path = "/apis/bootstrap.cluster.x-k8s.io/v1beta2/namespaces/default/kubeadmconfigs"
-    await served(session, path)
+    await until_served(session, path)
     extra_args = [{"name": "v", "value": "2"}, {"name": "audit-log-path", "value": "-"}, {"name": "v", "value": "4"}]
     config = {"apiVersion": "bootstrap.cluster.x-k8s.io/v1beta2", "kind": "KubeadmConfig", "metadata": {"name": "k"},
               "spec": {"clusterConfiguration": {"apiServer": {"extraArgs": extra_args}}}}

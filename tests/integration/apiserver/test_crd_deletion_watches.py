@@ -8,6 +8,7 @@ import json
 import time
 
 import aiohttp
+from support.inprocess import until_served
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 WIDGETS = "/apis/watch.herd.dev/v1/namespaces/default/widgets"
@@ -21,19 +22,10 @@ CRD = {
 }
 
 
-async def served(http: aiohttp.ClientSession) -> None:
-    for _ in range(100):
-        async with http.get(WIDGETS) as response:
-            if response.status == 200:
-                return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the CRD's resource was never served")
-
-
 async def test_a_watch_of_a_deleted_crds_resource_ends_promptly(http: aiohttp.ClientSession) -> None:
     async with http.post(CRDS, json=CRD) as response:
         assert response.status == 201, await response.text()
-    await served(http)
+    await until_served(http, WIDGETS)
     async with http.post(WIDGETS, json={"apiVersion": "watch.herd.dev/v1", "kind": "Widget",
                                         "metadata": {"name": "w"}}) as response:
         assert response.status == 201, await response.text()
