@@ -65,7 +65,7 @@ class CRDLifecycle:
         if not isinstance(schema, dict) or self._defaulted_with.get(name) == schema:
             return
         self._defaulted_with[name] = schema
-        if not compiled(schema).has_defaults():
+        if not compiled(schema).has_defaults:
             return
         api_version = f"{spec.get('group', '')}/{(storage or {}).get('name', '')}"
         records, _ = self.objects.store.list(prefix)

@@ -27,7 +27,7 @@ def apply_defaults(obj: dict[str, Any], schema: dict[str, Any]) -> None:
     again here. Default values are deep-copied, so objects never share structure with the schema.
     """
     root = compiled(schema)
-    if root.has_defaults():
+    if root.has_defaults:
         _default(obj, root)
 
 
@@ -36,7 +36,7 @@ def _needs_default(value: Any, node: Node) -> bool:
 
 
 def _default(value: Any, node: Node) -> None:
-    if not node.has_defaults():  # most subtrees declare none: nothing to walk
+    if not node.has_defaults:  # most subtrees declare none: nothing to walk
         return
     kind = type(value)
     if kind is dict:

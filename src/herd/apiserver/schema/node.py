@@ -52,12 +52,11 @@ def _subschemas(raw: dict[str, Any], key: str, tree: _Tree) -> tuple[Node, ...]:
 class _Tree:
     """State shared by every node of one compiled schema."""
 
-    __slots__ = ("default_flags", "list_flags")
+    __slots__ = ("declared_below",)
 
     def __init__(self) -> None:
-        # id(raw node) -> "this subtree declares a set/map list" (a default); filled in one pass on first use.
-        self.list_flags: dict[int, bool] | None = None
-        self.default_flags: dict[int, bool] | None = None
+        # per question (`_declares_...`): id(raw node) -> "this subtree declares it"; filled in one pass on first use
+        self.declared_below: dict[Callable[[dict[str, Any]], bool], dict[int, bool]] = {}
 
 
 def _scan(raw: Any, flags: dict[int, bool], marks: Callable[[dict[str, Any]], bool]) -> bool:
@@ -268,22 +267,18 @@ class Node:
     @property
     def has_list_semantics(self) -> bool:
         """Whether this node or anything structurally below it is a set or map list."""
-        flags = self.tree.list_flags
-        if flags is None:
-            flags = self.tree.list_flags = {}
-        found = flags.get(id(self.raw))
-        if found is None:
-            found = _scan(self.raw, flags, _declares_set_or_map_list)
-        return found
+        return self._declared_below(_declares_set_or_map_list)
 
+    @property
     def has_defaults(self) -> bool:
         """Whether this node or anything structurally below it declares a default (else defaulting skips it)."""
-        flags = self.tree.default_flags
-        if flags is None:
-            flags = self.tree.default_flags = {}
+        return self._declared_below(_declares_default)
+
+    def _declared_below(self, marks: Callable[[dict[str, Any]], bool]) -> bool:
+        flags = self.tree.declared_below.setdefault(marks, {})
         found = flags.get(id(self.raw))
         if found is None:
-            found = _scan(self.raw, flags, _declares_default)
+            found = _scan(self.raw, flags, marks)
         return found
 
 
