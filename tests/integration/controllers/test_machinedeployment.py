@@ -61,11 +61,16 @@ async def report(client: Client, ms: dict[str, Any], current: int, available: in
     await client.patch_status(MACHINE_SET, ms["metadata"]["name"], {"status": status}, namespace=NS)
 
 
+async def ensure_cluster(client: Client) -> None:
+    """The unpaused Cluster `c1` the MachineDeployments belong to (the plane is shared by the module's tests)."""
+    with contextlib.suppress(AlreadyExists):
+        await client.create({"apiVersion": CLUSTER.api_version, "kind": "Cluster",
+                             "metadata": {"name": "c1", "namespace": NS}, "spec": {"paused": False}})
+
+
 async def test_rolling_update_moves_machines_to_a_new_machine_set_within_surge(shared_plane: ServedPlane) -> None:
     async with running(shared_plane) as client:
-        with contextlib.suppress(AlreadyExists):
-            await client.create({"apiVersion": CLUSTER.api_version, "kind": "Cluster",
-                                 "metadata": {"name": "c1", "namespace": NS}, "spec": {"paused": False}})
+        await ensure_cluster(client)
         await client.create(machine_deployment("workers", 3, maxSurge=1, maxUnavailable=0))
 
         async def one_set_of_three() -> bool:
@@ -138,9 +143,7 @@ async def test_rolling_update_moves_machines_to_a_new_machine_set_within_surge(s
 
 async def test_a_finished_rolling_update_deletes_the_old_machine_set(shared_plane: ServedPlane) -> None:
     async with running(shared_plane) as client:
-        with contextlib.suppress(AlreadyExists):
-            await client.create({"apiVersion": CLUSTER.api_version, "kind": "Cluster",
-                                 "metadata": {"name": "c1", "namespace": NS}, "spec": {"paused": False}})
+        await ensure_cluster(client)
         await client.create(machine_deployment("rolled", 2, maxSurge=1, maxUnavailable=0))
         reported: dict[str, int] = {}  # the Machines each set was last said to have
 
