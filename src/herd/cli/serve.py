@@ -124,9 +124,9 @@ def install_uvloop() -> None:
 
 # Collections of the youngest generation every 10,000 allocations rather than CPython's 700. A request allocates
 # hundreds of short-lived containers, so the default collects every few requests and, as the store grows, sweeps
-# every stored object often: measured at ~64 µs of CPU per create of a 1 KiB custom resource (a fifth of the
-# server's), ~16 µs with this threshold (bench/apiserver_gc.py). Cyclic garbage waits a little longer; the
-# store's own objects hold no cycles.
+# every stored object often: measured at ~63 µs of CPU per create of a 1 KiB custom resource (a fifth of the
+# server's), ~13 µs with this threshold and the loaded state frozen (bench/apiserver_gc.py). Cyclic garbage
+# waits a little longer; the store's own objects hold no cycles.
 GC_THRESHOLDS = (10_000, 10, 10)
 
 

@@ -41,9 +41,8 @@ class CRDLifecycle:
             self._defaulted_with.pop(name, None)
             served = self.registry.by_group_resource(crd["spec"]["group"], crd["spec"]["names"]["plural"])
             self.registry.replace_owned(name, [])
-            for rtype in served[:1]:  # every version shares one storage prefix
-                # as kube-apiserver does, watches of a resource no longer served end (clients see the stream close)
-                self.objects.store.end_watches(rtype.storage_prefix)
+            if served:  # as kube-apiserver does, watches of a resource no longer served end (the stream closes)
+                self.objects.store.end_watches(served[0].storage_prefix)  # one prefix for every version
             return
         if is_established(crd):
             types = types_from_crd(crd)

@@ -400,22 +400,19 @@ class Store:
             if not watches:
                 del self._watchers[watch.prefix]
 
-    def show_as_read(self, record: Record, value: dict[str, Any]) -> bool:
+    def show_as_read(self, record: Record, value: dict[str, Any]) -> None:
         """Cache `value` as what reading `record` from storage shows now (its CRD's defaults changed): same key,
-        same revision, no watch event, the durable row untouched. False (nothing done) when the key was written
+        same revision, no watch event, the durable row untouched. Nothing is done when the key was written
         since `record`."""
-        if self._index.items.get(record.key) is not record:
-            return False
-        self._index.put(Record(record.key, record.revision, record.create_revision, value))
-        return True
+        if self._index.items.get(record.key) is record:
+            self._index.put(Record(record.key, record.revision, record.create_revision, value))
 
-    def end_watches(self, prefix: str) -> int:
-        """End every watch of a key range under `prefix` (a resource no longer served); returns how many ended."""
+    def end_watches(self, prefix: str) -> None:
+        """End every watch of a key range under `prefix` (a resource no longer served)."""
         ending = [watch for watched, watches in self._watchers.items() if watched.startswith(prefix)
                   for watch in watches]
-        for watch in ending:
+        for watch in ending:  # closing unregisters: not while iterating the registry
             watch.close()
-        return len(ending)
 
     def _close_watches(self) -> None:
         for watches in builtins.list(self._watchers.values()):
